@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Cuju: fault tolerance for KVM virtual machines.  `make help` lists targets.
+#
+# Everything is built against what is installed; override on the command line:
+#   KVER  kernel release to build for and to boot in test hosts
+#   KDIR  its kbuild tree (headers)          KIMG  its kernel image
+#   KSRC  the distribution's kernel source tarball, where KVM comes from
+#   T     run only these tests, e.g. `make check T=dirty_log_test`
+
+KSRC  ?= /usr/src/linux-source-6.1.tar.xz
+KVER  ?= $(shell for d in /lib/modules/*/build; do [ -d "$$d" ] && basename "$${d%/build}"; done | sort -V | tail -n1)
+KDIR  ?= /lib/modules/$(KVER)/build
+KIMG  ?= /boot/vmlinuz-$(KVER)
+BUILD ?= $(CURDIR)/build
+FLAVOR ?= stock
+T     ?=
+
+include selftests/tests.mk
+
+SRC       := $(BUILD)/src
+KVM_TREE  := $(BUILD)/kvm-$(KVER)
+KVM_M     := $(KVM_TREE)/arch/x86/kvm
+PATCHES   := $(sort $(wildcard kernel/patches/*.patch))
+TESTBED   := selftests/testbed
+STAGE     := $(TESTBED)/stage
+
+# The parts of the kernel source this project uses: KVM, and the kselftest
+# harness its tests are written against.
+SRC_PARTS := arch/x86/kvm virt/kvm \
+	     tools/testing/selftests/kselftest_harness.h \
+	     tools/testing/selftests/kselftest.h
+
+.PHONY: all modules selftests deps kernel-check check check-run check-debug \
+	demo clean help
+
+all: modules selftests
+
+help:
+	@echo "make            build kvm.ko, kvm-amd.ko, kvm-intel.ko and the selftests"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "make check      build, boot test hosts, run every selftest"
+	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
+	@echo "make demo       see README.md"
+	@echo "make clean      remove build/"
+	@echo "variables: KVER KDIR KIMG KSRC T=<test> (now KVER=$(KVER))"
+
+deps:
+	@$(TESTBED)/deps.sh
+
+# Stop early, naming the package and the command, when the source and the
+# headers do not belong together.  Only Debian's own trees are checked: a
+# kernel built from $(KSRC) (check-debug) matches it by construction.
+kernel-check:
+	@test -n "$(KVER)" || { echo "error: no kernel headers in /lib/modules/*/build:" \
+		"install linux-headers-amd64 (make deps)" >&2; exit 1; }
+	@test -r "$(KSRC)" || { echo "error: $(KSRC) is missing: install linux-source-6.1" \
+		"(make deps)" >&2; exit 1; }
+	@test -f "$(KDIR)/Makefile" || { echo "error: no kbuild tree at $(KDIR):" \
+		"apt-get install linux-headers-$(KVER)" >&2; exit 1; }
+	@case "$(KDIR)" in /lib/modules/*) \
+	  src=$$(dpkg-query -W -f='$${Version}' linux-source-6.1 2>/dev/null); \
+	  hdr=$$(dpkg-query -W -f='$${Version}' linux-headers-$(KVER) 2>/dev/null); \
+	  [ -n "$$src" ] && [ "$$src" = "$$hdr" ] || { \
+	    echo "error: linux-source-6.1 is '$$src' but linux-headers-$(KVER) is '$$hdr';" \
+	         "they must match: apt-get install linux-source-6.1=$$hdr" \
+	         "(or pick another KVER=)" >&2; exit 1; } ;; esac
+
+$(SRC)/.extracted: $(KSRC) | kernel-check
+	rm -rf $(SRC) && mkdir -p $(SRC)
+	tar -xJf $(KSRC) -C $(SRC) --strip-components=1 --wildcards \
+		$(addprefix '*/,$(addsuffix ',$(SRC_PARTS)))
+	touch $@
+
+# KVM's sources with our patch series applied; rebuilt from the pristine
+# copy whenever a patch changes.  The engine and uapi/ are linked in, so
+# edits to them need no re-assembly.
+$(KVM_TREE)/.assembled: $(SRC)/.extracted $(PATCHES) Makefile
+	rm -rf $(KVM_TREE) && mkdir -p $(KVM_TREE)/arch/x86 $(KVM_TREE)/include/trace
+	cp -a $(SRC)/virt $(KVM_TREE)/ && cp -a $(SRC)/arch/x86/kvm $(KVM_TREE)/arch/x86/
+	set -e; for p in $(PATCHES); do \
+		patch -d $(KVM_TREE) -p1 -s --no-backup-if-mismatch < $$p; done
+	ln -s $(CURDIR)/Kbuild $(KVM_M)/Kbuild
+	ln -s $(CURDIR)/uapi $(KVM_TREE)/uapi
+	mkdir $(KVM_M)/cuju
+	touch $@
+
+modules: kernel-check $(KVM_TREE)/.assembled
+	@find $(KVM_M)/cuju -xtype l -delete
+	@ln -sf $(CURDIR)/kernel/*.[ch] $(KVM_M)/cuju/
+	$(MAKE) -C $(KDIR) M=$(KVM_M) modules
+
+selftests: $(SRC)/.extracted
+	$(MAKE) -C selftests OUT=$(BUILD)/selftests HARNESS=$(SRC)/tools/testing/selftests
+
+# The whole suite: what README.md and .ci/run call.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run:
+	@$(STAGE) "build ($(FLAVOR))" $(MAKE) --no-print-directory all
+	@$(STAGE) "test hosts ($(FLAVOR))" $(TESTBED)/run \
+		--flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
+		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
+		--solo "$(SOLO_TESTS)" --pair "$(PAIR_TESTS)" $(if $(T),--only "$(T)")
+
+# The same suite on a kernel built from $(KSRC) with KASAN, lockdep and
+# kmemleak; the kernel is cached under build/debug/, keyed by its config.
+check-debug: deps
+	@$(STAGE) "debug kernel" $(TESTBED)/debug-kernel $(KSRC) $(TESTBED)/debug.config $(BUILD)/debug
+	@kdir=$$(cat $(BUILD)/debug/current) && \
+	$(MAKE) --no-print-directory check-run FLAVOR=debug KDIR=$$kdir \
+		KVER=$$(cat $$kdir/include/config/kernel.release) \
+		KIMG=$$kdir/arch/x86/boot/bzImage
+
+demo: deps
+	@$(STAGE) build $(MAKE) --no-print-directory all
+	@$(TESTBED)/run --flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
+		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/demo \
+		--solo "kvm_run_test" --pair "" --demo
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C selftests clean OUT=$(BUILD)/selftests

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/kvm_ft/: the global defaults of the engine.
+ *
+ * Each knob is an unsigned int with a range.  A write is parsed whole and
+ * range-checked before it is stored, so a refused write (EINVAL) leaves the
+ * old value; readers see either the old or the new value, never a mix.
+ */
+#include <linux/kobject.h>
+#include <linux/kernel.h>
+#include <linux/sysfs.h>
+#include <linux/kvm_ft.h>
+
+#include "sysfs.h"
+
+struct kvm_ft_defaults kvm_ft_defaults = {
+	.epoch_us = KVM_FT_EPOCH_US_DEFAULT,
+};
+
+struct knob {
+	struct kobj_attribute attr;
+	unsigned int *value;
+	unsigned int min, max;
+};
+
+#define KNOB(_name, _min, _max) {					\
+	.attr = __ATTR(_name, 0644, knob_show, knob_store),		\
+	.value = &kvm_ft_defaults._name,				\
+	.min = _min, .max = _max,					\
+}
+
+static ssize_t knob_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	struct knob *k = container_of(attr, struct knob, attr);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*k->value));
+}
+
+static ssize_t knob_store(struct kobject *kobj, struct kobj_attribute *attr,
+			  const char *buf, size_t count)
+{
+	struct knob *k = container_of(attr, struct knob, attr);
+	unsigned int val;
+
+	/* kstrtouint() takes one trailing newline; anything else is refused. */
+	if (kstrtouint(buf, 10, &val) || val < k->min || val > k->max)
+		return -EINVAL;
+	WRITE_ONCE(*k->value, val);
+	return count;
+}
+
+static struct knob knobs[] = {
+	KNOB(epoch_us, KVM_FT_EPOCH_US_MIN, KVM_FT_EPOCH_US_MAX),
+};
+
+static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];
+
+static const struct attribute_group knob_group = {
+	.attrs = knob_attrs,
+};
+
+static struct kobject *kvm_ft_kobj;
+
+int kvm_ft_sysfs_init(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(knobs); i++)
+		knob_attrs[i] = &knobs[i].attr.attr;
+
+	kvm_ft_kobj = kobject_create_and_add("kvm_ft", kernel_kobj);
+	if (!kvm_ft_kobj)
+		return -ENOMEM;
+	ret = sysfs_create_group(kvm_ft_kobj, &knob_group);
+	if (ret)
+		kobject_put(kvm_ft_kobj);
+	return ret;
+}
+
+void kvm_ft_sysfs_exit(void)
+{
+	sysfs_remove_group(kvm_ft_kobj, &knob_group);
+	kobject_put(kvm_ft_kobj);
+}

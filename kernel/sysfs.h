@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM_FT_SYSFS_H
+#define KVM_FT_SYSFS_H
+
+#include <linux/compiler.h>
+
+/* Global defaults, read by the engine; set through /sys/kernel/kvm_ft/. */
+struct kvm_ft_defaults {
+	unsigned int epoch_us;
+};
+
+extern struct kvm_ft_defaults kvm_ft_defaults;
+
+int kvm_ft_sysfs_init(void);
+void kvm_ft_sysfs_exit(void);
+
+#endif /* KVM_FT_SYSFS_H */

@@ -1,0 +1,6 @@
+# Which test binaries exist and where each runs.
+#  solo: in one test host.
+#  pair: on both hosts of two test hosts joined by a virtual link, with
+#        CUJU_ROLE=a or b and CUJU_PEER=<the other host's address>.
+SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test
+PAIR_TESTS := link_test
