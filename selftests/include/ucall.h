@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest-to-host calls ("ucalls"): the guest writes a struct ucall on its
+ * stack and executes an IN from UCALL_PORT with the struct's address in RDI;
+ * the VMM sees KVM_EXIT_IO, reads the struct from guest memory and resumes.
+ */
+#ifndef CUJU_SELFTEST_UCALL_H
+#define CUJU_SELFTEST_UCALL_H
+
+#include <stdint.h>
+
+#define UCALL_PORT	0x1000
+
+enum {
+	UCALL_NONE,
+	UCALL_SYNC,	/* args[0]: a stage the host checks */
+	UCALL_DONE,	/* the guest's entry function returned */
+	UCALL_ABORT,	/* args[0]: line, args[1]: expression text, args[2]: file */
+	UCALL_EXCEPTION,/* args[0]: vector, args[1]: error code, args[2]: RIP */
+};
+
+struct ucall {
+	uint64_t cmd;
+	uint64_t args[3];
+};
+
+static inline void ucall(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct ucall uc = { .cmd = cmd, .args = { a0, a1, a2 } };
+
+	asm volatile("in %%dx, %%al"
+		     : : "d"(UCALL_PORT), "D"(&uc) : "rax", "memory");
+}
+
+#define GUEST_SYNC(stage)	ucall(UCALL_SYNC, (stage), 0, 0)
+#define GUEST_DONE()		ucall(UCALL_DONE, 0, 0, 0)
+#define GUEST_ASSERT(cond) do {						\
+	if (!(cond))							\
+		ucall(UCALL_ABORT, __LINE__, (uint64_t)#cond,		\
+		      (uint64_t)__FILE__);				\
+} while (0)
+
+struct vcpu;
+/*
+ * Run @vcpu until its next ucall and return it in @uc (and its cmd).  Any
+ * other exit, and a guest assertion failure, fails the test with a message.
+ */
+uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc);
+
+#endif /* CUJU_SELFTEST_UCALL_H */

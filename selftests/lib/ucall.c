@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The host side of ucalls (see ucall.h). */
+#include <errno.h>
+#include <string.h>
+
+#include "ucall.h"
+#include "vmm.h"
+
+uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t reason = vcpu_run(vcpu);
+	struct kvm_regs regs;
+
+	vcpu_get_regs(vcpu, &regs);
+	if (reason != KVM_EXIT_IO || run->io.port != UCALL_PORT ||
+	    run->io.direction != KVM_EXIT_IO_IN)
+		vcpu_dump(vcpu, stderr);
+	errno = 0;
+	VMM_ASSERT(reason == KVM_EXIT_IO && run->io.port == UCALL_PORT &&
+		   run->io.direction == KVM_EXIT_IO_IN,
+		   "vcpu %d: unexpected exit %u (io port 0x%x)", vcpu->id, reason,
+		   reason == KVM_EXIT_IO ? run->io.port : 0);
+	memcpy(uc, vm_gpa2hva(vcpu->vm, regs.rdi), sizeof(*uc));
+	/* Strings of a guest assertion live in the shared binary image. */
+	VMM_ASSERT(uc->cmd != UCALL_ABORT, "guest assertion '%s' failed at %s:%lu",
+		   (const char *)uc->args[1], (const char *)uc->args[2], uc->args[0]);
+	VMM_ASSERT(uc->cmd != UCALL_EXCEPTION,
+		   "guest exception: vector %lu, error code 0x%lx, at rip 0x%lx",
+		   uc->args[0], uc->args[1], uc->args[2]);
+	return uc->cmd;
+}

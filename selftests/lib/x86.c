@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86-64 specifics: identity page tables, a flat GDT and TSS, and vCPUs that
+ * start in 64-bit long mode at a C function of the test binary.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ucall.h"
+#include "vmm.h"
+
+#define PT_BASE		0x1000UL	/* PML4; PDPT at +0x1000; PDs after */
+#define GDT_BASE	0x7000UL
+#define TSS_BASE	0x8000UL
+#define IDT_BASE	0x9000UL	/* 256 gates of 16 bytes */
+#define SEL_CODE	0x08
+#define SEL_DATA	0x10
+#define SEL_TSS		0x18
+
+#define PTE_P		(1UL << 0)
+#define PTE_RW		(1UL << 1)
+#define PTE_PS		(1UL << 7)
+
+#define CR0_PE		(1UL << 0)
+#define CR0_MP		(1UL << 1)
+#define CR0_NE		(1UL << 5)
+#define CR0_PG		(1UL << 31)
+#define CR4_PAE		(1UL << 5)
+#define CR4_OSFXSR	(1UL << 9)
+#define CR4_OSXMMEXCPT	(1UL << 10)
+#define EFER_LME	(1UL << 8)
+#define EFER_LMA	(1UL << 10)
+
+/*
+ * Exception entry: one 16-byte stub per vector 0-31 that pushes a zero error
+ * code where the CPU pushes none, then the vector, so that every frame is
+ * { vector, error, rip, cs, rflags, rsp, ss } for vmm_guest_exception().
+ */
+asm(".pushsection .text\n"
+    ".align 16\n"
+    "vmm_exception_stubs:\n"
+    ".set vec, 0\n"
+    ".rept 32\n"
+    "  .align 16\n"
+    "  .if vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30\n"
+    "  .else\n"
+    "  pushq $0\n"
+    "  .endif\n"
+    "  pushq $vec\n"
+    "  jmp vmm_exception_common\n"
+    "  .set vec, vec + 1\n"
+    ".endr\n"
+    "vmm_exception_common:\n"
+    "  mov %rsp, %rdi\n"
+    "  and $~15, %rsp\n"
+    "  call vmm_guest_exception\n"
+    ".popsection\n");
+
+extern const char vmm_exception_stubs[];
+
+void __attribute__((used, noreturn)) vmm_guest_exception(const uint64_t *frame)
+{
+	for (;;)
+		ucall(UCALL_EXCEPTION, frame[0], frame[1], frame[2]);
+}
+
+static void setup_idt(struct vm *vm)
+{
+	uint64_t *idt = vm_gpa2hva(vm, IDT_BASE);
+	int v;
+
+	for (v = 0; v < 32; v++) {
+		uint64_t handler = (uint64_t)vmm_exception_stubs + 16 * v;
+
+		/* Present, DPL 0, 64-bit interrupt gate, code selector. */
+		idt[2 * v] = (handler & 0xffff) | (uint64_t)SEL_CODE << 16 |
+			     0x8eUL << 40 | (handler >> 16 & 0xffff) << 48;
+		idt[2 * v + 1] = handler >> 32;
+	}
+}
+
+/* The 2 MiB-page identity map of the low 4 GiB, the GDT and the IDT. */
+void vmm_x86_setup_memory(struct vm *vm)
+{
+	uint64_t *pml4 = vm_gpa2hva(vm, PT_BASE);
+	uint64_t *pdpt = vm_gpa2hva(vm, PT_BASE + 0x1000);
+	uint64_t *gdt = vm_gpa2hva(vm, GDT_BASE);
+	uint64_t i;
+
+	pml4[0] = (PT_BASE + 0x1000) | PTE_P | PTE_RW;
+	for (i = 0; i < VMM_MAPPED_SIZE >> 30; i++) {
+		uint64_t pd_gpa = PT_BASE + 0x2000 + i * 0x1000;
+		uint64_t *pd = vm_gpa2hva(vm, pd_gpa);
+		int j;
+
+		pdpt[i] = pd_gpa | PTE_P | PTE_RW;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((i << 30) + ((uint64_t)j << 21)) | PTE_P | PTE_RW | PTE_PS;
+	}
+
+	gdt[SEL_CODE / 8] = 0x00af9b000000ffffUL;	/* 64-bit code, DPL 0 */
+	gdt[SEL_DATA / 8] = 0x00cf93000000ffffUL;	/* flat data */
+	gdt[SEL_TSS / 8] = 0x0000890000000067UL |	/* 64-bit TSS, 2 slots */
+			   ((TSS_BASE & 0xffffff) << 16) |
+			   ((TSS_BASE >> 24 & 0xff) << 56);
+	gdt[SEL_TSS / 8 + 1] = TSS_BASE >> 32;
+	setup_idt(vm);
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
+{
+	*s = (struct kvm_segment) {
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .s = 1, .g = 1, .l = code, .db = !code,
+	};
+}
+
+static void vcpu_setup_cpuid(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	int n = 128;
+
+	if (!vm->cpuid) {
+		vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
+				   n * sizeof(struct kvm_cpuid_entry2));
+		VMM_ASSERT(vm->cpuid, "out of memory");
+		vm->cpuid->nent = n;
+		VMM_ASSERT(!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid),
+			   "KVM_GET_SUPPORTED_CPUID");
+	}
+	/* Long mode is refused unless the guest's CPUID says it has it. */
+	VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid), "KVM_SET_CPUID2");
+}
+
+static void vcpu_setup_long_mode(struct vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cr0 = CR0_PE | CR0_MP | CR0_NE | CR0_PG;
+	sregs.cr3 = PT_BASE;
+	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	sregs.efer = EFER_LME | EFER_LMA;
+	seg_flat(&sregs.cs, SEL_CODE, 0xb, true);
+	seg_flat(&sregs.ds, SEL_DATA, 0x3, false);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.tr = (struct kvm_segment) {
+		.base = TSS_BASE, .limit = 0x67, .selector = SEL_TSS,
+		.type = 0xb, .present = 1,
+	};
+	sregs.ldt = (struct kvm_segment) { .unusable = 1 };
+	sregs.gdt.base = GDT_BASE;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = IDT_BASE;
+	sregs.idt.limit = 256 * 16 - 1;
+	VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+}
+
+/*
+ * Where a guest entry function returns to.  Its RET leaves RSP 16-byte
+ * aligned, which compiled code never expects at entry (RSP+8 is what the ABI
+ * aligns), so realign and call into C rather than landing in C directly.
+ */
+asm(".pushsection .text\n"
+    "vmm_guest_return:\n"
+    "  and $~15, %rsp\n"
+    "  call vmm_guest_done\n"
+    ".popsection\n");
+
+extern const char vmm_guest_return[];
+
+void __attribute__((used, noreturn)) vmm_guest_done(void)
+{
+	for (;;)
+		GUEST_DONE();
+}
+
+struct vcpu *vcpu_add(struct vm *vm, int id, void *entry, uint64_t arg0,
+		      uint64_t arg1)
+{
+	uint64_t stack_top = VMM_STACK_BASE + (id + 1) * VMM_STACK_SIZE;
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+	struct kvm_regs regs = { 0 };
+
+	VMM_ASSERT(vcpu && id >= 0 && id < VMM_MAX_VCPUS && !vm->vcpus[id],
+		   "vcpu %d", id);
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	VMM_ASSERT(vcpu->fd >= 0, "KVM_CREATE_VCPU %d", id);
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	VMM_ASSERT(vcpu->run != MAP_FAILED, "mmap kvm_run");
+	vm->vcpus[id] = vcpu;
+
+	vcpu_setup_cpuid(vcpu);
+	vcpu_setup_long_mode(vcpu);
+
+	/* As if called: the return address on top, RSP+8 16-byte aligned. */
+	*(uint64_t *)vm_gpa2hva(vm, stack_top - 8) = (uint64_t)vmm_guest_return;
+	regs.rsp = stack_top - 8;
+	regs.rip = (uint64_t)entry;
+	regs.rdi = arg0;
+	regs.rsi = arg1;
+	regs.rflags = 0x2;
+	VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_REGS, &regs), "KVM_SET_REGS");
+	return vcpu;
+}
+
+static volatile sig_atomic_t run_expired;
+
+static void run_alarm(int sig)
+{
+	run_expired = 1;
+}
+
+/*
+ * Every guest of these tests exits to the VMM often; one that stays in the
+ * guest for VMM_RUN_LIMIT_S is stuck.  Say where, rather than letting the
+ * harness kill the test without a word.
+ */
+uint32_t vcpu_run(struct vcpu *vcpu)
+{
+	struct sigaction sa = { .sa_handler = run_alarm };	/* no SA_RESTART */
+	int ret;
+
+	sigaction(SIGALRM, &sa, NULL);
+	run_expired = 0;
+	alarm(VMM_RUN_LIMIT_S);
+	do
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+	while (ret < 0 && errno == EINTR && !run_expired);
+	alarm(0);
+	if (run_expired) {
+		vcpu_dump(vcpu, stderr);
+		vmm_fail(__FILE__, __LINE__, "!run_expired",
+			 "vcpu %d: no exit for %d s", vcpu->id, VMM_RUN_LIMIT_S);
+	}
+	VMM_ASSERT(!ret, "KVM_RUN vcpu %d", vcpu->id);
+	return vcpu->run->exit_reason;
+}
+
+void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs)
+{
+	VMM_ASSERT(!ioctl(vcpu->fd, KVM_GET_REGS, regs), "KVM_GET_REGS");
+}
+
+void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	VMM_ASSERT(!ioctl(vcpu->fd, KVM_GET_SREGS, sregs), "KVM_GET_SREGS");
+}
+
+void vcpu_dump(struct vcpu *vcpu, FILE *f)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int i;
+
+	vcpu_get_regs(vcpu, &regs);
+	vcpu_get_sregs(vcpu, &sregs);
+	fprintf(f, "# vcpu %d: rip 0x%llx rsp 0x%llx rflags 0x%llx rax 0x%llx rdi 0x%llx\n",
+		vcpu->id, regs.rip, regs.rsp, regs.rflags, regs.rax, regs.rdi);
+	fprintf(f, "# vcpu %d: cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx\n",
+		vcpu->id, sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4, sregs.efer);
+	if (regs.rip >= 0x400000 && regs.rip < VMM_MAIN_SIZE - 16) {
+		const uint8_t *code = vm_gpa2hva(vcpu->vm, regs.rip);
+
+		fprintf(f, "# vcpu %d: code at rip:", vcpu->id);
+		for (i = 0; i < 16; i++)
+			fprintf(f, " %02x", code[i]);
+		fputc('\n', f);
+	}
+}

@@ -1,0 +1,81 @@
+#!/bin/bash
+# Inside a test host, chrooted into the machine's root (read-only, 9p):
+# load our kvm.ko and kvm-amd.ko, bring up the link to the other host if
+# there is one, run the test binaries, unload, scan kmemleak, power off.
+#
+# Results go to the second serial port (ttyS1) between markers that the
+# runner parses; the kernel's console (ttyS0) is the runner's kernel log.
+# From the kernel command line: cuju_top cuju_modules cuju_tests cuju_run
+# (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo.
+exec 3>/dev/ttyS1
+say() { echo "$*" >&3; }
+finish() {
+	say "# cuju: host done rc=$1"
+	sync
+	exec busybox reboot -f
+}
+die() { say "# cuju: host failed: $*"; finish 1; }
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin TMPDIR=/run
+mkdir -p /sys/kernel/debug 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+kmemleak=/sys/kernel/debug/kmemleak
+[[ -w $kmemleak ]] && echo clear > $kmemleak	# only what happens from here on
+
+# A dependency of our modules comes from the booted kernel: Debian's from
+# /lib/modules (modprobe), a kernel built here from its kbuild tree.
+load_dep() {
+	grep -q "^$1 " /proc/modules && return 0
+	[[ -d /sys/module/$1 ]] && return 0		# built in
+	modprobe "$1" 2>/dev/null && return 0
+	local ko
+	ko=$(find "$cuju_kdir" -name "$1.ko" -print -quit 2>/dev/null)
+	[[ -n $ko ]] && insmod "$ko"
+}
+
+load_ours() {
+	local ko=$cuju_modules/$1.ko dep
+	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
+		[[ $dep == kvm ]] && continue
+		load_dep "$dep" || die "cannot load $dep, needed by $1"
+	done
+	insmod "$ko" || die "insmod $ko failed"
+}
+
+load_ours kvm
+load_ours kvm-amd
+[[ -d /sys/kernel/kvm_ft ]] || die "/sys/kernel/kvm_ft missing: the kvm.ko loaded is not ours"
+[[ -c /dev/kvm ]] || die "/dev/kvm missing after loading kvm-amd"
+say "# cuju: loaded $cuju_modules/kvm.ko (taint $(cat /sys/module/kvm/taint))"
+say "# cuju: $(dmesg | grep -m1 'kvm_ft: engine loaded' | sed 's/^\[[^]]*\] //')"
+if [[ -n $cuju_demo ]]; then
+	for f in /sys/kernel/kvm_ft/*; do say "# cuju: $f = $(cat "$f")"; done
+fi
+
+if [[ -n $cuju_role ]]; then
+	load_dep virtio_net || die "cannot load virtio_net"
+	ip link set lo up
+	ip link set eth0 up && ip addr add "$cuju_ip/24" dev eth0 ||
+		die "cannot configure eth0 as $cuju_ip"
+	say "# cuju: link up, $cuju_ip (role $cuju_role), peer $cuju_peer"
+fi
+
+for t in ${cuju_run//,/ }; do
+	say "# cuju: begin $t"
+	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer timeout -k 10 1200 \
+		"$cuju_tests/$t" >&3 2>&3 </dev/null
+	say "# cuju: end $t rc=$?"
+done
+
+# Unloading runs every exit path; a failure to unload is a leak of a kind.
+rmmod kvm_amd kvm || die "cannot unload kvm_amd and kvm"
+say "# cuju: unloaded kvm_amd kvm"
+
+if [[ -w $kmemleak ]]; then
+	sleep 6			# kmemleak reports objects older than 5 s
+	echo scan > $kmemleak
+	say "# cuju: kmemleak begin"
+	sed 's/^/# /' $kmemleak >&3
+	say "# cuju: kmemleak end"
+fi
+finish 0
