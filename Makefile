@@ -7,6 +7,7 @@
 #   KDIR  its kbuild tree (headers)          KIMG  its kernel image
 #   KSRC  the distribution's kernel source tarball, where KVM comes from
 #   T     run only these tests, e.g. `make check T=dirty_log_test`
+#   FUZZ_SECONDS  how long `make fuzz` runs (default 60)
 
 KSRC  ?= /usr/src/linux-source-6.1.tar.xz
 KVER  ?= $(shell for d in /lib/modules/*/build; do [ -d "$$d" ] && basename "$${d%/build}"; done | sort -V | tail -n1)
@@ -14,6 +15,7 @@ KDIR  ?= /lib/modules/$(KVER)/build
 KIMG  ?= /boot/vmlinuz-$(KVER)
 BUILD ?= $(CURDIR)/build
 FLAVOR ?= stock
+FUZZ_SECONDS ?= 60
 T     ?=
 
 include selftests/tests.mk
@@ -32,7 +34,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest.h
 
 .PHONY: all modules selftests deps kernel-check check check-run check-debug \
-	demo clean help
+	fuzz demo clean help
 
 all: modules selftests
 
@@ -41,6 +43,7 @@ help:
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      build, boot test hosts, run every selftest"
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
+	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
 	@echo "make clean      remove build/"
 	@echo "variables: KVER KDIR KIMG KSRC T=<test> (now KVER=$(KVER))"
@@ -112,6 +115,14 @@ check-debug: deps
 	$(MAKE) --no-print-directory check-run FLAVOR=debug KDIR=$$kdir \
 		KVER=$$(cat $$kdir/include/config/kernel.release) \
 		KIMG=$$kdir/arch/x86/boot/bzImage
+
+# The wire codec (kernel/wire.c built for user space), bounded in time; the
+# corpus stays in build/fuzz/ so that later runs start where this one ended.
+fuzz: deps
+	$(MAKE) -C selftests OUT=$(BUILD)/selftests $(BUILD)/selftests/wire_fuzz
+	mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/selftests/wire_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=20000 \
+		-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
 
 demo: deps
 	@$(STAGE) build $(MAKE) --no-print-directory all

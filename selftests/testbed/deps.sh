@@ -11,8 +11,8 @@ pkgs=(
 	gcc make bc flex bison libelf-dev libssl-dev xz-utils cpio kmod
 	# test hosts
 	qemu-system-x86 qemu-system-data seabios busybox-static iproute2
-	# user space: ftnl
-	libnl-3-dev libnl-genl-3-dev pkg-config
+	# user space: ftnl; fuzzing the wire codec (make fuzz)
+	libnl-3-dev libnl-genl-3-dev pkg-config clang libclang-rt-14-dev
 )
 
 missing=()
