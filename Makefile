@@ -33,13 +33,13 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest_harness.h \
 	     tools/testing/selftests/kselftest.h
 
-.PHONY: all modules selftests deps kernel-check check check-run check-debug \
+.PHONY: all modules selftests shim deps kernel-check check check-run check-debug \
 	fuzz demo clean help
 
-all: modules selftests
+all: modules shim selftests
 
 help:
-	@echo "make            build kvm.ko, kvm-amd.ko, kvm-intel.ko and the selftests"
+	@echo "make            build kvm.ko, kvm-amd.ko, kvm-intel.ko, ftnl and the selftests"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      build, boot test hosts, run every selftest"
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
@@ -93,6 +93,9 @@ modules: kernel-check $(KVM_TREE)/.assembled
 	@ln -sf $(CURDIR)/kernel/*.[ch] $(KVM_M)/cuju/
 	$(MAKE) -C $(KDIR) M=$(KVM_M) modules
 
+shim:
+	$(MAKE) -C shim OUT=$(BUILD)/shim
+
 selftests: $(SRC)/.extracted
 	$(MAKE) -C selftests OUT=$(BUILD)/selftests HARNESS=$(SRC)/tools/testing/selftests
 
@@ -133,3 +136,4 @@ demo: deps
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C selftests clean OUT=$(BUILD)/selftests
+	$(MAKE) -C shim clean OUT=$(BUILD)/shim

@@ -4,10 +4,14 @@
  * in order; a failure unwinds what already started, in reverse, and exit
  * undoes everything in exactly that reverse order.
  */
+#include <linux/bug.h>
+#include <linux/list.h>
 #include <linux/printk.h>
 
 #include "kvm_ft.h"
+#include "netlink.h"
 #include "sysfs.h"
+#include "vm.h"
 
 int kvm_ft_init(void)
 {
@@ -16,10 +20,15 @@ int kvm_ft_init(void)
 	ret = kvm_ft_sysfs_init();
 	if (ret)
 		goto err_sysfs;
+	ret = kvm_ft_netlink_init();
+	if (ret)
+		goto err_netlink;
 
 	pr_info("engine loaded, epoch %u us\n", kvm_ft_defaults.epoch_us);
 	return 0;
 
+err_netlink:
+	kvm_ft_sysfs_exit();
 err_sysfs:
 	pr_err("engine failed to start: %d\n", ret);
 	return ret;
@@ -27,5 +36,8 @@ err_sysfs:
 
 void kvm_ft_exit(void)
 {
+	/* Every VM holds a reference on kvm.ko: none can be left. */
+	WARN_ON(!list_empty(&kvm_ft_vms));
+	kvm_ft_netlink_exit();
 	kvm_ft_sysfs_exit();
 }

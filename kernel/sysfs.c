@@ -5,9 +5,12 @@
  * Each knob is an unsigned int with a range.  A write is parsed whole and
  * range-checked before it is stored, so a refused write (EINVAL) leaves the
  * old value; readers see either the old or the new value, never a mix.
+ * Knobs that constrain each other are checked and stored under one mutex,
+ * so two writers cannot each pass the check against the other's old value.
  */
 #include <linux/kobject.h>
 #include <linux/kernel.h>
+#include <linux/mutex.h>
 #include <linux/sysfs.h>
 #include <linux/kvm_ft.h>
 
@@ -15,18 +18,36 @@
 
 struct kvm_ft_defaults kvm_ft_defaults = {
 	.epoch_us = KVM_FT_EPOCH_US_DEFAULT,
+	.inflight_max = KVM_FT_INFLIGHT_DEFAULT,
+	.failover_timeout_ms = KVM_FT_FAILOVER_MS_DEFAULT,
+	.heartbeat_ms = KVM_FT_HEARTBEAT_MS_DEFAULT,
 };
+
+static DEFINE_MUTEX(knob_lock);
 
 struct knob {
 	struct kobj_attribute attr;
 	unsigned int *value;
 	unsigned int min, max;
+	/* Whether @val may be stored, given the other knobs; NULL: always. */
+	bool (*fits)(unsigned int val);
 };
 
-#define KNOB(_name, _min, _max) {					\
+#define KNOB(_name, _min, _max, _fits) {				\
 	.attr = __ATTR(_name, 0644, knob_show, knob_store),		\
 	.value = &kvm_ft_defaults._name,				\
-	.min = _min, .max = _max,					\
+	.min = _min, .max = _max, .fits = _fits,			\
+}
+
+/* A heartbeat must come well within the silence that means death. */
+static bool heartbeat_fits(unsigned int val)
+{
+	return val < kvm_ft_defaults.failover_timeout_ms;
+}
+
+static bool failover_fits(unsigned int val)
+{
+	return kvm_ft_defaults.heartbeat_ms < val;
 }
 
 static ssize_t knob_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -46,12 +67,24 @@ static ssize_t knob_store(struct kobject *kobj, struct kobj_attribute *attr,
 	/* kstrtouint() takes one trailing newline; anything else is refused. */
 	if (kstrtouint(buf, 10, &val) || val < k->min || val > k->max)
 		return -EINVAL;
+
+	mutex_lock(&knob_lock);
+	if (k->fits && !k->fits(val)) {
+		mutex_unlock(&knob_lock);
+		return -EINVAL;
+	}
 	WRITE_ONCE(*k->value, val);
+	mutex_unlock(&knob_lock);
 	return count;
 }
 
 static struct knob knobs[] = {
-	KNOB(epoch_us, KVM_FT_EPOCH_US_MIN, KVM_FT_EPOCH_US_MAX),
+	KNOB(epoch_us, KVM_FT_EPOCH_US_MIN, KVM_FT_EPOCH_US_MAX, NULL),
+	KNOB(inflight_max, KVM_FT_INFLIGHT_MIN, KVM_FT_INFLIGHT_MAX, NULL),
+	KNOB(failover_timeout_ms, KVM_FT_FAILOVER_MS_MIN, KVM_FT_FAILOVER_MS_MAX,
+	     failover_fits),
+	KNOB(heartbeat_ms, KVM_FT_HEARTBEAT_MS_MIN, KVM_FT_HEARTBEAT_MS_MAX,
+	     heartbeat_fits),
 };
 
 static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];

@@ -7,6 +7,9 @@
 /* Global defaults, read by the engine; set through /sys/kernel/kvm_ft/. */
 struct kvm_ft_defaults {
 	unsigned int epoch_us;
+	unsigned int inflight_max;
+	unsigned int failover_timeout_ms;
+	unsigned int heartbeat_ms;
 };
 
 extern struct kvm_ft_defaults kvm_ft_defaults;

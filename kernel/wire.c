@@ -156,8 +156,8 @@ static int decode_hello(const __u8 *p, struct kvm_ft_wire_msg *m)
 	m->hello.nr_vcpus = get_le32(p + 8);
 	if (get_le32(p + 12))
 		return KVM_FT_WIRE_E_RESERVED;
-	memcpy(m->hello.name, p + name_off, KVM_FT_WIRE_NAME_LEN);
-	if (m->hello.name[KVM_FT_WIRE_NAME_LEN - 1])
+	memcpy(m->hello.name, p + name_off, KVM_FT_NAME_LEN);
+	if (m->hello.name[KVM_FT_NAME_LEN - 1])
 		return KVM_FT_WIRE_E_LEN;	/* not NUL-terminated */
 	return KVM_FT_WIRE_OK;
 }

@@ -41,7 +41,7 @@ struct kvm_ft_wire_msg {
 		struct {
 			__u64 mem_pages;
 			__u32 nr_vcpus;
-			char name[KVM_FT_WIRE_NAME_LEN];
+			char name[KVM_FT_NAME_LEN];
 		} hello;
 		struct {
 			__u32 count;

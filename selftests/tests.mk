@@ -2,5 +2,6 @@
 #  solo: in one test host.
 #  pair: on both hosts of two test hosts joined by a virtual link, with
 #        CUJU_ROLE=a or b and CUJU_PEER=<the other host's address>.
-SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test
+# Every test gets CUJU_FTNL, the path of the ftnl binary.
+SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test control_test
 PAIR_TESTS := link_test

@@ -179,7 +179,7 @@ TEST(hello_shape_refused)
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 1, "vm0"));
 	EXPECT_EQ(KVM_FT_WIRE_E_SHAPE, feed(&rx, &m));
 	hello(pl, 1024, 2, "vm0");
-	memset(pl + 16, 'x', KVM_FT_WIRE_NAME_LEN);		/* no NUL */
+	memset(pl + 16, 'x', KVM_FT_NAME_LEN);		/* no NUL */
 	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
 	EXPECT_EQ(KVM_FT_WIRE_E_LEN, feed(&rx, &m));
 	/* Nothing but HELLO before HELLO. */

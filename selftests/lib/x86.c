@@ -256,6 +256,39 @@ void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs)
 	VMM_ASSERT(!ioctl(vcpu->fd, KVM_GET_SREGS, sregs), "KVM_GET_SREGS");
 }
 
+/* KVM's own counters for @vcpu (exits, faults...), the non-zero ones. */
+static void vcpu_dump_stats(struct vcpu *vcpu, FILE *f)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	uint32_t i;
+	int fd;
+
+	fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
+		goto out;
+	dsize = sizeof(*d) + h.name_size;
+	d = malloc(dsize);
+	if (!d)
+		goto out;
+	fprintf(f, "# vcpu %d: stats:", vcpu->id);
+	for (i = 0; i < h.num_desc; i++) {
+		uint64_t v;
+
+		if (pread(fd, d, dsize, h.desc_offset + i * dsize) != (ssize_t)dsize ||
+		    pread(fd, &v, sizeof(v), h.data_offset + d->offset) != sizeof(v))
+			break;
+		if (v)
+			fprintf(f, " %s=%lu", d->name, v);
+	}
+	fputc('\n', f);
+	free(d);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
 void vcpu_dump(struct vcpu *vcpu, FILE *f)
 {
 	struct kvm_sregs sregs;
@@ -276,4 +309,5 @@ void vcpu_dump(struct vcpu *vcpu, FILE *f)
 			fprintf(f, " %02x", code[i]);
 		fputc('\n', f);
 	}
+	vcpu_dump_stats(vcpu, f);
 }

@@ -42,6 +42,12 @@ load_ours() {
 	insmod "$ko" || die "insmod $ko failed"
 }
 
+# KVM cannot run a guest on a host that does not know its TSC frequency
+# (kvm_guest_time_update() fails and the vCPU never enters): say so.
+if dmesg | grep -q 'could not calculate TSC khz'; then
+	die "this test host's kernel could not calibrate its TSC; KVM cannot run guests on it"
+fi
+
 load_ours kvm
 load_ours kvm-amd
 [[ -d /sys/kernel/kvm_ft ]] || die "/sys/kernel/kvm_ft missing: the kvm.ko loaded is not ours"
@@ -62,7 +68,8 @@ fi
 
 for t in ${cuju_run//,/ }; do
 	say "# cuju: begin $t"
-	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer timeout -k 10 1200 \
+	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl \
+		timeout -k 10 1200 \
 		"$cuju_tests/$t" >&3 2>&3 </dev/null
 	say "# cuju: end $t rc=$?"
 done

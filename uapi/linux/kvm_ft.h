@@ -12,11 +12,42 @@
  * integer.  A write is taken whole or refused with EINVAL, leaving the old
  * value: no number, trailing garbage, a sign, or a value outside [MIN, MAX].
  *
- *   epoch_us   length of an epoch in microseconds: how much guest execution
- *              one checkpoint covers, and so the most output commit delays
- *              a packet by, plus transfer time.
+ *   epoch_us             length of an epoch in microseconds: how much guest
+ *                        execution one checkpoint covers, and so the most
+ *                        output commit delays a packet by, plus transfer time.
+ *   inflight_max         epochs captured but not yet acknowledged, at most;
+ *                        beyond it the vCPUs wait (a stall).
+ *   failover_timeout_ms  silence (no epoch, no heartbeat) after which a peer
+ *                        is taken for dead.
+ *   heartbeat_ms         how often an idle link carries a heartbeat; always
+ *                        below failover_timeout_ms (a write that would break
+ *                        this is refused with EINVAL).
  *
  * Documentation/ABI/testing/sysfs-kernel-kvm_ft describes each file.
+ *
+ * VM ioctls (on a KVM VM file descriptor, by the VMM)
+ * ---------------------------------------------------
+ * KVM's own ioctls all have the type byte 0xAE (KVMIO).  Ours have the type
+ * byte KVM_FT_IO (0xCF): no ioctl of KVM, present or future, can share a
+ * number with one of ours.  Unknown numbers of type 0xCF fail with ENOTTY.
+ *
+ *   KVM_FT_REGISTER    register the VM under a name, as primary or backup.
+ *                      EINVAL: bad name, role, flags or reserved field;
+ *                      EEXIST: another VM has the name; EBUSY: this VM is
+ *                      registered already.
+ *   KVM_FT_UNREGISTER  undo it (also done when the VM is destroyed).
+ *                      ENOENT: not registered.
+ *
+ * Generic netlink family KVM_FT_GENL_NAME (administrators, through ftnl)
+ * ----------------------------------------------------------------------
+ * Every command needs CAP_NET_ADMIN, in the initial network namespace.
+ *
+ *   KVM_FT_CMD_GET_VM  doit: [VM_NAME] -> one VM; dump: every VM.
+ *                      Reply: VM_NAME, VM_ROLE, VM_STATE, VM_EPOCH_US,
+ *                      VM_NR_VCPUS, VM_MEM_BYTES, VM_VMM_PID.
+ *                      ENOENT: no VM of that name.
+ *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US]: this VM's epoch length
+ *                      (KVM_FT_EPOCH_US_MIN..MAX; EINVAL outside).
  *
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
@@ -46,7 +77,72 @@
 #define KVM_FT_EPOCH_US_MIN		1000U		/* 1 ms */
 #define KVM_FT_EPOCH_US_MAX		2000000U	/* 2 s */
 
+#define KVM_FT_INFLIGHT_DEFAULT		2U
+#define KVM_FT_INFLIGHT_MIN		1U
+#define KVM_FT_INFLIGHT_MAX		16U
+
+#define KVM_FT_FAILOVER_MS_DEFAULT	1000U
+#define KVM_FT_FAILOVER_MS_MIN		50U
+#define KVM_FT_FAILOVER_MS_MAX		600000U		/* 10 min */
+
+#define KVM_FT_HEARTBEAT_MS_DEFAULT	100U
+#define KVM_FT_HEARTBEAT_MS_MIN		10U
+#define KVM_FT_HEARTBEAT_MS_MAX		60000U
+
 #include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define KVM_FT_NAME_LEN			32	/* with the NUL; [A-Za-z0-9._-] */
+
+#define KVM_FT_IO			0xCF
+
+enum kvm_ft_role {
+	KVM_FT_ROLE_PRIMARY	= 1,
+	KVM_FT_ROLE_BACKUP	= 2,
+};
+
+/* The VMM hands no device state to the kernel per epoch (tests, toys). */
+#define KVM_FT_F_NO_DEVICE_STATE	(1U << 0)
+#define KVM_FT_F_ALL			KVM_FT_F_NO_DEVICE_STATE
+
+struct kvm_ft_register {
+	char name[KVM_FT_NAME_LEN];
+	__u32 role;			/* enum kvm_ft_role */
+	__u32 flags;			/* KVM_FT_F_* */
+	__u64 reserved[4];		/* 0 */
+};
+
+#define KVM_FT_REGISTER		_IOW(KVM_FT_IO, 0x00, struct kvm_ft_register)
+#define KVM_FT_UNREGISTER	_IO(KVM_FT_IO, 0x01)
+
+enum kvm_ft_state {
+	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
+};
+
+#define KVM_FT_GENL_NAME		"kvm_ft"
+#define KVM_FT_GENL_VERSION		1
+
+enum kvm_ft_cmd {
+	KVM_FT_CMD_UNSPEC,
+	KVM_FT_CMD_GET_VM,
+	KVM_FT_CMD_SET_VM,
+	__KVM_FT_CMD_MAX
+};
+#define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
+
+enum kvm_ft_attr {
+	KVM_FT_A_UNSPEC,
+	KVM_FT_A_VM_NAME,		/* string, < KVM_FT_NAME_LEN */
+	KVM_FT_A_VM_ROLE,		/* u32, enum kvm_ft_role */
+	KVM_FT_A_VM_STATE,		/* u32, enum kvm_ft_state */
+	KVM_FT_A_VM_EPOCH_US,		/* u32 */
+	KVM_FT_A_VM_NR_VCPUS,		/* u32 */
+	KVM_FT_A_VM_MEM_BYTES,		/* u64, guest memory in user memslots */
+	KVM_FT_A_VM_VMM_PID,		/* u32, the process that registered it */
+	KVM_FT_A_PAD,
+	__KVM_FT_A_MAX
+};
+#define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
 
 #define KVM_FT_WIRE_MAGIC		0x554a5543U	/* "CUJU" on the wire */
 #define KVM_FT_WIRE_VERSION		1
@@ -54,7 +150,6 @@
 #define KVM_FT_WIRE_MAX_PAGES		64U		/* per PAGES frame */
 #define KVM_FT_WIRE_MAX_VCPU_STATE	(64U << 10)
 #define KVM_FT_WIRE_MAX_DEVICE		(16U << 20)
-#define KVM_FT_WIRE_NAME_LEN		32
 
 enum kvm_ft_wire_type {
 	KVM_FT_WIRE_HELLO	= 0x01,
@@ -81,7 +176,7 @@ struct kvm_ft_wire_hello {
 	__le64 mem_pages;	/* guest frames the backup must hold */
 	__le32 nr_vcpus;
 	__le32 reserved;	/* 0 */
-	char name[KVM_FT_WIRE_NAME_LEN];	/* NUL-terminated */
+	char name[KVM_FT_NAME_LEN];	/* NUL-terminated */
 } __attribute__((packed));
 
 struct kvm_ft_wire_pages {

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "kvm_ft": what administrators (ftnl) use.  The
+ * commands and attributes are documented in uapi/linux/kvm_ft.h.  Every
+ * command needs CAP_NET_ADMIN; the family lives in the initial network
+ * namespace only, since the VMs it shows are not per namespace.
+ */
+#include <net/genetlink.h>
+#include <linux/kvm_ft.h>
+
+#include "netlink.h"
+#include "vm.h"
+
+static struct genl_family family;
+
+static struct netlink_range_validation epoch_us_range = {
+	.min = KVM_FT_EPOCH_US_MIN,
+	.max = KVM_FT_EPOCH_US_MAX,
+};
+
+static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
+	[KVM_FT_A_VM_NAME]	= { .type = NLA_NUL_STRING, .len = KVM_FT_NAME_LEN - 1 },
+	[KVM_FT_A_VM_EPOCH_US]	= NLA_POLICY_FULL_RANGE(NLA_U32, &epoch_us_range),
+};
+
+static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
+		  u32 seq, int flags)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &family, flags, KVM_FT_CMD_GET_VM);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_ROLE, vm->role) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_STATE, vm->state) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_EPOCH_US, vm->epoch_us) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_NR_VCPUS, kvm_ft_vm_nr_vcpus(vm)) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_MEM_BYTES, kvm_ft_vm_mem_bytes(vm),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * The VM named by the request, with kvm_ft_vms_lock held: ERR_PTR(-EINVAL)
+ * if the request names none, ERR_PTR(-ENOENT) if no VM has the name.
+ */
+static struct kvm_ft_vm *lookup(struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_VM_NAME))
+		return ERR_PTR(-EINVAL);
+	vm = kvm_ft_vm_find(nla_data(info->attrs[KVM_FT_A_VM_NAME]));
+	if (!vm) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KVM_FT_A_VM_NAME],
+				    "no VM of that name");
+		return ERR_PTR(-ENOENT);
+	}
+	return vm;
+}
+
+static int get_vm_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+	struct sk_buff *msg;
+	int ret;
+
+	msg = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = lookup(info);
+	ret = IS_ERR(vm) ? PTR_ERR(vm) : put_vm(msg, vm, info->snd_portid, info->snd_seq, 0);
+	mutex_unlock(&kvm_ft_vms_lock);
+
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* cb->args[0]: how many VMs earlier parts of the dump have sent. */
+static int get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kvm_ft_vm *vm;
+	long i = 0;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	list_for_each_entry(vm, &kvm_ft_vms, node) {
+		if (i++ < cb->args[0])
+			continue;
+		if (put_vm(skb, vm, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   NLM_F_MULTI))
+			break;
+		cb->args[0] = i;
+	}
+	mutex_unlock(&kvm_ft_vms_lock);
+	return skb->len;
+}
+
+static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+	int ret = 0;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = lookup(info);
+	if (IS_ERR(vm))
+		ret = PTR_ERR(vm);
+	else if (info->attrs[KVM_FT_A_VM_EPOCH_US])
+		WRITE_ONCE(vm->epoch_us, nla_get_u32(info->attrs[KVM_FT_A_VM_EPOCH_US]));
+	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
+}
+
+static const struct genl_small_ops ops[] = {
+	{
+		.cmd = KVM_FT_CMD_GET_VM,
+		.doit = get_vm_doit,
+		.dumpit = get_vm_dumpit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVM_FT_CMD_SET_VM,
+		.doit = set_vm_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family family __ro_after_init = {
+	.name = KVM_FT_GENL_NAME,
+	.version = KVM_FT_GENL_VERSION,
+	.maxattr = KVM_FT_A_MAX,
+	.policy = policy,
+	.module = THIS_MODULE,
+	.small_ops = ops,
+	.n_small_ops = ARRAY_SIZE(ops),
+};
+
+int kvm_ft_netlink_init(void)
+{
+	return genl_register_family(&family);
+}
+
+void kvm_ft_netlink_exit(void)
+{
+	genl_unregister_family(&family);
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The registry of VMs under the engine: the VM ioctls by which a VMM
+ * registers its VM (under a unique name, as primary or backup) and the hook
+ * by which KVM tells the engine that a VM is going away.
+ *
+ * struct kvm cannot carry a pointer to our state (its definition comes with
+ * the kernel's headers), so VMs are found by their struct kvm in a list: a
+ * host runs few protected VMs, and no lookup is on a hot path.
+ */
+#include <linux/ctype.h>
+#include <linux/kvm_host.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kvm_ft.h"
+#include "sysfs.h"
+#include "vm.h"
+
+LIST_HEAD(kvm_ft_vms);
+DEFINE_MUTEX(kvm_ft_vms_lock);
+
+static struct kvm_ft_vm *find_by_kvm(struct kvm *kvm)
+{
+	struct kvm_ft_vm *vm;
+
+	lockdep_assert_held(&kvm_ft_vms_lock);
+	list_for_each_entry(vm, &kvm_ft_vms, node)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+struct kvm_ft_vm *kvm_ft_vm_find(const char *name)
+{
+	struct kvm_ft_vm *vm;
+
+	lockdep_assert_held(&kvm_ft_vms_lock);
+	list_for_each_entry(vm, &kvm_ft_vms, node)
+		if (!strcmp(vm->name, name))
+			return vm;
+	return NULL;
+}
+
+/* Guest memory the VMM gave the VM: user memslots of address space 0. */
+u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm)
+{
+	struct kvm *kvm = vm->kvm;
+	struct kvm_memory_slot *slot;
+	struct kvm_memslots *slots;
+	u64 pages = 0;
+	int idx, bkt;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	slots = kvm_memslots(kvm);
+	kvm_for_each_memslot(slot, bkt, slots)
+		if (slot->id < KVM_USER_MEM_SLOTS)
+			pages += slot->npages;
+	srcu_read_unlock(&kvm->srcu, idx);
+	return pages << PAGE_SHIFT;
+}
+
+u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm)
+{
+	return atomic_read(&vm->kvm->online_vcpus);
+}
+
+/* 1 to KVM_FT_NAME_LEN - 1 characters of [A-Za-z0-9._-], NUL-terminated. */
+static bool name_valid(const char *name)
+{
+	size_t len = strnlen(name, KVM_FT_NAME_LEN);
+	size_t i;
+
+	if (!len || len == KVM_FT_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			return false;
+	return true;
+}
+
+static bool register_valid(const struct kvm_ft_register *r)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(r->reserved); i++)
+		if (r->reserved[i])
+			return false;
+	return name_valid(r->name) && !(r->flags & ~KVM_FT_F_ALL) &&
+	       (r->role == KVM_FT_ROLE_PRIMARY || r->role == KVM_FT_ROLE_BACKUP);
+}
+
+static int vm_register(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_ft_register r;
+	struct kvm_ft_vm *vm;
+	int ret = 0;
+
+	if (copy_from_user(&r, argp, sizeof(r)))
+		return -EFAULT;
+	if (!register_valid(&r))
+		return -EINVAL;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	vm->kvm = kvm;
+	strscpy(vm->name, r.name, sizeof(vm->name));
+	vm->role = r.role;
+	vm->flags = r.flags;
+	vm->state = KVM_FT_STATE_IDLE;
+	vm->epoch_us = READ_ONCE(kvm_ft_defaults.epoch_us);
+	vm->vmm_pid = task_tgid_nr(current);
+
+	mutex_lock(&kvm_ft_vms_lock);
+	if (find_by_kvm(kvm))
+		ret = -EBUSY;
+	else if (kvm_ft_vm_find(vm->name))
+		ret = -EEXIST;
+	else
+		list_add_tail(&vm->node, &kvm_ft_vms);
+	mutex_unlock(&kvm_ft_vms_lock);
+
+	if (ret) {
+		kfree(vm);
+		return ret;
+	}
+	pr_info("%s: registered as %s by pid %d\n", vm->name,
+		vm->role == KVM_FT_ROLE_PRIMARY ? "primary" : "backup", vm->vmm_pid);
+	return 0;
+}
+
+/* Take @kvm's VM out of the registry; false if it was not in it. */
+static bool vm_unregister(struct kvm *kvm)
+{
+	struct kvm_ft_vm *vm;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = find_by_kvm(kvm);
+	if (vm)
+		list_del(&vm->node);
+	mutex_unlock(&kvm_ft_vms_lock);
+
+	if (!vm)
+		return false;
+	pr_info("%s: unregistered\n", vm->name);
+	kfree(vm);
+	return true;
+}
+
+long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
+{
+	switch (ioctl) {
+	case KVM_FT_REGISTER:
+		return vm_register(kvm, argp);
+	case KVM_FT_UNREGISTER:
+		return vm_unregister(kvm) ? 0 : -ENOENT;
+	}
+	return -ENOTTY;
+}
+
+void kvm_ft_vm_destroy(struct kvm *kvm)
+{
+	vm_unregister(kvm);
+}

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control plane: a VMM registers its VM with KVM_FT_REGISTER (every
+ * field validated), administrators see and set it through the generic
+ * netlink family with ftnl, and the kernel refuses what it must (unknown
+ * VM, out-of-range values, callers without CAP_NET_ADMIN) whether or not
+ * the request came through ftnl.
+ */
+#include <errno.h>
+#include <linux/kvm_ft.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "vmm.h"
+
+#define MiB (1UL << 20)
+
+static int ft_register(struct vm *vm, const char *name, uint32_t role, uint32_t flags)
+{
+	struct kvm_ft_register r = { .role = role, .flags = flags };
+
+	memcpy(r.name, name, strnlen(name, sizeof(r.name)));
+	return ioctl(vm->fd, KVM_FT_REGISTER, &r) ? errno : 0;
+}
+
+/* Run ftnl with @argv (NULL-terminated) as @uid; its output in @out. */
+static int ftnl(uid_t uid, char *out, size_t len, const char *const *argv)
+{
+	const char *path = getenv("CUJU_FTNL");
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (!path || pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(100);
+		execv(path, (char *const *)argv);
+		_exit(101);
+	}
+	close(p[1]);
+	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+#define FTNL(out, ...) ftnl(0, out, sizeof(out), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
+#define FTNL_AS(uid, out, ...) \
+	ftnl(uid, out, sizeof(out), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
+
+FIXTURE(ctl) {
+	struct vm *a, *b;
+	char out[4096];
+};
+
+FIXTURE_SETUP(ctl)
+{
+	ASSERT_NE(NULL, getenv("CUJU_FTNL")) TH_LOG("run by the test runner");
+	self->a = vm_create();
+	vm_add_slot(self->a, 1, VMM_TEST_GPA, 4 * MiB, 0);
+	vcpu_add(self->a, 0, NULL, 0, 0);
+	self->b = vm_create();
+}
+
+FIXTURE_TEARDOWN(ctl)
+{
+	vm_destroy(self->a);
+	vm_destroy(self->b);
+}
+
+TEST_F(ctl, register_validated)
+{
+	struct kvm_ft_register r = { .name = "ok", .role = KVM_FT_ROLE_PRIMARY };
+	char long_name[KVM_FT_NAME_LEN];
+
+	memset(long_name, 'x', sizeof(long_name));	/* no room for the NUL */
+	EXPECT_EQ(EINVAL, ft_register(self->a, "", KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(EINVAL, ft_register(self->a, "bad name", KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(EINVAL, ft_register(self->a, "a/b", KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(EINVAL, ft_register(self->a, long_name, KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(EINVAL, ft_register(self->a, "vm", 0, 0));
+	EXPECT_EQ(EINVAL, ft_register(self->a, "vm", 3, 0));
+	EXPECT_EQ(EINVAL, ft_register(self->a, "vm", KVM_FT_ROLE_PRIMARY, 1U << 31));
+	r.reserved[3] = 1;
+	EXPECT_EQ(-1, ioctl(self->a->fd, KVM_FT_REGISTER, &r));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->a->fd, KVM_FT_REGISTER, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	/* Another ioctl of our type, unknown: like any unknown ioctl. */
+	EXPECT_EQ(-1, ioctl(self->a->fd, _IO(KVM_FT_IO, 0x7f)));
+	EXPECT_EQ(ENOTTY, errno);
+
+	ASSERT_EQ(0, ft_register(self->a, "Vm-1.a_b", KVM_FT_ROLE_PRIMARY,
+				 KVM_FT_F_NO_DEVICE_STATE));
+	EXPECT_EQ(EBUSY, ft_register(self->a, "other", KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(EEXIST, ft_register(self->b, "Vm-1.a_b", KVM_FT_ROLE_BACKUP, 0));
+	ASSERT_EQ(0, ioctl(self->a->fd, KVM_FT_UNREGISTER));
+	EXPECT_EQ(-1, ioctl(self->a->fd, KVM_FT_UNREGISTER));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(0, ft_register(self->b, "Vm-1.a_b", KVM_FT_ROLE_BACKUP, 0));
+}
+
+TEST_F(ctl, list_and_show)
+{
+	char want[256];
+
+	ASSERT_EQ(0, FTNL(self->out, "list"));
+	EXPECT_NE(NULL, strstr(self->out, "no protected VMs")) TH_LOG("%s", self->out);
+
+	ASSERT_EQ(0, ft_register(self->a, "ctl-a", KVM_FT_ROLE_PRIMARY, 0));
+	ASSERT_EQ(0, ft_register(self->b, "ctl-b", KVM_FT_ROLE_BACKUP, 0));
+	ASSERT_EQ(0, FTNL(self->out, "-j", "list"));
+	snprintf(want, sizeof(want), "{\"name\":\"ctl-a\",\"role\":\"primary\",\"state\":\"idle\","
+		 "\"epoch_us\":%u,\"vcpus\":1,\"mem_bytes\":%lu,\"vmm_pid\":%d}",
+		 KVM_FT_EPOCH_US_DEFAULT, VMM_MAIN_SIZE + 4 * MiB, getpid());
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s\nwant %s", self->out, want);
+	snprintf(want, sizeof(want), "{\"name\":\"ctl-b\",\"role\":\"backup\",\"state\":\"idle\","
+		 "\"epoch_us\":%u,\"vcpus\":0,\"mem_bytes\":%lu,\"vmm_pid\":%d}",
+		 KVM_FT_EPOCH_US_DEFAULT, VMM_MAIN_SIZE, getpid());
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s\nwant %s", self->out, want);
+
+	ASSERT_EQ(0, FTNL(self->out, "list"));
+	EXPECT_NE(NULL, strstr(self->out, "ctl-a")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "NAME")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-b"));
+	EXPECT_NE(NULL, strstr(self->out, "role:      backup")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "state:     idle")) TH_LOG("%s", self->out);
+}
+
+TEST_F(ctl, set_epoch)
+{
+	ASSERT_EQ(0, ft_register(self->a, "ctl-a", KVM_FT_ROLE_PRIMARY, 0));
+	ASSERT_EQ(0, FTNL(self->out, "set", "ctl-a", "epoch-us", "5000"));
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
+	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":5000,")) TH_LOG("%s", self->out);
+	/* Refused by ftnl before it asks the kernel. */
+	EXPECT_EQ(2, FTNL(self->out, "set", "ctl-a", "epoch-us", "999"));
+	EXPECT_EQ(2, FTNL(self->out, "set", "ctl-a", "epoch-us", "-5000"));
+	EXPECT_EQ(2, FTNL(self->out, "set", "ctl-a", "epoch-us", "5000x"));
+	EXPECT_EQ(2, FTNL(self->out, "set", "ctl-a", "epoch-ms", "5"));
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
+	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":5000,")) TH_LOG("%s", self->out);
+}
+
+TEST_F(ctl, sysfs_default_applies_at_registration)
+{
+	FILE *f = fopen(KVM_FT_SYSFS_DIR "/epoch_us", "w");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_LT(0, fprintf(f, "7000\n"));
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, ft_register(self->a, "ctl-a", KVM_FT_ROLE_PRIMARY, 0));
+	f = fopen(KVM_FT_SYSFS_DIR "/epoch_us", "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%u\n", KVM_FT_EPOCH_US_DEFAULT);
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
+	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":7000,")) TH_LOG("%s", self->out);
+}
+
+TEST_F(ctl, errors_explained)
+{
+	ASSERT_EQ(0, ft_register(self->a, "ctl-a", KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(1, FTNL(self->out, "show", "nope"));
+	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'nope'")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, FTNL(self->out, "set", "nope", "epoch-us", "5000"));
+	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'nope'")) TH_LOG("%s", self->out);
+	EXPECT_EQ(2, FTNL(self->out, "show", "bad name"));
+	EXPECT_NE(NULL, strstr(self->out, "is not a VM name")) TH_LOG("%s", self->out);
+	EXPECT_EQ(2, FTNL(self->out, "frobnicate"));
+	EXPECT_NE(NULL, strstr(self->out, "unknown command")) TH_LOG("%s", self->out);
+	EXPECT_EQ(2, FTNL(self->out, "show"));
+
+	/* Without CAP_NET_ADMIN, every command is refused by the kernel. */
+	EXPECT_EQ(1, FTNL_AS(65534, self->out, "list"));
+	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, FTNL_AS(65534, self->out, "show", "ctl-a"));
+	EXPECT_EQ(1, FTNL_AS(65534, self->out, "set", "ctl-a", "epoch-us", "5000"));
+	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
+	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":10000,")) TH_LOG("%s", self->out);
+}
+
+/* SET_VM straight to the kernel, past ftnl's own checks; the libnl error. */
+static int raw_set(const char *name, const uint32_t *epoch_us)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_msg *msg = nlmsg_alloc();
+	int family, err;
+
+	if (!sk || !msg || genl_connect(sk))
+		return -1000;
+	family = genl_ctrl_resolve(sk, KVM_FT_GENL_NAME);
+	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, KVM_FT_CMD_SET_VM,
+		    KVM_FT_GENL_VERSION);
+	if (name)
+		nla_put_string(msg, KVM_FT_A_VM_NAME, name);
+	if (epoch_us)
+		nla_put_u32(msg, KVM_FT_A_VM_EPOCH_US, *epoch_us);
+	err = nl_send_sync(sk, msg);	/* frees msg; waits for the ACK */
+	nl_socket_free(sk);
+	return err;
+}
+
+TEST_F(ctl, kernel_validates_netlink)
+{
+	static const uint32_t low = KVM_FT_EPOCH_US_MIN - 1, high = KVM_FT_EPOCH_US_MAX + 1;
+	static const uint32_t good = 6000;
+	char long_name[KVM_FT_NAME_LEN + 1];
+
+	memset(long_name, 'x', KVM_FT_NAME_LEN);
+	long_name[KVM_FT_NAME_LEN] = 0;
+	ASSERT_EQ(0, ft_register(self->a, "ctl-a", KVM_FT_ROLE_PRIMARY, 0));
+	EXPECT_EQ(-NLE_RANGE, raw_set("ctl-a", &low));
+	EXPECT_EQ(-NLE_RANGE, raw_set("ctl-a", &high));
+	EXPECT_EQ(-NLE_INVAL, raw_set(NULL, &good));
+	EXPECT_EQ(-NLE_INVAL, raw_set(long_name, &good));	/* policy: too long */
+	EXPECT_EQ(-NLE_OBJ_NOTFOUND, raw_set("nope", &good));
+	ASSERT_EQ(0, raw_set("ctl-a", &good));
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
+	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":6000,")) TH_LOG("%s", self->out);
+}
+
+TEST_F(ctl, destroyed_vm_leaves_registry)
+{
+	ASSERT_EQ(0, ft_register(self->b, "ctl-gone", KVM_FT_ROLE_BACKUP, 0));
+	ASSERT_EQ(0, FTNL(self->out, "list"));
+	ASSERT_NE(NULL, strstr(self->out, "ctl-gone"));
+	vm_destroy(self->b);
+	self->b = vm_create();
+	ASSERT_EQ(0, FTNL(self->out, "list"));
+	EXPECT_EQ(NULL, strstr(self->out, "ctl-gone")) TH_LOG("%s", self->out);
+	/* The name is free again. */
+	EXPECT_EQ(0, ft_register(self->b, "ctl-gone", KVM_FT_ROLE_BACKUP, 0));
+}
+
+TEST_HARNESS_MAIN

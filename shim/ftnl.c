@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ftnl: configure and inspect Cuju, the fault tolerance in kvm.ko, through
+ * its generic netlink family (uapi/linux/kvm_ft.h).  Documentation/ftnl.rst
+ * is its manual.
+ *
+ * Exit status: 0 done; 1 the kernel refused (the message says why); 2 bad
+ * usage; 3 Cuju's kvm.ko is not loaded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/kvm_ft.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_REFUSED	1
+#define EXIT_USAGE	2
+#define EXIT_NOMODULE	3
+
+static bool json;
+
+struct vm_info {
+	char name[KVM_FT_NAME_LEN];
+	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
+	uint64_t mem_bytes;
+};
+
+struct ctx {
+	struct nl_sock *sk;
+	int family;
+	int shown;		/* VMs printed so far */
+};
+
+static const char *role_name(uint32_t role)
+{
+	switch (role) {
+	case KVM_FT_ROLE_PRIMARY: return "primary";
+	case KVM_FT_ROLE_BACKUP: return "backup";
+	}
+	return "unknown";
+}
+
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case KVM_FT_STATE_IDLE: return "idle";
+	}
+	return "unknown";
+}
+
+static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
+{
+	struct nlattr *a[KVM_FT_A_MAX + 1];
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, KVM_FT_A_MAX, NULL) < 0 ||
+	    !a[KVM_FT_A_VM_NAME])
+		return -1;
+	memset(vm, 0, sizeof(*vm));
+	snprintf(vm->name, sizeof(vm->name), "%s", nla_get_string(a[KVM_FT_A_VM_NAME]));
+#define U32(attr, field) if (a[attr]) vm->field = nla_get_u32(a[attr])
+	U32(KVM_FT_A_VM_ROLE, role);
+	U32(KVM_FT_A_VM_STATE, state);
+	U32(KVM_FT_A_VM_EPOCH_US, epoch_us);
+	U32(KVM_FT_A_VM_NR_VCPUS, nr_vcpus);
+	U32(KVM_FT_A_VM_VMM_PID, vmm_pid);
+#undef U32
+	if (a[KVM_FT_A_VM_MEM_BYTES])
+		vm->mem_bytes = nla_get_u64(a[KVM_FT_A_VM_MEM_BYTES]);
+	return 0;
+}
+
+static void print_vm_json(const struct vm_info *vm, int index)
+{
+	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
+	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u}",
+	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
+	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid);
+}
+
+static int list_cb(struct nl_msg *msg, void *arg)
+{
+	struct ctx *c = arg;
+	struct vm_info vm;
+
+	if (parse_vm(msg, &vm))
+		return NL_SKIP;
+	if (json) {
+		print_vm_json(&vm, c->shown);
+	} else {
+		if (!c->shown)
+			printf("%-20s %-8s %-8s %6s %12s %10s\n", "NAME", "ROLE", "STATE",
+			       "VCPUS", "MEMORY", "EPOCH_US");
+		printf("%-20s %-8s %-8s %6u %8llu MiB %10u\n", vm.name, role_name(vm.role),
+		       state_name(vm.state), vm.nr_vcpus,
+		       (unsigned long long)(vm.mem_bytes >> 20), vm.epoch_us);
+	}
+	c->shown++;
+	return NL_OK;
+}
+
+static int show_cb(struct nl_msg *msg, void *arg)
+{
+	struct ctx *c = arg;
+	struct vm_info vm;
+
+	if (parse_vm(msg, &vm))
+		return NL_SKIP;
+	if (json) {
+		print_vm_json(&vm, 0);
+		putchar('\n');
+	} else {
+		printf("name:      %s\nrole:      %s\nstate:     %s\nepoch:     %u us\n"
+		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n",
+		       vm.name, role_name(vm.role), state_name(vm.state), vm.epoch_us,
+		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid);
+	}
+	c->shown++;
+	return NL_OK;
+}
+
+/* Turn the kernel's answer into a message a person can act on. */
+static int refused(int nlerr, const char *what, const char *vm)
+{
+	int err = nlerr < 0 ? -nlerr : nlerr;
+
+	switch (err) {
+	case NLE_PERM:
+		fprintf(stderr, "ftnl: %s: not permitted (needs CAP_NET_ADMIN)\n", what);
+		break;
+	case NLE_OBJ_NOTFOUND:
+		fprintf(stderr, "ftnl: %s: no protected VM named '%s'\n", what, vm ? vm : "");
+		break;
+	case NLE_INVAL:
+	case NLE_RANGE:
+		fprintf(stderr, "ftnl: %s: invalid argument\n", what);
+		break;
+	default:
+		fprintf(stderr, "ftnl: %s: %s\n", what, nl_geterror(nlerr));
+	}
+	return EXIT_REFUSED;
+}
+
+/*
+ * Send @msg; with @cb, feed the replies to it until the last (a dump's DONE,
+ * or the one reply of a doit); without, wait for the ACK that @msg asked
+ * for.  0 or a libnl error, which carries the kernel's errno.
+ */
+static int transact(struct ctx *c, struct nl_msg *msg, nl_recvmsg_msg_cb_t cb)
+{
+	int err;
+
+	if (cb)
+		nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, cb, c);
+	err = nl_send_auto(c->sk, msg);
+	nlmsg_free(msg);
+	if (err < 0)
+		return err;
+	return cb ? nl_recvmsgs_default(c->sk) : nl_wait_for_ack(c->sk);
+}
+
+static struct nl_msg *request(struct ctx *c, uint8_t cmd, int flags, const char *vm)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0,
+				 flags, cmd, KVM_FT_GENL_VERSION) ||
+	    (vm && nla_put_string(msg, KVM_FT_A_VM_NAME, vm) < 0)) {
+		fprintf(stderr, "ftnl: out of memory\n");
+		exit(EXIT_REFUSED);
+	}
+	return msg;
+}
+
+static bool name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= KVM_FT_NAME_LEN ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len) {
+		fprintf(stderr, "ftnl: '%s' is not a VM name (1-%d of A-Z a-z 0-9 . _ -)\n",
+			name, KVM_FT_NAME_LEN - 1);
+		return false;
+	}
+	return true;
+}
+
+static int cmd_list(struct ctx *c, int argc, char **argv)
+{
+	int err;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	if (json)
+		putchar('[');
+	err = transact(c, request(c, KVM_FT_CMD_GET_VM, NLM_F_DUMP, NULL), list_cb);
+	if (err < 0)
+		return refused(err, "list", NULL);
+	if (json)
+		puts("]");
+	else if (!c->shown)
+		puts("no protected VMs");
+	return 0;
+}
+
+static int cmd_show(struct ctx *c, int argc, char **argv)
+{
+	int err;
+
+	if (argc != 2)
+		return EXIT_USAGE;
+	if (!name_ok(argv[1]))
+		return EXIT_USAGE;
+	err = transact(c, request(c, KVM_FT_CMD_GET_VM, 0, argv[1]), show_cb);
+	return err < 0 ? refused(err, "show", argv[1]) : 0;
+}
+
+static int cmd_set(struct ctx *c, int argc, char **argv)
+{
+	struct nl_msg *msg;
+	unsigned long v;
+	char *end;
+	int err;
+
+	if (argc != 4 || strcmp(argv[2], "epoch-us"))
+		return EXIT_USAGE;
+	if (!name_ok(argv[1]))
+		return EXIT_USAGE;
+	errno = 0;
+	v = strtoul(argv[3], &end, 10);
+	if (errno || *end || end == argv[3] || argv[3][0] == '-' ||
+	    v < KVM_FT_EPOCH_US_MIN || v > KVM_FT_EPOCH_US_MAX) {
+		fprintf(stderr, "ftnl: epoch-us must be a number from %u to %u\n",
+			KVM_FT_EPOCH_US_MIN, KVM_FT_EPOCH_US_MAX);
+		return EXIT_USAGE;
+	}
+	msg = request(c, KVM_FT_CMD_SET_VM, NLM_F_ACK, argv[1]);
+	if (nla_put_u32(msg, KVM_FT_A_VM_EPOCH_US, v) < 0)
+		return refused(-NLE_NOMEM, "set", argv[1]);
+	err = transact(c, msg, NULL);
+	return err < 0 ? refused(err, "set", argv[1]) : 0;
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct ctx *c, int argc, char **argv);
+	const char *usage;
+	const char *description;
+} commands[] = {
+	{ "list", cmd_list, "list", "every VM registered for fault tolerance" },
+	{ "show", cmd_show, "show VM", "one VM's role, state and settings" },
+	{ "set", cmd_set, "set VM epoch-us N", "this VM's epoch length in microseconds" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: ftnl [-j] COMMAND [ARGS]\n\n  -j  JSON output\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-22s %s\n", commands[i].usage, commands[i].description);
+}
+
+static int connect_family(struct ctx *c)
+{
+	c->sk = nl_socket_alloc();
+	if (!c->sk || genl_connect(c->sk)) {
+		fprintf(stderr, "ftnl: cannot open a generic netlink socket\n");
+		return EXIT_REFUSED;
+	}
+	/* ACKs only where asked for (set), so no reply is left unread. */
+	nl_socket_disable_auto_ack(c->sk);
+	c->family = genl_ctrl_resolve(c->sk, KVM_FT_GENL_NAME);
+	if (c->family < 0) {
+		fprintf(stderr, "ftnl: Cuju's kvm.ko is not loaded (no generic netlink "
+			"family '%s')\n", KVM_FT_GENL_NAME);
+		return EXIT_NOMODULE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { 0 };
+	size_t i;
+	int opt, ret;
+
+	while ((opt = getopt(argc, argv, "+jh")) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[0], commands[i].name))
+			continue;
+		ret = connect_family(&c);
+		if (!ret)
+			ret = commands[i].fn(&c, argc, argv);
+		if (ret == EXIT_USAGE)
+			fprintf(stderr, "usage: ftnl [-j] %s\n", commands[i].usage);
+		nl_socket_free(c.sk);
+		return ret;
+	}
+	fprintf(stderr, "ftnl: unknown command '%s'\n", argv[0]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
