@@ -8,6 +8,7 @@
 #include <net/genetlink.h>
 #include <linux/kvm_ft.h>
 
+#include "backup.h"
 #include "netlink.h"
 #include "vm.h"
 
@@ -21,7 +22,33 @@ static struct netlink_range_validation epoch_us_range = {
 static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_VM_NAME]	= { .type = NLA_NUL_STRING, .len = KVM_FT_NAME_LEN - 1 },
 	[KVM_FT_A_VM_EPOCH_US]	= NLA_POLICY_FULL_RANGE(NLA_U32, &epoch_us_range),
+	[KVM_FT_A_LISTEN_ADDR]	= { .type = NLA_BE32 },
+	[KVM_FT_A_LISTEN_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
 };
+
+static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
+{
+	struct nlattr *nest;
+	int i;
+
+	if (nla_put_u64_64bit(skb, KVM_FT_A_VM_LAST_EPOCH, atomic64_read(&st->last_epoch),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_EPOCHS, atomic64_read(&st->epochs),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_PAGES, atomic64_read(&st->pages),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_BYTES_RX, atomic64_read(&st->bytes_rx),
+			      KVM_FT_A_PAD))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, KVM_FT_A_VM_ERRORS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = KVM_FT_WIRE_OK + 1; i < KVM_FT_WIRE_E_MAX; i++)
+		if (nla_put_u64_64bit(skb, i, atomic64_read(&st->errors[i]), KVM_FT_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
 
 static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 		  u32 seq, int flags)
@@ -32,12 +59,13 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 		return -EMSGSIZE;
 	if (nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_ROLE, vm->role) ||
-	    nla_put_u32(skb, KVM_FT_A_VM_STATE, vm->state) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_STATE, READ_ONCE(vm->state)) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_EPOCH_US, vm->epoch_us) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_NR_VCPUS, kvm_ft_vm_nr_vcpus(vm)) ||
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_MEM_BYTES, kvm_ft_vm_mem_bytes(vm),
 			      KVM_FT_A_PAD) ||
-	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid)) {
+	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid) ||
+	    put_stats(skb, &vm->stats)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -120,6 +148,48 @@ static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+static int listen_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_LISTEN_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, KVM_FT_A_LISTEN_PORT))
+		return -EINVAL;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = lookup(info);
+	if (IS_ERR(vm)) {
+		ret = PTR_ERR(vm);
+	} else if (vm->role != KVM_FT_ROLE_BACKUP) {
+		GENL_SET_ERR_MSG(info, "only a backup VM listens");
+		ret = -EINVAL;
+	} else if (READ_ONCE(vm->state) != KVM_FT_STATE_IDLE) {
+		GENL_SET_ERR_MSG(info, "the VM is not idle");
+		ret = -EBUSY;
+	} else {
+		ret = kvm_ft_backup_start(vm, nla_get_be32(info->attrs[KVM_FT_A_LISTEN_ADDR]),
+					  nla_get_u16(info->attrs[KVM_FT_A_LISTEN_PORT]));
+	}
+	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
+}
+
+static int stop_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+	int ret = 0;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = lookup(info);
+	if (IS_ERR(vm))
+		ret = PTR_ERR(vm);
+	else
+		kvm_ft_backup_stop(vm);
+	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
+}
+
 static const struct genl_small_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_GET_VM,
@@ -130,6 +200,16 @@ static const struct genl_small_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_SET_VM,
 		.doit = set_vm_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVM_FT_CMD_LISTEN,
+		.doit = listen_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVM_FT_CMD_STOP,
+		.doit = stop_doit,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "backup.h"
 #include "kvm_ft.h"
 #include "sysfs.h"
 #include "vm.h"
@@ -144,6 +145,7 @@ static bool vm_unregister(struct kvm *kvm)
 
 	if (!vm)
 		return false;
+	kvm_ft_backup_stop(vm);
 	pr_info("%s: unregistered\n", vm->name);
 	kfree(vm);
 	return true;

@@ -5,9 +5,20 @@
 #include <linux/kvm_ft.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/atomic.h>
 #include <linux/types.h>
 
 struct kvm;
+struct kvm_ft_backup;
+
+/* What a VM's replication has done; read by netlink, written by its threads. */
+struct kvm_ft_stats {
+	atomic64_t epochs;		/* applied (backup) */
+	atomic64_t pages;		/* applied (backup) */
+	atomic64_t bytes_rx;
+	atomic64_t last_epoch;		/* the last applied */
+	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
+};
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
 struct kvm_ft_vm {
@@ -19,6 +30,8 @@ struct kvm_ft_vm {
 	u32 state;			/* enum kvm_ft_state */
 	u32 epoch_us;
 	pid_t vmm_pid;
+	struct kvm_ft_backup *backup;	/* while listening (backup role) */
+	struct kvm_ft_stats stats;
 };
 
 /*

@@ -65,6 +65,8 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_GFN]	 = "guest frame out of range",
 	[KVM_FT_WIRE_E_VCPU]	 = "vCPU index out of range",
 	[KVM_FT_WIRE_E_TOTALS]	 = "epoch totals mismatch",
+	[KVM_FT_WIRE_E_TRUNCATED] = "stream truncated",
+	[KVM_FT_WIRE_E_IO]	 = "socket error",
 };
 
 const char *kvm_ft_wire_strerror(int err)
@@ -227,7 +229,7 @@ static int rx_pages(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 	__u32 i;
 
 	for (i = 0; i < m->pages.count; i++)
-		if (kvm_ft_wire_gfn(m, i) >= rx->mem_pages)
+		if (!rx->gfn_valid(rx->ctx, kvm_ft_wire_gfn(m, i)))
 			return KVM_FT_WIRE_E_GFN;
 	rx->pages += m->pages.count;
 	return KVM_FT_WIRE_OK;

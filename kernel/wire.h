@@ -12,24 +12,6 @@
 #include <linux/types.h>
 #include <linux/kvm_ft.h>
 
-/* Why a frame was refused; each kind has its own counter on the backup. */
-enum kvm_ft_wire_err {
-	KVM_FT_WIRE_OK,
-	KVM_FT_WIRE_E_MAGIC,	/* not a Cuju frame */
-	KVM_FT_WIRE_E_VERSION,	/* another protocol version */
-	KVM_FT_WIRE_E_TYPE,	/* unknown frame type */
-	KVM_FT_WIRE_E_RESERVED,	/* a reserved field is not zero */
-	KVM_FT_WIRE_E_LEN,	/* length wrong for the frame type */
-	KVM_FT_WIRE_E_CRC,	/* checksum mismatch */
-	KVM_FT_WIRE_E_SHAPE,	/* HELLO does not match the local VM */
-	KVM_FT_WIRE_E_ORDER,	/* frame not allowed in this state */
-	KVM_FT_WIRE_E_EPOCH,	/* epoch number out of sequence */
-	KVM_FT_WIRE_E_GFN,	/* guest frame outside the VM's memory */
-	KVM_FT_WIRE_E_VCPU,	/* vCPU index out of range */
-	KVM_FT_WIRE_E_TOTALS,	/* EPOCH_END disagrees with what arrived */
-	KVM_FT_WIRE_E_MAX
-};
-
 const char *kvm_ft_wire_strerror(int err);
 
 /* A decoded frame: views into the caller's header and payload buffers. */
@@ -64,8 +46,11 @@ struct kvm_ft_wire_msg {
 
 /* What a receiver tracks to check the order and totals of frames. */
 struct kvm_ft_wire_rx {
-	__u64 mem_pages;	/* of the local VM: every gfn must be below */
+	__u64 mem_pages;	/* of the local VM, for HELLO's check */
 	__u32 nr_vcpus;		/* of the local VM */
+	/* Whether @gfn is guest memory the stream may write; nonzero: yes. */
+	int (*gfn_valid)(void *ctx, __u64 gfn);
+	void *ctx;
 	int hello_seen;
 	int in_epoch;
 	__u64 last_epoch;	/* last epoch completed; 0 before any */

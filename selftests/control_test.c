@@ -127,11 +127,11 @@ TEST_F(ctl, list_and_show)
 	ASSERT_EQ(0, ft_register(self->b, "ctl-b", KVM_FT_ROLE_BACKUP, 0));
 	ASSERT_EQ(0, FTNL(self->out, "-j", "list"));
 	snprintf(want, sizeof(want), "{\"name\":\"ctl-a\",\"role\":\"primary\",\"state\":\"idle\","
-		 "\"epoch_us\":%u,\"vcpus\":1,\"mem_bytes\":%lu,\"vmm_pid\":%d}",
+		 "\"epoch_us\":%u,\"vcpus\":1,\"mem_bytes\":%lu,\"vmm_pid\":%d,",
 		 KVM_FT_EPOCH_US_DEFAULT, VMM_MAIN_SIZE + 4 * MiB, getpid());
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s\nwant %s", self->out, want);
 	snprintf(want, sizeof(want), "{\"name\":\"ctl-b\",\"role\":\"backup\",\"state\":\"idle\","
-		 "\"epoch_us\":%u,\"vcpus\":0,\"mem_bytes\":%lu,\"vmm_pid\":%d}",
+		 "\"epoch_us\":%u,\"vcpus\":0,\"mem_bytes\":%lu,\"vmm_pid\":%d,",
 		 KVM_FT_EPOCH_US_DEFAULT, VMM_MAIN_SIZE, getpid());
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s\nwant %s", self->out, want);
 

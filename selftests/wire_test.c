@@ -68,6 +68,12 @@ static __u32 end(__u8 *p, __u64 npages, __u32 nvcpus, __u32 dev)
 
 static __u8 pl[MAXF];
 
+/* The receiver's VM: 1024 frames from gfn 0. */
+static int gfn_below_1024(void *ctx, __u64 gfn)
+{
+	return gfn < 1024;
+}
+
 /* Decode the frame in @frame and feed it to @rx; the first error wins. */
 static int feed(struct kvm_ft_wire_rx *rx, struct kvm_ft_wire_msg *m)
 {
@@ -86,6 +92,7 @@ FIXTURE_SETUP(rx)
 	memset(&self->rx, 0, sizeof(self->rx));
 	self->rx.mem_pages = 1024;
 	self->rx.nr_vcpus = 2;
+	self->rx.gfn_valid = gfn_below_1024;
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
 	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
 }
@@ -171,7 +178,8 @@ TEST_F(rx, out_of_range_refused)
 
 TEST(hello_shape_refused)
 {
-	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2 };
+	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
+				     .gfn_valid = gfn_below_1024 };
 	struct kvm_ft_wire_msg m;
 
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 2048, 2, "vm0"));

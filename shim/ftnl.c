@@ -7,6 +7,7 @@
  * Exit status: 0 done; 1 the kernel refused (the message says why); 2 bad
  * usage; 3 Cuju's kvm.ko is not loaded.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <linux/kvm_ft.h>
@@ -26,7 +27,19 @@ static bool json;
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
-	uint64_t mem_bytes;
+	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx;
+	uint64_t errors[KVM_FT_WIRE_E_MAX];
+};
+
+/* Short names of the refusals counted in VM_ERRORS, by enum kvm_ft_wire_err. */
+static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
+	[KVM_FT_WIRE_E_MAGIC] = "magic", [KVM_FT_WIRE_E_VERSION] = "version",
+	[KVM_FT_WIRE_E_TYPE] = "type", [KVM_FT_WIRE_E_RESERVED] = "reserved",
+	[KVM_FT_WIRE_E_LEN] = "length", [KVM_FT_WIRE_E_CRC] = "checksum",
+	[KVM_FT_WIRE_E_SHAPE] = "shape", [KVM_FT_WIRE_E_ORDER] = "order",
+	[KVM_FT_WIRE_E_EPOCH] = "epoch", [KVM_FT_WIRE_E_GFN] = "gfn",
+	[KVM_FT_WIRE_E_VCPU] = "vcpu", [KVM_FT_WIRE_E_TOTALS] = "totals",
+	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
 };
 
 struct ctx {
@@ -48,6 +61,8 @@ static const char *state_name(uint32_t state)
 {
 	switch (state) {
 	case KVM_FT_STATE_IDLE: return "idle";
+	case KVM_FT_STATE_LISTENING: return "listening";
+	case KVM_FT_STATE_RECEIVING: return "receiving";
 	}
 	return "unknown";
 }
@@ -68,17 +83,39 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U32(KVM_FT_A_VM_NR_VCPUS, nr_vcpus);
 	U32(KVM_FT_A_VM_VMM_PID, vmm_pid);
 #undef U32
-	if (a[KVM_FT_A_VM_MEM_BYTES])
-		vm->mem_bytes = nla_get_u64(a[KVM_FT_A_VM_MEM_BYTES]);
+#define U64(attr, field) if (a[attr]) vm->field = nla_get_u64(a[attr])
+	U64(KVM_FT_A_VM_MEM_BYTES, mem_bytes);
+	U64(KVM_FT_A_VM_LAST_EPOCH, last_epoch);
+	U64(KVM_FT_A_VM_EPOCHS, epochs);
+	U64(KVM_FT_A_VM_PAGES, pages);
+	U64(KVM_FT_A_VM_BYTES_RX, bytes_rx);
+#undef U64
+	if (a[KVM_FT_A_VM_ERRORS]) {
+		struct nlattr *e;
+		int rem;
+
+		nla_for_each_nested(e, a[KVM_FT_A_VM_ERRORS], rem)
+			if (nla_type(e) > 0 && nla_type(e) < KVM_FT_WIRE_E_MAX)
+				vm->errors[nla_type(e)] = nla_get_u64(e);
+	}
 	return 0;
 }
 
 static void print_vm_json(const struct vm_info *vm, int index)
 {
+	int i;
+
 	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
-	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u}",
+	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"last_epoch\":%llu,"
+	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
-	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid);
+	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
+	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
+	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx);
+	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
+		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
+		       (unsigned long long)vm->errors[i]);
+	printf("}}");
 }
 
 static int list_cb(struct nl_msg *msg, void *arg)
@@ -113,10 +150,21 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		print_vm_json(&vm, 0);
 		putchar('\n');
 	} else {
+		int i, any = 0;
+
 		printf("name:      %s\nrole:      %s\nstate:     %s\nepoch:     %u us\n"
-		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n",
+		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n"
+		       "applied:   %llu epochs (last %llu), %llu pages\nreceived:  %llu bytes\n"
+		       "refused:  ",
 		       vm.name, role_name(vm.role), state_name(vm.state), vm.epoch_us,
-		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid);
+		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid,
+		       (unsigned long long)vm.epochs, (unsigned long long)vm.last_epoch,
+		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx);
+		for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
+			if (vm.errors[i])
+				any = printf(" %s %llu", error_names[i],
+					     (unsigned long long)vm.errors[i]);
+		puts(any ? "" : " none");
 	}
 	c->shown++;
 	return NL_OK;
@@ -244,6 +292,52 @@ static int cmd_set(struct ctx *c, int argc, char **argv)
 	return err < 0 ? refused(err, "set", argv[1]) : 0;
 }
 
+static int cmd_listen(struct ctx *c, int argc, char **argv)
+{
+	struct in_addr addr;
+	struct nl_msg *msg;
+	unsigned long port;
+	char *end;
+	int err;
+
+	if (argc != 4 || !name_ok(argv[1]))
+		return EXIT_USAGE;
+	if (inet_pton(AF_INET, argv[2], &addr) != 1) {
+		fprintf(stderr, "ftnl: '%s' is not an IPv4 address\n", argv[2]);
+		return EXIT_USAGE;
+	}
+	errno = 0;
+	port = strtoul(argv[3], &end, 10);
+	if (errno || *end || end == argv[3] || !port || port > 65535) {
+		fprintf(stderr, "ftnl: '%s' is not a TCP port (1-65535)\n", argv[3]);
+		return EXIT_USAGE;
+	}
+	msg = request(c, KVM_FT_CMD_LISTEN, NLM_F_ACK, argv[1]);
+	if (nla_put_u32(msg, KVM_FT_A_LISTEN_ADDR, addr.s_addr) < 0 ||
+	    nla_put_u16(msg, KVM_FT_A_LISTEN_PORT, port) < 0)
+		return refused(-NLE_NOMEM, "listen", argv[1]);
+	err = transact(c, msg, NULL);
+	if (err == -NLE_INVAL) {
+		fprintf(stderr, "ftnl: listen: '%s' is not a backup VM\n", argv[1]);
+		return EXIT_REFUSED;
+	}
+	if (err == -NLE_BUSY) {
+		fprintf(stderr, "ftnl: listen: '%s' is not idle (ftnl stop it first)\n", argv[1]);
+		return EXIT_REFUSED;
+	}
+	return err < 0 ? refused(err, "listen", argv[1]) : 0;
+}
+
+static int cmd_stop(struct ctx *c, int argc, char **argv)
+{
+	int err;
+
+	if (argc != 2 || !name_ok(argv[1]))
+		return EXIT_USAGE;
+	err = transact(c, request(c, KVM_FT_CMD_STOP, NLM_F_ACK, argv[1]), NULL);
+	return err < 0 ? refused(err, "stop", argv[1]) : 0;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(struct ctx *c, int argc, char **argv);
@@ -253,6 +347,8 @@ static const struct command {
 	{ "list", cmd_list, "list", "every VM registered for fault tolerance" },
 	{ "show", cmd_show, "show VM", "one VM's role, state and settings" },
 	{ "set", cmd_set, "set VM epoch-us N", "this VM's epoch length in microseconds" },
+	{ "listen", cmd_listen, "listen VM ADDR PORT", "a backup VM waits for its primary there" },
+	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
 };
 
 static void usage(FILE *f)

@@ -48,6 +48,16 @@
  *                      ENOENT: no VM of that name.
  *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US]: this VM's epoch length
  *                      (KVM_FT_EPOCH_US_MIN..MAX; EINVAL outside).
+ *   KVM_FT_CMD_LISTEN  [VM_NAME, LISTEN_ADDR, LISTEN_PORT]: a backup VM
+ *                      waits for its primary on this IPv4 address and TCP
+ *                      port.  EINVAL: not a backup; EBUSY: not idle;
+ *                      EADDRINUSE and other socket errors as they come.
+ *   KVM_FT_CMD_STOP    [VM_NAME]: stop listening or receiving: idle again.
+ *
+ * GET_VM also reports the receive side: VM_LAST_EPOCH (the last epoch
+ * applied), VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, and VM_ERRORS, a
+ * nest with one u64 per kind of refusal, its attribute type the
+ * enum kvm_ft_wire_err value.
  *
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
@@ -117,6 +127,8 @@ struct kvm_ft_register {
 
 enum kvm_ft_state {
 	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
+	KVM_FT_STATE_LISTENING	= 2,	/* backup: waiting for the primary */
+	KVM_FT_STATE_RECEIVING	= 3,	/* backup: connected, taking epochs */
 };
 
 #define KVM_FT_GENL_NAME		"kvm_ft"
@@ -126,6 +138,8 @@ enum kvm_ft_cmd {
 	KVM_FT_CMD_UNSPEC,
 	KVM_FT_CMD_GET_VM,
 	KVM_FT_CMD_SET_VM,
+	KVM_FT_CMD_LISTEN,
+	KVM_FT_CMD_STOP,
 	__KVM_FT_CMD_MAX
 };
 #define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
@@ -140,6 +154,13 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_MEM_BYTES,		/* u64, guest memory in user memslots */
 	KVM_FT_A_VM_VMM_PID,		/* u32, the process that registered it */
 	KVM_FT_A_PAD,
+	KVM_FT_A_LISTEN_ADDR,		/* be32, IPv4 */
+	KVM_FT_A_LISTEN_PORT,		/* u16, host order */
+	KVM_FT_A_VM_LAST_EPOCH,		/* u64 */
+	KVM_FT_A_VM_EPOCHS,		/* u64 */
+	KVM_FT_A_VM_PAGES,		/* u64 */
+	KVM_FT_A_VM_BYTES_RX,		/* u64 */
+	KVM_FT_A_VM_ERRORS,		/* nest: [enum kvm_ft_wire_err] = u64 */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -150,6 +171,26 @@ enum kvm_ft_attr {
 #define KVM_FT_WIRE_MAX_PAGES		64U		/* per PAGES frame */
 #define KVM_FT_WIRE_MAX_VCPU_STATE	(64U << 10)
 #define KVM_FT_WIRE_MAX_DEVICE		(16U << 20)
+
+/* Why a receiver refused a stream; each kind is counted (VM_ERRORS). */
+enum kvm_ft_wire_err {
+	KVM_FT_WIRE_OK,
+	KVM_FT_WIRE_E_MAGIC,	/* not a Cuju frame */
+	KVM_FT_WIRE_E_VERSION,	/* another protocol version */
+	KVM_FT_WIRE_E_TYPE,	/* unknown frame type */
+	KVM_FT_WIRE_E_RESERVED,	/* a reserved field is not zero */
+	KVM_FT_WIRE_E_LEN,	/* length wrong for the frame type */
+	KVM_FT_WIRE_E_CRC,	/* checksum mismatch */
+	KVM_FT_WIRE_E_SHAPE,	/* HELLO does not match the local VM */
+	KVM_FT_WIRE_E_ORDER,	/* frame not allowed in this state */
+	KVM_FT_WIRE_E_EPOCH,	/* epoch number out of sequence */
+	KVM_FT_WIRE_E_GFN,	/* guest frame outside the VM's memslots */
+	KVM_FT_WIRE_E_VCPU,	/* vCPU index out of range */
+	KVM_FT_WIRE_E_TOTALS,	/* EPOCH_END disagrees with what arrived */
+	KVM_FT_WIRE_E_TRUNCATED,/* the connection ended inside a frame or epoch */
+	KVM_FT_WIRE_E_IO,	/* a socket error */
+	KVM_FT_WIRE_E_MAX
+};
 
 enum kvm_ft_wire_type {
 	KVM_FT_WIRE_HELLO	= 0x01,

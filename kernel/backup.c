@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The backup's receive path.  A kernel thread accepts one primary at a
+ * time and reads its frames: each is checked whole by the wire codec
+ * (wire.c) before anything of it is used, an epoch is staged until its
+ * EPOCH_END has arrived and checked, then acknowledged, then applied to the
+ * VM's memory.  Any refusal ends the connection, is counted by kind and
+ * logged (rate-limited), and drops what was staged: a partial or corrupt
+ * epoch is never applied.  Guest frames are checked against the VM's user
+ * memslots, so nothing outside them is ever written; staging is keyed by
+ * frame number, so it never holds more than the VM's memory.
+ */
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/kvm_host.h>
+#include <linux/net.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "backup.h"
+#include "transfer.h"
+#include "vm.h"
+#include "wire.h"
+
+#define HDR_LEN		sizeof(struct kvm_ft_wire_hdr)
+#define CLEAN_CLOSE	(-1)	/* the primary closed between epochs */
+
+struct kvm_ft_backup {
+	struct kvm_ft_vm *vm;
+	struct task_struct *thread;
+	struct socket *listen;
+	struct mutex conn_lock;		/* conn, against the stopper */
+	struct socket *conn;
+	bool stopping;
+	void *buf;			/* payloads but DEVICE */
+	struct xarray staged;		/* gfn -> struct page *, this epoch */
+	void *staged_device, *device;	/* this epoch's blob, the last applied */
+	u32 staged_device_len, device_len;
+};
+
+static void count_error(struct kvm_ft_vm *vm, int err)
+{
+	atomic64_inc(&vm->stats.errors[err]);
+	pr_warn_ratelimited("%s: stream from the primary refused: %s\n",
+			    vm->name, kvm_ft_wire_strerror(err));
+}
+
+/* The VMM's address of @gfn, if a stream may write it; caller holds kvm->srcu. */
+static unsigned long gfn_to_writable_hva(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+	if (!slot || slot->id >= KVM_USER_MEM_SLOTS ||
+	    slot->flags & (KVM_MEM_READONLY | KVM_MEMSLOT_INVALID))
+		return KVM_HVA_ERR_BAD;
+	return gfn_to_hva_memslot(slot, gfn);
+}
+
+static int gfn_valid(void *ctx, __u64 gfn)
+{
+	struct kvm_ft_backup *b = ctx;
+
+	return !kvm_is_error_hva(gfn_to_writable_hva(b->vm->kvm, gfn));
+}
+
+static void drop_staged(struct kvm_ft_backup *b)
+{
+	struct page *page;
+	unsigned long gfn;
+
+	xa_for_each(&b->staged, gfn, page) {
+		xa_erase(&b->staged, gfn);
+		__free_page(page);
+	}
+	kvfree(b->staged_device);
+	b->staged_device = NULL;
+	b->staged_device_len = 0;
+}
+
+static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
+{
+	u32 i;
+
+	for (i = 0; i < m->pages.count; i++) {
+		unsigned long gfn = kvm_ft_wire_gfn(m, i);
+		struct page *page = xa_load(&b->staged, gfn);
+
+		if (!page) {
+			page = alloc_page(GFP_KERNEL_ACCOUNT);
+			if (!page || xa_err(xa_store(&b->staged, gfn, page, GFP_KERNEL_ACCOUNT))) {
+				if (page)
+					__free_page(page);
+				return -ENOMEM;
+			}
+		}
+		memcpy(page_address(page), m->pages.data + i * PAGE_SIZE, PAGE_SIZE);
+	}
+	return 0;
+}
+
+/*
+ * Write the staged pages into the VM, through the VMM's own mappings.  Not
+ * kvm_write_guest(): it marks pages dirty, which KVM allows only from a
+ * running vCPU, and a backup VM's memory is not dirty-tracked anyway.
+ */
+static int apply_pages(struct kvm_ft_backup *b)
+{
+	struct kvm *kvm = b->vm->kvm;
+	struct page *page;
+	unsigned long gfn;
+	int idx, ret = 0;
+	u64 n = 0;
+
+	if (!mmget_not_zero(kvm->mm))
+		return -ESRCH;
+	kthread_use_mm(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
+	xa_for_each(&b->staged, gfn, page) {
+		unsigned long hva = gfn_to_writable_hva(kvm, gfn);
+
+		if (kvm_is_error_hva(hva) ||
+		    copy_to_user((void __user *)hva, page_address(page), PAGE_SIZE)) {
+			ret = -EFAULT;
+			break;
+		}
+		n++;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
+	atomic64_add(n, &b->vm->stats.pages);
+	return ret;
+}
+
+static int send_ack(struct socket *conn, u64 epoch)
+{
+	u8 hdr[HDR_LEN];
+
+	kvm_ft_wire_put_hdr(hdr, KVM_FT_WIRE_ACK, epoch, 0);
+	kvm_ft_wire_seal(hdr, NULL);
+	return kvm_ft_sock_send(conn, hdr, sizeof(hdr));
+}
+
+/* The epoch is whole and checked: acknowledge it, then apply it. */
+static int end_epoch(struct kvm_ft_backup *b, struct socket *conn, u64 epoch)
+{
+	if (send_ack(conn, epoch))
+		return KVM_FT_WIRE_E_IO;
+	if (apply_pages(b))
+		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
+	if (b->staged_device) {
+		kvfree(b->device);
+		b->device = b->staged_device;
+		b->device_len = b->staged_device_len;
+		b->staged_device = NULL;
+	}
+	drop_staged(b);
+	atomic64_inc(&b->vm->stats.epochs);
+	atomic64_set(&b->vm->stats.last_epoch, epoch);
+	return KVM_FT_WIRE_OK;
+}
+
+static int take_frame(struct kvm_ft_backup *b, struct socket *conn,
+		      struct kvm_ft_wire_rx *rx, struct kvm_ft_wire_msg *m, u8 *hdr,
+		      void *payload)
+{
+	struct kvm *kvm = b->vm->kvm;
+	int idx, err;
+
+	err = kvm_ft_wire_decode(hdr, payload, m);
+	if (err)
+		return err;
+	idx = srcu_read_lock(&kvm->srcu);		/* for gfn_valid() */
+	err = kvm_ft_wire_rx(rx, m);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (err)
+		return err;
+
+	switch (m->type) {
+	case KVM_FT_WIRE_PAGES:
+		return stage_pages(b, m) ? KVM_FT_WIRE_E_IO : KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_DEVICE:
+		b->staged_device = payload;	/* ours now */
+		b->staged_device_len = m->len;
+		return KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_EPOCH_END:
+		return end_epoch(b, conn, m->epoch);
+	}
+	return KVM_FT_WIRE_OK;
+}
+
+/* Read and act on one frame; a wire error, CLEAN_CLOSE, or OK. */
+static int next_frame(struct kvm_ft_backup *b, struct socket *conn,
+		      struct kvm_ft_wire_rx *rx)
+{
+	struct kvm_ft_wire_msg m;
+	u8 hdr[HDR_LEN];
+	void *payload;
+	int ret, err;
+
+	ret = kvm_ft_sock_recv(conn, hdr, HDR_LEN);
+	if (ret == -ENODATA)
+		return rx->in_epoch ? KVM_FT_WIRE_E_TRUNCATED : CLEAN_CLOSE;
+	if (ret)
+		return ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED : KVM_FT_WIRE_E_IO;
+	/* The header alone bounds the payload, before a byte of it is read. */
+	err = kvm_ft_wire_decode_hdr(hdr, &m);
+	if (err)
+		return err;
+
+	payload = b->buf;
+	if (m.type == KVM_FT_WIRE_DEVICE) {
+		payload = kvmalloc(m.len, GFP_KERNEL_ACCOUNT);
+		if (!payload)
+			return KVM_FT_WIRE_E_IO;
+	}
+	ret = m.len ? kvm_ft_sock_recv(conn, payload, m.len) : 0;
+	if (ret)
+		err = ret == -EPIPE || ret == -ENODATA ? KVM_FT_WIRE_E_TRUNCATED : KVM_FT_WIRE_E_IO;
+	else
+		err = take_frame(b, conn, rx, &m, hdr, payload);
+	if (payload != b->buf && payload != b->staged_device)
+		kvfree(payload);
+	if (!err)
+		atomic64_add(HDR_LEN + m.len, &b->vm->stats.bytes_rx);
+	return err;
+}
+
+static void serve(struct kvm_ft_backup *b, struct socket *conn)
+{
+	struct kvm_ft_vm *vm = b->vm;
+	struct kvm_ft_wire_rx rx = {
+		.mem_pages = kvm_ft_vm_mem_bytes(vm) >> PAGE_SHIFT,
+		.nr_vcpus = kvm_ft_vm_nr_vcpus(vm),
+		.gfn_valid = gfn_valid,
+		.ctx = b,	/* each connection is a stream of its own, from epoch 1 */
+	};
+	int err;
+
+	WRITE_ONCE(vm->state, KVM_FT_STATE_RECEIVING);
+	do
+		err = next_frame(b, conn, &rx);
+	while (err == KVM_FT_WIRE_OK);
+
+	if (err != CLEAN_CLOSE && !READ_ONCE(b->stopping))
+		count_error(vm, err);
+	drop_staged(b);
+	WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
+}
+
+static int backup_thread(void *arg)
+{
+	struct kvm_ft_backup *b = arg;
+	struct socket *conn;
+
+	while (!READ_ONCE(b->stopping)) {
+		if (kernel_accept(b->listen, &conn, 0)) {
+			if (!READ_ONCE(b->stopping))
+				msleep(100);	/* e.g. out of memory: retry, gently */
+			continue;
+		}
+		mutex_lock(&b->conn_lock);
+		b->conn = READ_ONCE(b->stopping) ? NULL : conn;
+		mutex_unlock(&b->conn_lock);
+		if (b->conn)
+			serve(b, conn);
+		mutex_lock(&b->conn_lock);
+		b->conn = NULL;
+		mutex_unlock(&b->conn_lock);
+		sock_release(conn);
+	}
+	/* kthread_stop() may not have been called yet: wait for it. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+static void backup_free(struct kvm_ft_backup *b)
+{
+	drop_staged(b);
+	xa_destroy(&b->staged);
+	kvfree(b->device);
+	kvfree(b->buf);
+	if (b->listen)
+		sock_release(b->listen);
+	kfree(b);
+}
+
+int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
+{
+	const size_t buf_len = sizeof(struct kvm_ft_wire_pages) +
+			       KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE);
+	struct kvm_ft_backup *b;
+	int ret;
+
+	BUILD_BUG_ON(KVM_FT_WIRE_PAGE_SIZE != PAGE_SIZE);
+	BUILD_BUG_ON(buf_len < sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE);
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!b)
+		return -ENOMEM;
+	b->vm = vm;
+	mutex_init(&b->conn_lock);
+	xa_init(&b->staged);
+	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
+	ret = b->buf ? kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
+	if (ret)
+		goto err;
+	b->thread = kthread_run(backup_thread, b, "kvm_ft_rx/%s", vm->name);
+	if (IS_ERR(b->thread)) {
+		ret = PTR_ERR(b->thread);
+		goto err;
+	}
+	vm->backup = b;
+	WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
+	pr_info("%s: listening for the primary on %pI4:%u\n", vm->name, &addr, port);
+	return 0;
+err:
+	backup_free(b);
+	return ret;
+}
+
+void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
+{
+	struct kvm_ft_backup *b = vm->backup;
+
+	if (!b)
+		return;
+	/* Wake the thread from accept() or recv() by shutting their sockets. */
+	WRITE_ONCE(b->stopping, true);
+	kernel_sock_shutdown(b->listen, SHUT_RDWR);
+	mutex_lock(&b->conn_lock);
+	if (b->conn)
+		kernel_sock_shutdown(b->conn, SHUT_RDWR);
+	mutex_unlock(&b->conn_lock);
+	kthread_stop(b->thread);
+
+	vm->backup = NULL;
+	backup_free(b);
+	WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+	pr_info("%s: stopped\n", vm->name);
+}

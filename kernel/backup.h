@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM_FT_BACKUP_H
+#define KVM_FT_BACKUP_H
+
+#include <linux/types.h>
+
+struct kvm_ft_vm;
+
+/* Listen for the primary on @addr:@port and take its epochs, from a kthread. */
+int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
+/* Stop listening and receiving; what was applied stays applied. */
+void kvm_ft_backup_stop(struct kvm_ft_vm *vm);
+
+#endif /* KVM_FT_BACKUP_H */

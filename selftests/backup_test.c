@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The backup's receive path against good and hostile streams.  Host a runs
+ * a backup VM and makes it listen (ftnl listen); host b plays the primary
+ * with a user-space sender built on the same codec (kernel/wire.c).  Every
+ * bad stream first stages a page in epoch 1, so that "the VM's memory is
+ * unchanged" shows that a partial epoch is never applied.
+ *
+ *   +------------- test host a -------------+       +---- test host b ----+
+ *   | VM "bk" (backup): 32 MiB + 64 pages   |       | sender:             |
+ *   | ftnl listen bk 0.0.0.0 7800+n         |<------| HELLO, BEGIN 1,     |
+ *   | kvm_ft_rx/bk: check, stage, ACK, apply|       | PAGES, then the     |
+ *   | test: counters (ftnl -j), VM memory   |------>| variant's frames    |
+ *   +---------------------------------------+  ACK  +---------------------+
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "vmm.h"
+#include "wire.h"
+
+#define PORT		7800
+#define WAIT_S		90
+#define SLOT_PAGES	64
+#define MEM_PAGES	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + SLOT_PAGES)
+#define TEST_GFN	(VMM_TEST_GPA / VMM_PAGE_SIZE + 5)
+#define HOLE_GFN	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + 1)	/* between the slots */
+#define HDR		sizeof(struct kvm_ft_wire_hdr)
+#define PATTERN		0x5a
+
+enum send_what {
+	SEND_VALID_EPOCH, SEND_BAD_VERSION, SEND_LEN_PAST_MAX, SEND_GFN_HOLE,
+	SEND_GFN_BEYOND, SEND_VCPU_INDEX, SEND_TRUNCATED_EPOCH, SEND_GARBAGE,
+	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE,
+};
+
+FIXTURE(rx) {
+	const char *role;
+	char out[4096];
+	struct vm *vm;
+	uint8_t *slot;
+};
+
+FIXTURE_VARIANT(rx) {
+	int port;		/* its own port: no variant sees another's stream */
+	enum send_what what;
+	const char *error;	/* the refusal counted, NULL: none */
+};
+
+#define VARIANT(_name, _n, _what, _error)				\
+	FIXTURE_VARIANT_ADD(rx, _name) {				\
+		.port = PORT + (_n), .what = (_what), .error = (_error),	\
+	}
+
+VARIANT(valid_epoch_applied, 0, SEND_VALID_EPOCH, NULL);
+VARIANT(wrong_version, 1, SEND_BAD_VERSION, "version");
+VARIANT(length_past_max, 2, SEND_LEN_PAST_MAX, "length");
+VARIANT(gfn_in_hole, 3, SEND_GFN_HOLE, "gfn");
+VARIANT(gfn_beyond_memory, 4, SEND_GFN_BEYOND, "gfn");
+VARIANT(vcpu_out_of_range, 5, SEND_VCPU_INDEX, "vcpu");
+VARIANT(truncated_epoch, 6, SEND_TRUNCATED_EPOCH, "truncated");
+VARIANT(garbage, 7, SEND_GARBAGE, "magic");
+VARIANT(closed_mid_frame, 8, SEND_CLOSED_MID_FRAME, "truncated");
+VARIANT(bad_checksum, 9, SEND_BAD_CRC, "checksum");
+VARIANT(wrong_shape, 10, SEND_BAD_SHAPE, "shape");
+
+static const char *const kinds[] = {
+	"magic", "version", "type", "reserved", "length", "checksum", "shape",
+	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io",
+};
+
+/* ---- host b: the sender ------------------------------------------------ */
+
+static uint8_t frame[HDR + 8 + KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE)];
+
+static size_t build(uint8_t type, uint64_t epoch, const void *payload, uint32_t len)
+{
+	kvm_ft_wire_put_hdr(frame, type, epoch, len);
+	memcpy(frame + HDR, payload, len);
+	kvm_ft_wire_seal(frame, frame + HDR);
+	return HDR + len;
+}
+
+static size_t build_pages(uint64_t gfn)
+{
+	static uint8_t p[8 + 8 + KVM_FT_WIRE_PAGE_SIZE];
+
+	kvm_ft_wire_put_le32(p, 1);
+	kvm_ft_wire_put_le32(p + 4, 0);
+	kvm_ft_wire_put_le64(p + 8, gfn);
+	memset(p + 16, PATTERN, KVM_FT_WIRE_PAGE_SIZE);
+	return build(KVM_FT_WIRE_PAGES, 1, p, sizeof(p));
+}
+
+static size_t build_hello(uint64_t mem_pages)
+{
+	uint8_t p[sizeof(struct kvm_ft_wire_hello)] = { 0 };
+
+	kvm_ft_wire_put_le64(p, mem_pages);
+	kvm_ft_wire_put_le32(p + 8, 1);
+	strcpy((char *)p + 16, "bk");
+	return build(KVM_FT_WIRE_HELLO, 0, p, sizeof(p));
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+#define SEND(fd, n) ASSERT_EQ(0, send_all(fd, frame, n))
+
+static int connect_backup(const char *peer, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	time_t deadline = time(NULL) + WAIT_S;
+	int fd;
+
+	inet_pton(AF_INET, peer, &sin.sin_addr);
+	do {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+			return fd;
+		close(fd);
+		usleep(200 * 1000);
+	} while (time(NULL) < deadline);
+	return -1;
+}
+
+static void send_stream(struct __test_metadata *_metadata, int fd, enum send_what what)
+{
+	uint8_t p[16];
+	size_t n;
+
+	SEND(fd, build_hello(what == SEND_BAD_SHAPE ? MEM_PAGES + 1 : MEM_PAGES));
+	if (what == SEND_BAD_SHAPE)
+		return;
+	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
+	SEND(fd, build_pages(TEST_GFN));		/* staged, never applied */
+
+	switch (what) {
+	case SEND_VALID_EPOCH: {
+		struct kvm_ft_wire_msg m;
+		uint8_t ack[HDR];
+
+		kvm_ft_wire_put_le64(p, 1);
+		kvm_ft_wire_put_le32(p + 8, 0);
+		kvm_ft_wire_put_le32(p + 12, 0);
+		SEND(fd, build(KVM_FT_WIRE_EPOCH_END, 1, p, 16));
+		ASSERT_EQ(HDR, recv(fd, ack, HDR, MSG_WAITALL));
+		ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode(ack, NULL, &m));
+		ASSERT_EQ(KVM_FT_WIRE_ACK, m.type);
+		ASSERT_EQ(1, m.epoch);
+		break;
+	}
+	case SEND_BAD_VERSION:
+		n = build(KVM_FT_WIRE_HEARTBEAT, 0, NULL, 0);
+		frame[4] = KVM_FT_WIRE_VERSION + 1;
+		SEND(fd, n);
+		break;
+	case SEND_LEN_PAST_MAX:
+		kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_PAGES, 1, 0x7fffffff);
+		SEND(fd, HDR);
+		break;
+	case SEND_GFN_HOLE:
+		SEND(fd, build_pages(HOLE_GFN));
+		break;
+	case SEND_GFN_BEYOND:
+		SEND(fd, build_pages(1ULL << 40));
+		break;
+	case SEND_VCPU_INDEX:
+		kvm_ft_wire_put_le32(p, 1);		/* the VM has vCPU 0 only */
+		kvm_ft_wire_put_le32(p + 4, 8);
+		memset(p + 8, 0, 8);
+		SEND(fd, build(KVM_FT_WIRE_VCPU, 1, p, 16));
+		break;
+	case SEND_TRUNCATED_EPOCH:
+		break;					/* close, epoch open */
+	case SEND_GARBAGE:
+		for (n = 0; n < HDR + 64; n++)
+			frame[n] = n * 37 + 11;
+		SEND(fd, HDR + 64);
+		break;
+	case SEND_CLOSED_MID_FRAME:
+		n = build_pages(TEST_GFN + 1);
+		SEND(fd, n / 2);
+		break;
+	case SEND_BAD_CRC:
+		n = build_pages(TEST_GFN + 1);
+		frame[HDR + 100] ^= 0x01;
+		SEND(fd, n);
+		break;
+	case SEND_BAD_SHAPE:
+		break;
+	}
+}
+
+/* ---- host a: the backup ------------------------------------------------ */
+
+static int run_ftnl(char *out, size_t len, const char *const *argv)
+{
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		execv(getenv("CUJU_FTNL"), (char *const *)argv);
+		_exit(101);
+	}
+	close(p[1]);
+	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+#define FTNL(out, ...) \
+	run_ftnl(out, sizeof(out), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
+
+/* The errors object ftnl -j prints when only @kind (or nothing) was counted. */
+static void errors_json(char *buf, size_t len, const char *kind)
+{
+	size_t i, off;
+
+	off = snprintf(buf, len, "\"errors\":{");
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		off += snprintf(buf + off, len - off, "%s\"%s\":%d", i ? "," : "", kinds[i],
+				kind && !strcmp(kind, kinds[i]));
+	snprintf(buf + off, len - off, "}");
+}
+
+/* Poll ftnl until the VM shows @want, within WAIT_S. */
+static bool wait_for(FIXTURE_DATA(rx) *self, const char *want)
+{
+	time_t deadline = time(NULL) + WAIT_S;
+
+	do {
+		if (!FTNL(self->out, "-j", "show", "bk") && strstr(self->out, want))
+			return true;
+		usleep(100 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+FIXTURE_SETUP(rx)
+{
+	struct kvm_ft_register r = { .name = "bk", .role = KVM_FT_ROLE_BACKUP,
+				     .flags = KVM_FT_F_NO_DEVICE_STATE };
+	char port[16];
+
+	self->role = getenv("CUJU_ROLE");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	ASSERT_NE(NULL, getenv("CUJU_PEER"));
+	if (strcmp(self->role, "a"))
+		return;
+
+	self->vm = vm_create();
+	self->slot = vm_add_slot(self->vm, 1, VMM_TEST_GPA, SLOT_PAGES * VMM_PAGE_SIZE, 0);
+	vcpu_add(self->vm, 0, NULL, 0, 0);
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+	snprintf(port, sizeof(port), "%d", variant->port);
+	ASSERT_EQ(0, FTNL(self->out, "listen", "bk", "0.0.0.0", port)) TH_LOG("%s", self->out);
+	/* Listening, or already receiving: host b connects as soon as it can. */
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "bk"));
+	ASSERT_EQ(NULL, strstr(self->out, "\"state\":\"idle\"")) TH_LOG("%s", self->out);
+}
+
+FIXTURE_TEARDOWN(rx)
+{
+	if (!self->vm)
+		return;
+	EXPECT_EQ(0, FTNL(self->out, "stop", "bk")) TH_LOG("%s", self->out);
+	vm_destroy(self->vm);
+}
+
+TEST_F(rx, stream)
+{
+	uint8_t *page;
+	char want[512];
+	int fd, i;
+
+	if (strcmp(self->role, "a")) {
+		fd = connect_backup(getenv("CUJU_PEER"), variant->port);
+		ASSERT_LE(0, fd) TH_LOG("backup not listening on port %d", variant->port);
+		send_stream(_metadata, fd, variant->what);
+		close(fd);
+		return;
+	}
+
+	errors_json(want, sizeof(want), variant->error);
+	if (variant->error) {
+		ASSERT_TRUE(wait_for(self, want)) TH_LOG("want %s\ngot %s", want, self->out);
+	} else {
+		ASSERT_TRUE(wait_for(self, "\"epochs\":1,")) TH_LOG("%s", self->out);
+	}
+	/* Exactly that refusal, and the stream's end seen: listening again. */
+	ASSERT_TRUE(wait_for(self, "\"state\":\"listening\"")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("want %s\ngot %s", want, self->out);
+
+	page = self->slot + 5 * VMM_PAGE_SIZE;
+	for (i = 0; i < VMM_PAGE_SIZE; i++)
+		ASSERT_EQ(variant->error ? 0 : PATTERN, page[i]) TH_LOG("byte %d", i);
+	for (i = 0; i < SLOT_PAGES * VMM_PAGE_SIZE; i++)
+		if (i / VMM_PAGE_SIZE != 5)
+			ASSERT_EQ(0, self->slot[i]) TH_LOG("byte %d written", i);
+	if (!variant->error) {
+		EXPECT_NE(NULL, strstr(self->out, "\"last_epoch\":1,\"epochs\":1,\"pages\":1,"))
+			TH_LOG("%s", self->out);
+	}
+}
+
+TEST_HARNESS_MAIN
