@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The backup's receive path.  A kernel thread accepts one primary at a
- * time and reads its frames: each is checked whole by the wire codec
+ * time (heartbeats and the failover timeout as in transfer.c) and reads its
+ * frames: each is checked whole by the wire codec
  * (wire.c) before anything of it is used, an epoch is staged until its
  * EPOCH_END has arrived and checked, then acknowledged, then applied to the
  * VM's memory.  Any refusal ends the connection, is counted by kind and
@@ -29,11 +30,8 @@
 
 struct kvm_ft_backup {
 	struct kvm_ft_vm *vm;
-	struct task_struct *thread;
+	struct kvm_ft_link link;	/* the primary's connection */
 	struct socket *listen;
-	struct mutex conn_lock;		/* conn, against the stopper */
-	struct socket *conn;
-	bool stopping;
 	void *buf;			/* payloads but DEVICE */
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
 	void *staged_device, *device;	/* this epoch's blob, the last applied */
@@ -134,19 +132,10 @@ static int apply_pages(struct kvm_ft_backup *b)
 	return ret;
 }
 
-static int send_ack(struct socket *conn, u64 epoch)
-{
-	u8 hdr[HDR_LEN];
-
-	kvm_ft_wire_put_hdr(hdr, KVM_FT_WIRE_ACK, epoch, 0);
-	kvm_ft_wire_seal(hdr, NULL);
-	return kvm_ft_sock_send(conn, hdr, sizeof(hdr));
-}
-
 /* The epoch is whole and checked: acknowledge it, then apply it. */
-static int end_epoch(struct kvm_ft_backup *b, struct socket *conn, u64 epoch)
+static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
-	if (send_ack(conn, epoch))
+	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
 	if (apply_pages(b))
 		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
@@ -162,9 +151,8 @@ static int end_epoch(struct kvm_ft_backup *b, struct socket *conn, u64 epoch)
 	return KVM_FT_WIRE_OK;
 }
 
-static int take_frame(struct kvm_ft_backup *b, struct socket *conn,
-		      struct kvm_ft_wire_rx *rx, struct kvm_ft_wire_msg *m, u8 *hdr,
-		      void *payload)
+static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
+		      struct kvm_ft_wire_msg *m, u8 *hdr, void *payload)
 {
 	struct kvm *kvm = b->vm->kvm;
 	int idx, err;
@@ -186,25 +174,41 @@ static int take_frame(struct kvm_ft_backup *b, struct socket *conn,
 		b->staged_device_len = m->len;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_EPOCH_END:
-		return end_epoch(b, conn, m->epoch);
+		return end_epoch(b, m->epoch);
+	case KVM_FT_WIRE_HEARTBEAT:
+		atomic64_inc(&b->vm->stats.heartbeats);
+		return KVM_FT_WIRE_OK;
 	}
 	return KVM_FT_WIRE_OK;
 }
 
+/* A receive error as a refusal kind, or CLEAN_CLOSE. */
+static int recv_error(int ret, bool in_frame, struct kvm_ft_wire_rx *rx)
+{
+	switch (ret) {
+	case -ENODATA:
+		if (!in_frame && !rx->in_epoch)
+			return CLEAN_CLOSE;
+		fallthrough;
+	case -EPIPE:
+		return KVM_FT_WIRE_E_TRUNCATED;
+	case -ETIMEDOUT:
+		return KVM_FT_WIRE_E_SILENCE;
+	}
+	return KVM_FT_WIRE_E_IO;
+}
+
 /* Read and act on one frame; a wire error, CLEAN_CLOSE, or OK. */
-static int next_frame(struct kvm_ft_backup *b, struct socket *conn,
-		      struct kvm_ft_wire_rx *rx)
+static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 {
 	struct kvm_ft_wire_msg m;
 	u8 hdr[HDR_LEN];
 	void *payload;
 	int ret, err;
 
-	ret = kvm_ft_sock_recv(conn, hdr, HDR_LEN);
-	if (ret == -ENODATA)
-		return rx->in_epoch ? KVM_FT_WIRE_E_TRUNCATED : CLEAN_CLOSE;
+	ret = kvm_ft_link_recv(&b->link, hdr, HDR_LEN);
 	if (ret)
-		return ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED : KVM_FT_WIRE_E_IO;
+		return recv_error(ret, false, rx);
 	/* The header alone bounds the payload, before a byte of it is read. */
 	err = kvm_ft_wire_decode_hdr(hdr, &m);
 	if (err)
@@ -216,11 +220,11 @@ static int next_frame(struct kvm_ft_backup *b, struct socket *conn,
 		if (!payload)
 			return KVM_FT_WIRE_E_IO;
 	}
-	ret = m.len ? kvm_ft_sock_recv(conn, payload, m.len) : 0;
+	ret = m.len ? kvm_ft_link_recv(&b->link, payload, m.len) : 0;
 	if (ret)
-		err = ret == -EPIPE || ret == -ENODATA ? KVM_FT_WIRE_E_TRUNCATED : KVM_FT_WIRE_E_IO;
+		err = recv_error(ret, true, rx);
 	else
-		err = take_frame(b, conn, rx, &m, hdr, payload);
+		err = take_frame(b, rx, &m, hdr, payload);
 	if (payload != b->buf && payload != b->staged_device)
 		kvfree(payload);
 	if (!err)
@@ -228,7 +232,7 @@ static int next_frame(struct kvm_ft_backup *b, struct socket *conn,
 	return err;
 }
 
-static void serve(struct kvm_ft_backup *b, struct socket *conn)
+static void serve(struct kvm_ft_backup *b)
 {
 	struct kvm_ft_vm *vm = b->vm;
 	struct kvm_ft_wire_rx rx = {
@@ -241,10 +245,10 @@ static void serve(struct kvm_ft_backup *b, struct socket *conn)
 
 	WRITE_ONCE(vm->state, KVM_FT_STATE_RECEIVING);
 	do
-		err = next_frame(b, conn, &rx);
+		err = next_frame(b, &rx);
 	while (err == KVM_FT_WIRE_OK);
 
-	if (err != CLEAN_CLOSE && !READ_ONCE(b->stopping))
+	if (err != CLEAN_CLOSE && !READ_ONCE(b->link.stopping))
 		count_error(vm, err);
 	drop_staged(b);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
@@ -255,30 +259,19 @@ static int backup_thread(void *arg)
 	struct kvm_ft_backup *b = arg;
 	struct socket *conn;
 
-	while (!READ_ONCE(b->stopping)) {
+	while (!READ_ONCE(b->link.stopping)) {
 		if (kernel_accept(b->listen, &conn, 0)) {
-			if (!READ_ONCE(b->stopping))
+			if (!READ_ONCE(b->link.stopping))
 				msleep(100);	/* e.g. out of memory: retry, gently */
 			continue;
 		}
-		mutex_lock(&b->conn_lock);
-		b->conn = READ_ONCE(b->stopping) ? NULL : conn;
-		mutex_unlock(&b->conn_lock);
-		if (b->conn)
-			serve(b, conn);
-		mutex_lock(&b->conn_lock);
-		b->conn = NULL;
-		mutex_unlock(&b->conn_lock);
-		sock_release(conn);
+		if (kvm_ft_link_attach(&b->link, conn))
+			serve(b);
+		else
+			sock_release(conn);
+		kvm_ft_link_detach(&b->link);
 	}
-	/* kthread_stop() may not have been called yet: wait for it. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
-	return 0;
+	return kvm_ft_link_park();
 }
 
 static void backup_free(struct kvm_ft_backup *b)
@@ -305,15 +298,15 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	if (!b)
 		return -ENOMEM;
 	b->vm = vm;
-	mutex_init(&b->conn_lock);
+	kvm_ft_link_init(&b->link);
 	xa_init(&b->staged);
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
 	ret = b->buf ? kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
 	if (ret)
 		goto err;
-	b->thread = kthread_run(backup_thread, b, "kvm_ft_rx/%s", vm->name);
-	if (IS_ERR(b->thread)) {
-		ret = PTR_ERR(b->thread);
+	b->link.thread = kthread_run(backup_thread, b, "kvm_ft_rx/%s", vm->name);
+	if (IS_ERR(b->link.thread)) {
+		ret = PTR_ERR(b->link.thread);
 		goto err;
 	}
 	vm->backup = b;
@@ -331,17 +324,9 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 
 	if (!b)
 		return;
-	/* Wake the thread from accept() or recv() by shutting their sockets. */
-	WRITE_ONCE(b->stopping, true);
-	kernel_sock_shutdown(b->listen, SHUT_RDWR);
-	mutex_lock(&b->conn_lock);
-	if (b->conn)
-		kernel_sock_shutdown(b->conn, SHUT_RDWR);
-	mutex_unlock(&b->conn_lock);
-	kthread_stop(b->thread);
+	kvm_ft_link_stop(&b->link, b->listen);
 
 	vm->backup = NULL;
 	backup_free(b);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
-	pr_info("%s: stopped\n", vm->name);
 }

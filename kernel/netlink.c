@@ -10,6 +10,7 @@
 
 #include "backup.h"
 #include "netlink.h"
+#include "primary.h"
 #include "vm.h"
 
 static struct genl_family family;
@@ -22,8 +23,8 @@ static struct netlink_range_validation epoch_us_range = {
 static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_VM_NAME]	= { .type = NLA_NUL_STRING, .len = KVM_FT_NAME_LEN - 1 },
 	[KVM_FT_A_VM_EPOCH_US]	= NLA_POLICY_FULL_RANGE(NLA_U32, &epoch_us_range),
-	[KVM_FT_A_LISTEN_ADDR]	= { .type = NLA_BE32 },
-	[KVM_FT_A_LISTEN_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
+	[KVM_FT_A_ADDR]	= { .type = NLA_BE32 },
+	[KVM_FT_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
@@ -38,6 +39,10 @@ static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_PAGES, atomic64_read(&st->pages),
 			      KVM_FT_A_PAD) ||
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_BYTES_RX, atomic64_read(&st->bytes_rx),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_HEARTBEATS, atomic64_read(&st->heartbeats),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_PEER_LOST, atomic64_read(&st->peer_lost),
 			      KVM_FT_A_PAD))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, KVM_FT_A_VM_ERRORS);
@@ -148,31 +153,52 @@ static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static int listen_doit(struct sk_buff *skb, struct genl_info *info)
+/* LISTEN and PAIR: a VM of @role, idle (or lost its peer), starts a link. */
+static int link_doit(struct genl_info *info, u32 role,
+		     int (*start)(struct kvm_ft_vm *vm, __be32 addr, u16 port))
 {
 	struct kvm_ft_vm *vm;
+	u32 state;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_LISTEN_ADDR) ||
-	    GENL_REQ_ATTR_CHECK(info, KVM_FT_A_LISTEN_PORT))
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
 		return -EINVAL;
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = lookup(info);
 	if (IS_ERR(vm)) {
 		ret = PTR_ERR(vm);
-	} else if (vm->role != KVM_FT_ROLE_BACKUP) {
-		GENL_SET_ERR_MSG(info, "only a backup VM listens");
+		goto out;
+	}
+	state = READ_ONCE(vm->state);
+	if (vm->role != role) {
+		if (role == KVM_FT_ROLE_BACKUP)
+			GENL_SET_ERR_MSG(info, "only a backup VM listens");
+		else
+			GENL_SET_ERR_MSG(info, "only a primary VM pairs");
 		ret = -EINVAL;
-	} else if (READ_ONCE(vm->state) != KVM_FT_STATE_IDLE) {
+	} else if (state != KVM_FT_STATE_IDLE && state != KVM_FT_STATE_UNPROTECTED) {
 		GENL_SET_ERR_MSG(info, "the VM is not idle");
 		ret = -EBUSY;
 	} else {
-		ret = kvm_ft_backup_start(vm, nla_get_be32(info->attrs[KVM_FT_A_LISTEN_ADDR]),
-					  nla_get_u16(info->attrs[KVM_FT_A_LISTEN_PORT]));
+		kvm_ft_vm_stop(vm);		/* what is left of a lost link */
+		ret = start(vm, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
+			    nla_get_u16(info->attrs[KVM_FT_A_PORT]));
 	}
+out:
 	mutex_unlock(&kvm_ft_vms_lock);
 	return ret;
+}
+
+static int listen_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return link_doit(info, KVM_FT_ROLE_BACKUP, kvm_ft_backup_start);
+}
+
+static int pair_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return link_doit(info, KVM_FT_ROLE_PRIMARY, kvm_ft_primary_start);
 }
 
 static int stop_doit(struct sk_buff *skb, struct genl_info *info)
@@ -185,7 +211,7 @@ static int stop_doit(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(vm))
 		ret = PTR_ERR(vm);
 	else
-		kvm_ft_backup_stop(vm);
+		kvm_ft_vm_stop(vm);
 	mutex_unlock(&kvm_ft_vms_lock);
 	return ret;
 }
@@ -210,6 +236,11 @@ static const struct genl_small_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_STOP,
 		.doit = stop_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVM_FT_CMD_PAIR,
+		.doit = pair_doit,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

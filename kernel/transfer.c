@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-kernel TCP between the two hosts' engines: the sockets are the
- * kernel's own (sock_create_kern), used from kernel threads.
+ * kernel's own (sock_create_kern), each owned by one kernel thread.
+ *
+ * Liveness is judged on received frames alone: every frame counts, and an
+ * idle sender sends heartbeats, so a peer silent for longer than the
+ * failover timeout is gone (or cut off), whatever TCP still believes.
  */
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/net.h>
 #include <linux/in.h>
 #include <linux/tcp.h>
@@ -10,7 +16,68 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "sysfs.h"
 #include "transfer.h"
+#include "wire.h"
+
+void kvm_ft_link_init(struct kvm_ft_link *link)
+{
+	mutex_init(&link->lock);
+}
+
+bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
+{
+	unsigned int beat = READ_ONCE(kvm_ft_defaults.heartbeat_ms);
+	bool ok;
+
+	/* Wake up at least once a heartbeat interval, to send one if due. */
+	sock->sk->sk_rcvtimeo = msecs_to_jiffies(beat);
+	sock->sk->sk_sndtimeo = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
+	tcp_sock_set_nodelay(sock->sk);
+	link->last_rx = link->last_tx = jiffies;
+
+	mutex_lock(&link->lock);
+	ok = !READ_ONCE(link->stopping);
+	if (ok)
+		link->sock = sock;
+	mutex_unlock(&link->lock);
+	return ok;
+}
+
+void kvm_ft_link_detach(struct kvm_ft_link *link)
+{
+	struct socket *sock;
+
+	mutex_lock(&link->lock);
+	sock = link->sock;
+	link->sock = NULL;
+	mutex_unlock(&link->lock);
+	if (sock)
+		sock_release(sock);
+}
+
+void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen)
+{
+	WRITE_ONCE(link->stopping, true);
+	if (listen)
+		kernel_sock_shutdown(listen, SHUT_RDWR);
+	mutex_lock(&link->lock);
+	if (link->sock)
+		kernel_sock_shutdown(link->sock, SHUT_RDWR);
+	mutex_unlock(&link->lock);
+	kthread_stop(link->thread);
+}
+
+int kvm_ft_link_park(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
 
 int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
 {
@@ -37,36 +104,90 @@ int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
 	return 0;
 }
 
-int kvm_ft_sock_recv(struct socket *sock, void *buf, size_t len)
+int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
+			struct socket **res)
 {
-	size_t done = 0;
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = addr,
+		.sin_port = htons(port),
+	};
+	struct socket *sock;
+	int ret;
 
-	while (done < len) {
-		struct kvec iov = { .iov_base = buf + done, .iov_len = len - done };
-		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int n = kernel_recvmsg(sock, &msg, &iov, 1, iov.iov_len, MSG_WAITALL);
-
-		if (n < 0)
-			return n;
-		if (!n)
-			return done ? -EPIPE : -ENODATA;
-		done += n;
+	ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (ret)
+		return ret;
+	sock->sk->sk_sndtimeo = msecs_to_jiffies(timeout_ms);	/* bounds connect */
+	ret = kernel_connect(sock, (struct sockaddr *)&sin, sizeof(sin), 0);
+	if (ret) {
+		sock_release(sock);
+		return ret;
 	}
+	*res = sock;
 	return 0;
 }
 
-int kvm_ft_sock_send(struct socket *sock, const void *buf, size_t len)
+int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		struct kvec iov = { .iov_base = (void *)buf + done, .iov_len = len - done };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int n = kernel_sendmsg(sock, &msg, &iov, 1, iov.iov_len);
+		int n = kernel_sendmsg(link->sock, &msg, &iov, 1, iov.iov_len);
 
 		if (n < 0)
 			return n;
 		done += n;
+	}
+	link->last_tx = jiffies;
+	return 0;
+}
+
+int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
+{
+	u8 hdr[sizeof(struct kvm_ft_wire_hdr)];
+
+	kvm_ft_wire_put_hdr(hdr, type, epoch, 0);
+	kvm_ft_wire_seal(hdr, NULL);
+	return kvm_ft_link_send(link, hdr, sizeof(hdr));
+}
+
+/* Nothing arrived for a while: send a heartbeat if due; give up on silence. */
+static int idle(struct kvm_ft_link *link)
+{
+	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
+	unsigned long dead = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
+
+	if (time_after(jiffies, link->last_rx + dead))
+		return -ETIMEDOUT;
+	if (time_after_eq(jiffies, link->last_tx + beat))
+		return kvm_ft_link_send_empty(link, KVM_FT_WIRE_HEARTBEAT, 0);
+	return 0;
+}
+
+int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct kvec iov = { .iov_base = buf + done, .iov_len = len - done };
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		int n = kernel_recvmsg(link->sock, &msg, &iov, 1, iov.iov_len, MSG_WAITALL);
+
+		if (n == -EAGAIN) {
+			n = idle(link);
+			if (n)
+				return n;
+			continue;
+		}
+		if (n < 0)
+			return n;
+		if (!n)
+			return done ? -EPIPE : -ENODATA;
+		done += n;
+		link->last_rx = jiffies;
 	}
 	return 0;
 }

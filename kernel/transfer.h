@@ -2,14 +2,51 @@
 #ifndef KVM_FT_TRANSFER_H
 #define KVM_FT_TRANSFER_H
 
+#include <linux/mutex.h>
 #include <linux/types.h>
 
 struct socket;
+struct task_struct;
+
+/*
+ * One side's connection and the kernel thread that owns it.  Only the
+ * thread reads and writes the socket; a stopper may shut it down (under
+ * @lock) to wake the thread from a blocking call.
+ */
+struct kvm_ft_link {
+	struct task_struct *thread;
+	struct mutex lock;		/* @sock, against the stopper */
+	struct socket *sock;
+	bool stopping;
+	/* Liveness, in jiffies: the peer's last frame, our last frame. */
+	unsigned long last_rx, last_tx;
+};
+
+void kvm_ft_link_init(struct kvm_ft_link *link);
+/* Publish @sock as the link's; false (and nothing done) if stopping. */
+bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock);
+/* Unpublish and release the link's socket. */
+void kvm_ft_link_detach(struct kvm_ft_link *link);
+/* Make the thread return from whatever it blocks in, and wait for it. */
+void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen);
+/* The thread's end: wait for kvm_ft_link_stop() before returning. */
+int kvm_ft_link_park(void);
 
 /* A listening TCP socket on @addr:@port (network order address). */
 int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res);
-/* Exactly @len bytes: 0, -ENODATA for EOF before the first, -EPIPE after. */
-int kvm_ft_sock_recv(struct socket *sock, void *buf, size_t len);
-int kvm_ft_sock_send(struct socket *sock, const void *buf, size_t len);
+/* A connected TCP socket; gives up after @timeout_ms. */
+int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
+			struct socket **res);
+
+/*
+ * Exactly @len bytes from the link's socket.  While nothing arrives, a
+ * heartbeat goes out every heartbeat_ms; a peer silent for
+ * failover_timeout_ms is given up (-ETIMEDOUT).  -ENODATA: EOF before the
+ * first byte; -EPIPE: EOF after it.
+ */
+int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len);
+int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len);
+/* A frame with no payload (ACK, HEARTBEAT). */
+int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch);
 
 #endif /* KVM_FT_TRANSFER_H */

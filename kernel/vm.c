@@ -16,6 +16,7 @@
 
 #include "backup.h"
 #include "kvm_ft.h"
+#include "primary.h"
 #include "sysfs.h"
 #include "vm.h"
 
@@ -65,6 +66,12 @@ u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm)
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm)
 {
 	return atomic_read(&vm->kvm->online_vcpus);
+}
+
+void kvm_ft_vm_stop(struct kvm_ft_vm *vm)
+{
+	kvm_ft_backup_stop(vm);
+	kvm_ft_primary_stop(vm);
 }
 
 /* 1 to KVM_FT_NAME_LEN - 1 characters of [A-Za-z0-9._-], NUL-terminated. */
@@ -145,7 +152,7 @@ static bool vm_unregister(struct kvm *kvm)
 
 	if (!vm)
 		return false;
-	kvm_ft_backup_stop(vm);
+	kvm_ft_vm_stop(vm);
 	pr_info("%s: unregistered\n", vm->name);
 	kfree(vm);
 	return true;

@@ -10,12 +10,15 @@
 
 struct kvm;
 struct kvm_ft_backup;
+struct kvm_ft_primary;
 
 /* What a VM's replication has done; read by netlink, written by its threads. */
 struct kvm_ft_stats {
 	atomic64_t epochs;		/* applied (backup) */
 	atomic64_t pages;		/* applied (backup) */
 	atomic64_t bytes_rx;
+	atomic64_t heartbeats;		/* received */
+	atomic64_t peer_lost;		/* primary: times the backup was lost */
 	atomic64_t last_epoch;		/* the last applied */
 	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
 };
@@ -31,6 +34,7 @@ struct kvm_ft_vm {
 	u32 epoch_us;
 	pid_t vmm_pid;
 	struct kvm_ft_backup *backup;	/* while listening (backup role) */
+	struct kvm_ft_primary *primary;	/* while paired (primary role) */
 	struct kvm_ft_stats stats;
 };
 
@@ -45,5 +49,7 @@ extern struct mutex kvm_ft_vms_lock;
 struct kvm_ft_vm *kvm_ft_vm_find(const char *name);
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
+/* Stop whatever link the VM has: it is idle afterwards. */
+void kvm_ft_vm_stop(struct kvm_ft_vm *vm);
 
 #endif /* KVM_FT_VM_H */

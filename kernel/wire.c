@@ -67,6 +67,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_TOTALS]	 = "epoch totals mismatch",
 	[KVM_FT_WIRE_E_TRUNCATED] = "stream truncated",
 	[KVM_FT_WIRE_E_IO]	 = "socket error",
+	[KVM_FT_WIRE_E_SILENCE]	 = "peer silent beyond the failover timeout",
 };
 
 const char *kvm_ft_wire_strerror(int err)

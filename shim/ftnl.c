@@ -27,7 +27,7 @@ static bool json;
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
-	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx;
+	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
 };
 
@@ -40,6 +40,7 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_EPOCH] = "epoch", [KVM_FT_WIRE_E_GFN] = "gfn",
 	[KVM_FT_WIRE_E_VCPU] = "vcpu", [KVM_FT_WIRE_E_TOTALS] = "totals",
 	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
+	[KVM_FT_WIRE_E_SILENCE] = "silence",
 };
 
 struct ctx {
@@ -63,6 +64,9 @@ static const char *state_name(uint32_t state)
 	case KVM_FT_STATE_IDLE: return "idle";
 	case KVM_FT_STATE_LISTENING: return "listening";
 	case KVM_FT_STATE_RECEIVING: return "receiving";
+	case KVM_FT_STATE_CONNECTING: return "connecting";
+	case KVM_FT_STATE_CONNECTED: return "connected";
+	case KVM_FT_STATE_UNPROTECTED: return "unprotected";
 	}
 	return "unknown";
 }
@@ -89,6 +93,8 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_EPOCHS, epochs);
 	U64(KVM_FT_A_VM_PAGES, pages);
 	U64(KVM_FT_A_VM_BYTES_RX, bytes_rx);
+	U64(KVM_FT_A_VM_HEARTBEATS, heartbeats);
+	U64(KVM_FT_A_VM_PEER_LOST, peer_lost);
 #undef U64
 	if (a[KVM_FT_A_VM_ERRORS]) {
 		struct nlattr *e;
@@ -107,11 +113,13 @@ static void print_vm_json(const struct vm_info *vm, int index)
 
 	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
 	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"last_epoch\":%llu,"
-	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"errors\":{",
+	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
+	       "\"peer_lost\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
 	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
-	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx);
+	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx,
+	       (unsigned long long)vm->heartbeats, (unsigned long long)vm->peer_lost);
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
 		       (unsigned long long)vm->errors[i]);
@@ -154,12 +162,13 @@ static int show_cb(struct nl_msg *msg, void *arg)
 
 		printf("name:      %s\nrole:      %s\nstate:     %s\nepoch:     %u us\n"
 		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n"
-		       "applied:   %llu epochs (last %llu), %llu pages\nreceived:  %llu bytes\n"
-		       "refused:  ",
+		       "applied:   %llu epochs (last %llu), %llu pages\nreceived:  %llu bytes, "
+		       "%llu heartbeats\npeer lost: %llu times\nrefused:  ",
 		       vm.name, role_name(vm.role), state_name(vm.state), vm.epoch_us,
 		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid,
 		       (unsigned long long)vm.epochs, (unsigned long long)vm.last_epoch,
-		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx);
+		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx,
+		       (unsigned long long)vm.heartbeats, (unsigned long long)vm.peer_lost);
 		for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 			if (vm.errors[i])
 				any = printf(" %s %llu", error_names[i],
@@ -292,7 +301,9 @@ static int cmd_set(struct ctx *c, int argc, char **argv)
 	return err < 0 ? refused(err, "set", argv[1]) : 0;
 }
 
-static int cmd_listen(struct ctx *c, int argc, char **argv)
+/* listen and pair: VM ADDR PORT, for a VM of the role the command needs. */
+static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
+		    const char *role)
 {
 	struct in_addr addr;
 	struct nl_msg *msg;
@@ -312,20 +323,31 @@ static int cmd_listen(struct ctx *c, int argc, char **argv)
 		fprintf(stderr, "ftnl: '%s' is not a TCP port (1-65535)\n", argv[3]);
 		return EXIT_USAGE;
 	}
-	msg = request(c, KVM_FT_CMD_LISTEN, NLM_F_ACK, argv[1]);
-	if (nla_put_u32(msg, KVM_FT_A_LISTEN_ADDR, addr.s_addr) < 0 ||
-	    nla_put_u16(msg, KVM_FT_A_LISTEN_PORT, port) < 0)
-		return refused(-NLE_NOMEM, "listen", argv[1]);
+	msg = request(c, cmd, NLM_F_ACK, argv[1]);
+	if (nla_put_u32(msg, KVM_FT_A_ADDR, addr.s_addr) < 0 ||
+	    nla_put_u16(msg, KVM_FT_A_PORT, port) < 0)
+		return refused(-NLE_NOMEM, argv[0], argv[1]);
 	err = transact(c, msg, NULL);
 	if (err == -NLE_INVAL) {
-		fprintf(stderr, "ftnl: listen: '%s' is not a backup VM\n", argv[1]);
+		fprintf(stderr, "ftnl: %s: '%s' is not a %s VM\n", argv[0], argv[1], role);
 		return EXIT_REFUSED;
 	}
 	if (err == -NLE_BUSY) {
-		fprintf(stderr, "ftnl: listen: '%s' is not idle (ftnl stop it first)\n", argv[1]);
+		fprintf(stderr, "ftnl: %s: '%s' is not idle (ftnl stop it first)\n",
+			argv[0], argv[1]);
 		return EXIT_REFUSED;
 	}
-	return err < 0 ? refused(err, "listen", argv[1]) : 0;
+	return err < 0 ? refused(err, argv[0], argv[1]) : 0;
+}
+
+static int cmd_listen(struct ctx *c, int argc, char **argv)
+{
+	return cmd_link(c, argc, argv, KVM_FT_CMD_LISTEN, "backup");
+}
+
+static int cmd_pair(struct ctx *c, int argc, char **argv)
+{
+	return cmd_link(c, argc, argv, KVM_FT_CMD_PAIR, "primary");
 }
 
 static int cmd_stop(struct ctx *c, int argc, char **argv)
@@ -348,6 +370,7 @@ static const struct command {
 	{ "show", cmd_show, "show VM", "one VM's role, state and settings" },
 	{ "set", cmd_set, "set VM epoch-us N", "this VM's epoch length in microseconds" },
 	{ "listen", cmd_listen, "listen VM ADDR PORT", "a backup VM waits for its primary there" },
+	{ "pair", cmd_pair, "pair VM ADDR PORT", "a primary VM links to its backup there" },
 	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
 };
 

@@ -48,14 +48,26 @@
  *                      ENOENT: no VM of that name.
  *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US]: this VM's epoch length
  *                      (KVM_FT_EPOCH_US_MIN..MAX; EINVAL outside).
- *   KVM_FT_CMD_LISTEN  [VM_NAME, LISTEN_ADDR, LISTEN_PORT]: a backup VM
+ *   KVM_FT_CMD_LISTEN  [VM_NAME, ADDR, PORT]: a backup VM
  *                      waits for its primary on this IPv4 address and TCP
  *                      port.  EINVAL: not a backup; EBUSY: not idle;
  *                      EADDRINUSE and other socket errors as they come.
- *   KVM_FT_CMD_STOP    [VM_NAME]: stop listening or receiving: idle again.
+ *   KVM_FT_CMD_PAIR    [VM_NAME, ADDR, PORT]: a primary VM connects to its
+ *                      backup there (retrying until it answers), says
+ *                      HELLO, and keeps the link alive with heartbeats.
+ *                      EINVAL: not a primary; EBUSY: not idle or
+ *                      unprotected.
+ *   KVM_FT_CMD_STOP    [VM_NAME]: stop listening, receiving or sending:
+ *                      idle again.
  *
- * GET_VM also reports the receive side: VM_LAST_EPOCH (the last epoch
- * applied), VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, and VM_ERRORS, a
+ * Either side takes its peer for lost when no frame (heartbeats count) has
+ * come from it for failover_timeout_ms.  A primary that loses its backup
+ * goes on running, unprotected, and says so once in the kernel log; it can
+ * be paired again.
+ *
+ * GET_VM also reports the link: VM_LAST_EPOCH (the last epoch applied),
+ * VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, VM_HEARTBEATS (received),
+ * VM_PEER_LOST (times the backup was lost), and VM_ERRORS, a
  * nest with one u64 per kind of refusal, its attribute type the
  * enum kvm_ft_wire_err value.
  *
@@ -129,6 +141,9 @@ enum kvm_ft_state {
 	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
 	KVM_FT_STATE_LISTENING	= 2,	/* backup: waiting for the primary */
 	KVM_FT_STATE_RECEIVING	= 3,	/* backup: connected, taking epochs */
+	KVM_FT_STATE_CONNECTING	= 4,	/* primary: trying to reach its backup */
+	KVM_FT_STATE_CONNECTED	= 5,	/* primary: linked to its backup */
+	KVM_FT_STATE_UNPROTECTED = 6,	/* primary: lost its backup, running on */
 };
 
 #define KVM_FT_GENL_NAME		"kvm_ft"
@@ -140,6 +155,7 @@ enum kvm_ft_cmd {
 	KVM_FT_CMD_SET_VM,
 	KVM_FT_CMD_LISTEN,
 	KVM_FT_CMD_STOP,
+	KVM_FT_CMD_PAIR,
 	__KVM_FT_CMD_MAX
 };
 #define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
@@ -154,13 +170,15 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_MEM_BYTES,		/* u64, guest memory in user memslots */
 	KVM_FT_A_VM_VMM_PID,		/* u32, the process that registered it */
 	KVM_FT_A_PAD,
-	KVM_FT_A_LISTEN_ADDR,		/* be32, IPv4 */
-	KVM_FT_A_LISTEN_PORT,		/* u16, host order */
+	KVM_FT_A_ADDR,			/* be32, IPv4 */
+	KVM_FT_A_PORT,			/* u16, host order */
 	KVM_FT_A_VM_LAST_EPOCH,		/* u64 */
 	KVM_FT_A_VM_EPOCHS,		/* u64 */
 	KVM_FT_A_VM_PAGES,		/* u64 */
 	KVM_FT_A_VM_BYTES_RX,		/* u64 */
 	KVM_FT_A_VM_ERRORS,		/* nest: [enum kvm_ft_wire_err] = u64 */
+	KVM_FT_A_VM_HEARTBEATS,		/* u64 */
+	KVM_FT_A_VM_PEER_LOST,		/* u64 */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -189,6 +207,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_TOTALS,	/* EPOCH_END disagrees with what arrived */
 	KVM_FT_WIRE_E_TRUNCATED,/* the connection ended inside a frame or epoch */
 	KVM_FT_WIRE_E_IO,	/* a socket error */
+	KVM_FT_WIRE_E_SILENCE,	/* nothing for failover_timeout_ms */
 	KVM_FT_WIRE_E_MAX
 };
 

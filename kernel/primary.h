@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM_FT_PRIMARY_H
+#define KVM_FT_PRIMARY_H
+
+#include <linux/types.h>
+
+struct kvm_ft_vm;
+
+/* Connect to the backup at @addr:@port from a kthread, and keep the link. */
+int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
+void kvm_ft_primary_stop(struct kvm_ft_vm *vm);
+
+#endif /* KVM_FT_PRIMARY_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The link between a primary and its backup: pairing, heartbeats, and the
+ * loss of the peer through a network partition.  Both sides must see the
+ * silence within the failover timeout; the primary then runs unprotected
+ * and can be paired again once the network is back.
+ *
+ *   +------ test host a ------+           +------ test host b ------+
+ *   | VM "hb" (backup)        |   eth0    | VM "hb" (primary)       |
+ *   | ftnl listen :7900       |<--------->| ftnl pair a:7900        |
+ *   | heartbeats, then        |           | heartbeats, then        |
+ *   | ip link set eth0 down   |  ~~cut~~  | silence: unprotected    |
+ *   | ... up: receiving again |           | ftnl pair: linked again |
+ *   +-------------------------+           +-------------------------+
+ */
+#include <linux/kvm_ft.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "vmm.h"
+
+#define PORT		"7900"
+#define WAIT_S		90
+#define FAILOVER_MS	3000	/* roomy: a slow emulated host must not trip it */
+#define CUT_S		8
+
+static int run(char *out, size_t len, const char *path, const char *const *argv)
+{
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		execvp(path, (char *const *)argv);
+		_exit(101);
+	}
+	close(p[1]);
+	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+#define FTNL(out, ...) \
+	run(out, sizeof(out), getenv("CUJU_FTNL"), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
+#define IP(out, ...) run(out, sizeof(out), "ip", (const char *const[]){ "ip", __VA_ARGS__, NULL })
+
+static void knob(const char *name, unsigned int v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), KVM_FT_SYSFS_DIR "/%s", name);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%u\n", v);
+		fclose(f);
+	}
+}
+
+FIXTURE(peer) {
+	const char *role;
+	struct vm *vm;
+	char out[4096];
+};
+
+FIXTURE_SETUP(peer)
+{
+	struct kvm_ft_register r = { .name = "hb" };
+
+	self->role = getenv("CUJU_ROLE");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	ASSERT_NE(NULL, getenv("CUJU_PEER"));
+	knob("failover_timeout_ms", FAILOVER_MS);
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	self->vm = vm_create();			/* the same shape on both hosts */
+	vcpu_add(self->vm, 0, NULL, 0, 0);
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+}
+
+FIXTURE_TEARDOWN(peer)
+{
+	char out[256];
+
+	IP(out, "link", "set", "eth0", "up");
+	FTNL(out, "stop", "hb");
+	vm_destroy(self->vm);
+	knob("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
+}
+
+/* Poll until ftnl -j show hb has every string of @want, within WAIT_S. */
+static bool wait_for(FIXTURE_DATA(peer) *self, const char *const *want)
+{
+	time_t deadline = time(NULL) + WAIT_S;
+	int i;
+
+	do {
+		if (!FTNL(self->out, "-j", "show", "hb")) {
+			for (i = 0; want[i] && strstr(self->out, want[i]); i++)
+				;
+			if (!want[i])
+				return true;
+		}
+		usleep(100 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+#define WAIT_FOR(...) wait_for(self, (const char *const[]){ __VA_ARGS__, NULL })
+
+
+static bool heartbeats_flow(FIXTURE_DATA(peer) *self)
+{
+	time_t deadline = time(NULL) + WAIT_S;
+	unsigned long long n;
+	char *p;
+
+	do {
+		if (!FTNL(self->out, "-j", "show", "hb") &&
+		    (p = strstr(self->out, "\"heartbeats\":")) &&
+		    sscanf(p, "\"heartbeats\":%llu", &n) == 1 && n >= 3)
+			return true;
+		usleep(100 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+TEST_F(peer, partition_and_repair)
+{
+	const char *peer = getenv("CUJU_PEER");
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_TRUE(WAIT_FOR("\"state\":\"receiving\"")) TH_LOG("%s", self->out);
+		ASSERT_TRUE(heartbeats_flow(self)) TH_LOG("%s", self->out);
+		sleep(2);		/* let b see the link up, too */
+
+		ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
+		ASSERT_TRUE(WAIT_FOR("\"silence\":1", "\"state\":\"listening\"")) TH_LOG("%s", self->out);
+		sleep(CUT_S);
+		ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "up")) TH_LOG("%s", self->out);
+
+		/* b pairs again on its own: a second connection arrives. */
+		ASSERT_TRUE(WAIT_FOR("\"state\":\"receiving\"")) TH_LOG("%s", self->out);
+		EXPECT_NE(NULL, strstr(self->out, "\"silence\":1}")) TH_LOG("%s", self->out);
+		sleep(2);		/* b checks its side */
+		return;
+	}
+
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_TRUE(WAIT_FOR("\"state\":\"connected\"")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(heartbeats_flow(self)) TH_LOG("%s", self->out);
+
+	/* a cuts its link: the backup goes silent. */
+	ASSERT_TRUE(WAIT_FOR("\"state\":\"unprotected\"", "\"peer_lost\":1,", "\"silence\":1"))
+		TH_LOG("%s", self->out);
+	/* Pairing again is allowed from unprotected; it connects once a is back. */
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_TRUE(WAIT_FOR("\"state\":\"connected\"")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"peer_lost\":1,")) TH_LOG("%s", self->out);
+}
+
+TEST_F(peer, wrong_role_refused)
+{
+	char *want = strcmp(self->role, "a") ? "is not a backup VM" : "is not a primary VM";
+
+	/* A primary does not listen, a backup does not pair. */
+	if (strcmp(self->role, "a")) {
+		EXPECT_EQ(1, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT));
+	} else {
+		EXPECT_EQ(1, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), PORT));
+	}
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "-j", "show", "hb"));
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"idle\"")) TH_LOG("%s", self->out);
+	/* Refused by ftnl before anything is sent. */
+	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", "300.1.1.1", PORT));
+	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), "0"));
+	EXPECT_EQ(2, FTNL(self->out, "listen", "hb", "0.0.0.0", "65536"));
+}
+
+TEST_HARNESS_MAIN
