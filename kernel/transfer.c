@@ -79,17 +79,25 @@ int kvm_ft_link_park(void)
 	return 0;
 }
 
-int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
+/* A TCP socket of the kernel's own, and @addr:@port as a sockaddr. */
+static int tcp_socket(__be32 addr, u16 port, struct sockaddr_in *sin,
+		      struct socket **res)
 {
-	struct sockaddr_in sin = {
+	*sin = (struct sockaddr_in) {
 		.sin_family = AF_INET,
 		.sin_addr.s_addr = addr,
 		.sin_port = htons(port),
 	};
+	return sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP, res);
+}
+
+int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
+{
+	struct sockaddr_in sin;
 	struct socket *sock;
 	int ret;
 
-	ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP, &sock);
+	ret = tcp_socket(addr, port, &sin, &sock);
 	if (ret)
 		return ret;
 	sock_set_reuseaddr(sock->sk);
@@ -107,15 +115,11 @@ int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
 int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
 			struct socket **res)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = addr,
-		.sin_port = htons(port),
-	};
+	struct sockaddr_in sin;
 	struct socket *sock;
 	int ret;
 
-	ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP, &sock);
+	ret = tcp_socket(addr, port, &sin, &sock);
 	if (ret)
 		return ret;
 	sock->sk->sk_sndtimeo = msecs_to_jiffies(timeout_ms);	/* bounds connect */

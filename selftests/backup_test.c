@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "test.h"
 #include "vmm.h"
 #include "wire.h"
@@ -207,35 +208,6 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 }
 
 /* ---- host a: the backup ------------------------------------------------ */
-
-static int run_ftnl(char *out, size_t len, const char *const *argv)
-{
-	int p[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		execv(getenv("CUJU_FTNL"), (char *const *)argv);
-		_exit(101);
-	}
-	close(p[1]);
-	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
-		got += n;
-	out[got] = 0;
-	close(p[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-#define FTNL(out, ...) \
-	run_ftnl(out, sizeof(out), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
 
 /* The errors object ftnl -j prints when only @kind (or nothing) was counted. */
 static void errors_json(char *buf, size_t len, const char *kind)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "test.h"
 #include "vmm.h"
 
@@ -29,40 +30,6 @@ static int ft_register(struct vm *vm, const char *name, uint32_t role, uint32_t 
 	memcpy(r.name, name, strnlen(name, sizeof(r.name)));
 	return ioctl(vm->fd, KVM_FT_REGISTER, &r) ? errno : 0;
 }
-
-/* Run ftnl with @argv (NULL-terminated) as @uid; its output in @out. */
-static int ftnl(uid_t uid, char *out, size_t len, const char *const *argv)
-{
-	const char *path = getenv("CUJU_FTNL");
-	int p[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
-
-	if (!path || pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		if (uid && (setgid(uid) || setuid(uid)))
-			_exit(100);
-		execv(path, (char *const *)argv);
-		_exit(101);
-	}
-	close(p[1]);
-	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
-		got += n;
-	out[got] = 0;
-	close(p[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-#define FTNL(out, ...) ftnl(0, out, sizeof(out), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
-#define FTNL_AS(uid, out, ...) \
-	ftnl(uid, out, sizeof(out), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
 
 FIXTURE(ctl) {
 	struct vm *a, *b;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "test.h"
 #include "vmm.h"
 
@@ -29,36 +30,6 @@
 #define WAIT_S		90
 #define FAILOVER_MS	3000	/* roomy: a slow emulated host must not trip it */
 #define CUT_S		8
-
-static int run(char *out, size_t len, const char *path, const char *const *argv)
-{
-	int p[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		execvp(path, (char *const *)argv);
-		_exit(101);
-	}
-	close(p[1]);
-	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
-		got += n;
-	out[got] = 0;
-	close(p[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-#define FTNL(out, ...) \
-	run(out, sizeof(out), getenv("CUJU_FTNL"), (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
-#define IP(out, ...) run(out, sizeof(out), "ip", (const char *const[]){ "ip", __VA_ARGS__, NULL })
 
 static void knob(const char *name, unsigned int v)
 {

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Running programs from tests as an administrator would: ftnl, ip. */
+#ifndef CUJU_SELFTEST_RUN_H
+#define CUJU_SELFTEST_RUN_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+/*
+ * Run @path (searched in PATH if it has no slash) with @argv, NULL-ended,
+ * as @uid (0: as we are); its stdout and stderr in @out.  Its exit status,
+ * or -1 if it did not exit normally.
+ */
+int run_capture(uid_t uid, char *out, size_t len, const char *path,
+		const char *const *argv);
+
+/* ftnl as the runner built it (CUJU_FTNL); @out must be an array. */
+#define FTNL_AS(uid, out, ...) run_capture(uid, out, sizeof(out), getenv("CUJU_FTNL"), \
+					   (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
+#define FTNL(out, ...) FTNL_AS(0, out, __VA_ARGS__)
+#define IP(out, ...) run_capture(0, out, sizeof(out), "ip", \
+				 (const char *const[]){ "ip", __VA_ARGS__, NULL })
+
+#endif /* CUJU_SELFTEST_RUN_H */

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See run.h. */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+int run_capture(uid_t uid, char *out, size_t len, const char *path,
+		const char *const *argv)
+{
+	ssize_t n, got = 0;
+	int p[2], status;
+	pid_t pid;
+
+	if (!path || pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(100);
+		execvp(path, (char *const *)argv);
+		_exit(101);
+	}
+	close(p[1]);
+	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
