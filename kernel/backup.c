@@ -21,6 +21,7 @@
 #include <linux/xarray.h>
 
 #include "backup.h"
+#include "netlink.h"
 #include "transfer.h"
 #include "vm.h"
 #include "wire.h"
@@ -244,12 +245,17 @@ static void serve(struct kvm_ft_backup *b)
 	int err;
 
 	WRITE_ONCE(vm->state, KVM_FT_STATE_RECEIVING);
+	kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 	do
 		err = next_frame(b, &rx);
 	while (err == KVM_FT_WIRE_OK);
 
-	if (err != CLEAN_CLOSE && !READ_ONCE(b->link.stopping))
-		count_error(vm, err);
+	if (!READ_ONCE(b->link.stopping)) {
+		if (err != CLEAN_CLOSE)
+			count_error(vm, err);
+		kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST,
+				     err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);
+	}
 	drop_staged(b);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
 }

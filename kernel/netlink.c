@@ -216,6 +216,32 @@ static int stop_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+static const struct genl_multicast_group mcgrps[] = {
+	{ .name = KVM_FT_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
+};
+
+/*
+ * From the link threads, which may not take kvm_ft_vms_lock (a stopper
+ * holds it while waiting for them): vm->name is fixed for the VM's life.
+ */
+void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u32 reason)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	void *hdr;
+
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &family, 0, KVM_FT_CMD_EVENT);
+	if (!hdr || nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
+	    nla_put_u32(skb, KVM_FT_A_EVENT, event) ||
+	    (event == KVM_FT_EV_PEER_LOST && nla_put_u32(skb, KVM_FT_A_EVENT_REASON, reason))) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast(&family, skb, 0, 0, GFP_KERNEL);	/* -ESRCH: no listener */
+}
+
 static const struct genl_small_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_GET_VM,
@@ -253,6 +279,8 @@ static struct genl_family family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = ops,
 	.n_small_ops = ARRAY_SIZE(ops),
+	.mcgrps = mcgrps,
+	.n_mcgrps = ARRAY_SIZE(mcgrps),
 };
 
 int kvm_ft_netlink_init(void)

@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 
+#include "netlink.h"
 #include "primary.h"
 #include "sysfs.h"
 #include "transfer.h"
@@ -96,6 +97,7 @@ static int primary_thread(void *arg)
 	if (connect_backup(p)) {
 		WRITE_ONCE(vm->state, KVM_FT_STATE_CONNECTED);
 		pr_info("%s: linked to the backup at %pI4:%u\n", vm->name, &p->addr, p->port);
+		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 		why = converse(p);
 		kvm_ft_link_detach(&p->link);
 		if (!READ_ONCE(p->link.stopping)) {
@@ -104,6 +106,7 @@ static int primary_thread(void *arg)
 			WRITE_ONCE(vm->state, KVM_FT_STATE_UNPROTECTED);
 			pr_warn("%s: backup lost (%s): running unprotected\n", vm->name,
 				kvm_ft_wire_strerror(why));
+			kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, why);
 		}
 	}
 	return kvm_ft_link_park();

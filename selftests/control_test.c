@@ -160,6 +160,10 @@ TEST_F(ctl, errors_explained)
 	EXPECT_EQ(1, FTNL_AS(65534, self->out, "show", "ctl-a"));
 	EXPECT_EQ(1, FTNL_AS(65534, self->out, "set", "ctl-a", "epoch-us", "5000"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, FTNL_AS(65534, self->out, "monitor", "1"));
+	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
+	EXPECT_EQ(2, FTNL(self->out, "monitor", "0"));
+	EXPECT_EQ(2, FTNL(self->out, "monitor", "1", "2"));
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":10000,")) TH_LOG("%s", self->out);
 }

@@ -14,6 +14,7 @@
  *   +-------------------------+           +-------------------------+
  */
 #include <linux/kvm_ft.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +112,45 @@ static bool heartbeats_flow(FIXTURE_DATA(peer) *self)
 	return false;
 }
 
+/* ftnl monitor @count in the background, once it listens; -1 if it never does. */
+static pid_t monitor_start(int *fd, const char *count)
+{
+	const char *const argv[] = { "ftnl", "monitor", count, NULL };
+	char line[128];
+	size_t n = 0;
+	pid_t pid;
+
+	pid = run_start(0, fd, getenv("CUJU_FTNL"), argv);
+	if (pid < 0)
+		return -1;
+	/* Its first line says it is subscribed: no event can be missed after. */
+	while (n < sizeof(line) - 1 && read(*fd, line + n, 1) == 1 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	return strstr(line, "monitoring events") ? pid : -1;
+}
+
+/* The monitor's output, once it has seen its count of events (or 30 s). */
+static int monitor_finish(pid_t pid, int fd, char *out, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 300 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+		usleep(100 * 1000);
+	kill(pid, SIGTERM);		/* if still waiting: its output says enough */
+	return run_finish(pid, fd, out, len);
+}
+
 TEST_F(peer, partition_and_repair)
 {
+	static const char events[] = "hb: linked\nhb: peer lost (silence)\nhb: linked\n";
 	const char *peer = getenv("CUJU_PEER");
+	char seen[1024];
+	pid_t mon;
+	int fd;
+
+	mon = monitor_start(&fd, "3");
+	ASSERT_LT(0, mon) TH_LOG("ftnl monitor did not start");
 
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
@@ -129,6 +166,8 @@ TEST_F(peer, partition_and_repair)
 		/* b pairs again on its own: a second connection arrives. */
 		ASSERT_TRUE(WAIT_FOR("\"state\":\"receiving\"")) TH_LOG("%s", self->out);
 		EXPECT_NE(NULL, strstr(self->out, "\"silence\":1}")) TH_LOG("%s", self->out);
+		monitor_finish(mon, fd, seen, sizeof(seen));
+		EXPECT_EQ(0, strcmp(events, seen)) TH_LOG("events:\n%s", seen);
 		sleep(2);		/* b checks its side */
 		return;
 	}
@@ -144,6 +183,8 @@ TEST_F(peer, partition_and_repair)
 	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
 	ASSERT_TRUE(WAIT_FOR("\"state\":\"connected\"")) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "\"peer_lost\":1,")) TH_LOG("%s", self->out);
+	monitor_finish(mon, fd, seen, sizeof(seen));
+	EXPECT_EQ(0, strcmp(events, seen)) TH_LOG("events:\n%s", seen);
 }
 
 TEST_F(peer, wrong_role_refused)

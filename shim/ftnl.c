@@ -46,7 +46,8 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 struct ctx {
 	struct nl_sock *sk;
 	int family;
-	int shown;		/* VMs printed so far */
+	int shown;		/* VMs or events printed so far */
+	int limit;		/* monitor: stop after this many events; 0: never */
 };
 
 static const char *role_name(uint32_t role)
@@ -350,6 +351,69 @@ static int cmd_pair(struct ctx *c, int argc, char **argv)
 	return cmd_link(c, argc, argv, KVM_FT_CMD_PAIR, "primary");
 }
 
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *a[KVM_FT_A_MAX + 1];
+	struct ctx *c = arg;
+	const char *why = "closed";
+	uint32_t ev, reason = 0;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, KVM_FT_A_MAX, NULL) < 0 ||
+	    !a[KVM_FT_A_VM_NAME] || !a[KVM_FT_A_EVENT])
+		return NL_SKIP;
+	ev = nla_get_u32(a[KVM_FT_A_EVENT]);
+	if (a[KVM_FT_A_EVENT_REASON])
+		reason = nla_get_u32(a[KVM_FT_A_EVENT_REASON]);
+	if (reason > 0 && reason < KVM_FT_WIRE_E_MAX)
+		why = error_names[reason];
+	if (json)
+		printf("{\"vm\":\"%s\",\"event\":\"%s\"", nla_get_string(a[KVM_FT_A_VM_NAME]),
+		       ev == KVM_FT_EV_LINKED ? "linked" : ev == KVM_FT_EV_PEER_LOST ?
+		       "peer_lost" : "unknown");
+	else
+		printf("%s: %s", nla_get_string(a[KVM_FT_A_VM_NAME]),
+		       ev == KVM_FT_EV_LINKED ? "linked" : ev == KVM_FT_EV_PEER_LOST ?
+		       "peer lost" : "unknown event");
+	if (ev == KVM_FT_EV_PEER_LOST)
+		printf(json ? ",\"reason\":\"%s\"}\n" : " (%s)\n", why);
+	else
+		puts(json ? "}" : "");
+	fflush(stdout);
+	c->shown++;
+	return c->limit && c->shown >= c->limit ? NL_STOP : NL_OK;
+}
+
+static int cmd_monitor(struct ctx *c, int argc, char **argv)
+{
+	char *end;
+	int grp, err;
+
+	if (argc > 2)
+		return EXIT_USAGE;
+	if (argc == 2) {
+		c->limit = strtol(argv[1], &end, 10);
+		if (*end || c->limit <= 0) {
+			fprintf(stderr, "ftnl: monitor: '%s' is not a count of events\n", argv[1]);
+			return EXIT_USAGE;
+		}
+	}
+	grp = genl_ctrl_resolve_grp(c->sk, KVM_FT_GENL_NAME, KVM_FT_GENL_MCGRP_EVENTS);
+	if (grp < 0)
+		return refused(grp, "monitor", NULL);
+	err = nl_socket_add_membership(c->sk, grp);
+	if (err < 0)
+		return refused(err, "monitor", NULL);
+	nl_socket_disable_seq_check(c->sk);
+	nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, event_cb, c);
+	fprintf(stderr, "ftnl: monitoring events%s\n", c->limit ? "" : " (Ctrl-C to stop)");
+	while (!c->limit || c->shown < c->limit) {
+		err = nl_recvmsgs_default(c->sk);
+		if (err < 0 && err != -NLE_INTR)
+			return refused(err, "monitor", NULL);
+	}
+	return 0;
+}
+
 static int cmd_stop(struct ctx *c, int argc, char **argv)
 {
 	int err;
@@ -372,6 +436,7 @@ static const struct command {
 	{ "listen", cmd_listen, "listen VM ADDR PORT", "a backup VM waits for its primary there" },
 	{ "pair", cmd_pair, "pair VM ADDR PORT", "a primary VM links to its backup there" },
 	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
+	{ "monitor", cmd_monitor, "monitor [COUNT]", "print events as they come (COUNT: then exit)" },
 };
 
 static void usage(FILE *f)

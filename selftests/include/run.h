@@ -15,6 +15,13 @@
 int run_capture(uid_t uid, char *out, size_t len, const char *path,
 		const char *const *argv);
 
+/*
+ * The same in two steps, for a program that runs while the test goes on:
+ * start it (its output on *@fd), later collect its output and status.
+ */
+pid_t run_start(uid_t uid, int *fd, const char *path, const char *const *argv);
+int run_finish(pid_t pid, int fd, char *out, size_t len);
+
 /* ftnl as the runner built it (CUJU_FTNL); @out must be an array. */
 #define FTNL_AS(uid, out, ...) run_capture(uid, out, sizeof(out), getenv("CUJU_FTNL"), \
 					   (const char *const[]){ "ftnl", __VA_ARGS__, NULL })

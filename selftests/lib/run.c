@@ -5,11 +5,9 @@
 
 #include "run.h"
 
-int run_capture(uid_t uid, char *out, size_t len, const char *path,
-		const char *const *argv)
+pid_t run_start(uid_t uid, int *fd, const char *path, const char *const *argv)
 {
-	ssize_t n, got = 0;
-	int p[2], status;
+	int p[2];
 	pid_t pid;
 
 	if (!path || pipe(p))
@@ -27,11 +25,29 @@ int run_capture(uid_t uid, char *out, size_t len, const char *path,
 		_exit(101);
 	}
 	close(p[1]);
-	while (got < (ssize_t)len - 1 && (n = read(p[0], out + got, len - 1 - got)) > 0)
+	*fd = p[0];
+	return pid;
+}
+
+int run_finish(pid_t pid, int fd, char *out, size_t len)
+{
+	ssize_t n, got = 0;
+	int status;
+
+	while (got < (ssize_t)len - 1 && (n = read(fd, out + got, len - 1 - got)) > 0)
 		got += n;
 	out[got] = 0;
-	close(p[0]);
+	close(fd);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+int run_capture(uid_t uid, char *out, size_t len, const char *path,
+		const char *const *argv)
+{
+	int fd;
+	pid_t pid = run_start(uid, &fd, path, argv);
+
+	return pid < 0 ? -1 : run_finish(pid, fd, out, len);
 }

@@ -65,6 +65,10 @@
  * goes on running, unprotected, and says so once in the kernel log; it can
  * be paired again.
  *
+ * Events go to the multicast group KVM_FT_GENL_MCGRP_EVENTS (listening to
+ * it needs CAP_NET_ADMIN) as KVM_FT_CMD_EVENT messages: VM_NAME, EVENT and,
+ * for PEER_LOST, EVENT_REASON (enum kvm_ft_wire_err; OK: closed cleanly).
+ *
  * GET_VM also reports the link: VM_LAST_EPOCH (the last epoch applied),
  * VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, VM_HEARTBEATS (received),
  * VM_PEER_LOST (times the backup was lost), and VM_ERRORS, a
@@ -148,6 +152,12 @@ enum kvm_ft_state {
 
 #define KVM_FT_GENL_NAME		"kvm_ft"
 #define KVM_FT_GENL_VERSION		1
+#define KVM_FT_GENL_MCGRP_EVENTS	"events"
+
+enum kvm_ft_event {
+	KVM_FT_EV_LINKED	= 1,	/* a connection to the peer is up */
+	KVM_FT_EV_PEER_LOST	= 2,	/* it is down, for EVENT_REASON */
+};
 
 enum kvm_ft_cmd {
 	KVM_FT_CMD_UNSPEC,
@@ -156,6 +166,7 @@ enum kvm_ft_cmd {
 	KVM_FT_CMD_LISTEN,
 	KVM_FT_CMD_STOP,
 	KVM_FT_CMD_PAIR,
+	KVM_FT_CMD_EVENT,		/* kernel to listeners only */
 	__KVM_FT_CMD_MAX
 };
 #define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
@@ -179,6 +190,8 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_ERRORS,		/* nest: [enum kvm_ft_wire_err] = u64 */
 	KVM_FT_A_VM_HEARTBEATS,		/* u64 */
 	KVM_FT_A_VM_PEER_LOST,		/* u64 */
+	KVM_FT_A_EVENT,			/* u32, enum kvm_ft_event */
+	KVM_FT_A_EVENT_REASON,		/* u32, enum kvm_ft_wire_err */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
