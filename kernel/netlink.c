@@ -138,7 +138,9 @@ static int get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
-static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
+/* Do @act to the VM the request names, under kvm_ft_vms_lock. */
+static int act_on_vm(struct genl_info *info,
+		     void (*act)(struct kvm_ft_vm *vm, struct genl_info *info))
 {
 	struct kvm_ft_vm *vm;
 	int ret = 0;
@@ -147,10 +149,31 @@ static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	vm = lookup(info);
 	if (IS_ERR(vm))
 		ret = PTR_ERR(vm);
-	else if (info->attrs[KVM_FT_A_VM_EPOCH_US])
-		WRITE_ONCE(vm->epoch_us, nla_get_u32(info->attrs[KVM_FT_A_VM_EPOCH_US]));
+	else
+		act(vm, info);
 	mutex_unlock(&kvm_ft_vms_lock);
 	return ret;
+}
+
+static void set_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	if (info->attrs[KVM_FT_A_VM_EPOCH_US])
+		WRITE_ONCE(vm->epoch_us, nla_get_u32(info->attrs[KVM_FT_A_VM_EPOCH_US]));
+}
+
+static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return act_on_vm(info, set_vm);
+}
+
+static void stop_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	kvm_ft_vm_stop(vm);
+}
+
+static int stop_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return act_on_vm(info, stop_vm);
 }
 
 /* LISTEN and PAIR: a VM of @role, idle (or lost its peer), starts a link. */
@@ -199,21 +222,6 @@ static int listen_doit(struct sk_buff *skb, struct genl_info *info)
 static int pair_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	return link_doit(info, KVM_FT_ROLE_PRIMARY, kvm_ft_primary_start);
-}
-
-static int stop_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct kvm_ft_vm *vm;
-	int ret = 0;
-
-	mutex_lock(&kvm_ft_vms_lock);
-	vm = lookup(info);
-	if (IS_ERR(vm))
-		ret = PTR_ERR(vm);
-	else
-		kvm_ft_vm_stop(vm);
-	mutex_unlock(&kvm_ft_vms_lock);
-	return ret;
 }
 
 static const struct genl_multicast_group mcgrps[] = {

@@ -92,15 +92,31 @@ static size_t build(uint8_t type, uint64_t epoch, const void *payload, uint32_t 
 	return HDR + len;
 }
 
-static size_t build_pages(uint64_t gfn)
+static size_t build_pages_of(uint64_t gfn, uint8_t pattern)
 {
 	static uint8_t p[8 + 8 + KVM_FT_WIRE_PAGE_SIZE];
 
 	kvm_ft_wire_put_le32(p, 1);
 	kvm_ft_wire_put_le32(p + 4, 0);
 	kvm_ft_wire_put_le64(p + 8, gfn);
-	memset(p + 16, PATTERN, KVM_FT_WIRE_PAGE_SIZE);
+	memset(p + 16, pattern, KVM_FT_WIRE_PAGE_SIZE);
 	return build(KVM_FT_WIRE_PAGES, 1, p, sizeof(p));
+}
+
+static size_t build_pages(uint64_t gfn)
+{
+	return build_pages_of(gfn, PATTERN);
+}
+
+/* EPOCH_END of epoch 1 with @pages pages and nothing else. */
+static size_t build_end(uint64_t pages)
+{
+	uint8_t p[16];
+
+	kvm_ft_wire_put_le64(p, pages);
+	kvm_ft_wire_put_le32(p + 8, 0);
+	kvm_ft_wire_put_le32(p + 12, 0);
+	return build(KVM_FT_WIRE_EPOCH_END, 1, p, sizeof(p));
 }
 
 static size_t build_hello(uint64_t mem_pages)
@@ -153,10 +169,7 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 		struct kvm_ft_wire_msg m;
 		uint8_t ack[HDR];
 
-		kvm_ft_wire_put_le64(p, 1);
-		kvm_ft_wire_put_le32(p + 8, 0);
-		kvm_ft_wire_put_le32(p + 12, 0);
-		SEND(fd, build(KVM_FT_WIRE_EPOCH_END, 1, p, 16));
+		SEND(fd, build_end(1));
 		do {	/* the backup's heartbeats may come first */
 			ASSERT_EQ(HDR, recv(fd, ack, HDR, MSG_WAITALL));
 			ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode(ack, NULL, &m));
@@ -298,6 +311,94 @@ TEST_F(rx, stream)
 	if (!variant->error) {
 		EXPECT_NE(NULL, strstr(self->out, "\"last_epoch\":1,\"epochs\":1,\"pages\":1,"))
 			TH_LOG("%s", self->out);
+	}
+}
+
+/*
+ * Two backup VMs of different shapes on two ports; the sender opens both
+ * links, then interleaves their frames.  Each VM gets its own epoch only.
+ */
+#define TWO_PORT	(PORT + 50)
+
+static struct vm *two_vm(const char *name, int pages, int port, char *out, size_t len)
+{
+	struct kvm_ft_register r = { .role = KVM_FT_ROLE_BACKUP };
+	struct vm *vm = vm_create();
+	char p[16];
+
+	strcpy(r.name, name);
+	vm_add_slot(vm, 1, VMM_TEST_GPA, pages * VMM_PAGE_SIZE, 0);
+	vcpu_add(vm, 0, NULL, 0, 0);
+	if (ioctl(vm->fd, KVM_FT_REGISTER, &r))
+		return NULL;
+	snprintf(p, sizeof(p), "%d", port);
+	if (run_capture(0, out, len, getenv("CUJU_FTNL"),
+			(const char *const[]){ "ftnl", "listen", name, "0.0.0.0", p, NULL }))
+		return NULL;
+	return vm;
+}
+
+static bool wait_epoch(const char *name, char *out, size_t len)
+{
+	time_t deadline = time(NULL) + WAIT_S;
+
+	do {
+		if (!run_capture(0, out, len, getenv("CUJU_FTNL"),
+				 (const char *const[]){ "ftnl", "-j", "show", name, NULL }) &&
+		    strstr(out, "\"epochs\":1,\"pages\":1,"))
+			return true;
+		usleep(100 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+TEST(two_vms_no_crosstalk)
+{
+	static const int pages[2] = { SLOT_PAGES, 2 * SLOT_PAGES };
+	static const uint8_t pattern[2] = { 0x11, 0x22 };
+	const char *names[2] = { "bk1", "bk2" };
+	char out[4096], none[512];
+	struct vm *vm[2];
+	int fd[2], i, j;
+
+	ASSERT_NE(NULL, getenv("CUJU_ROLE")) TH_LOG("run by the test runner on two hosts");
+	if (strcmp(getenv("CUJU_ROLE"), "a")) {
+		for (i = 0; i < 2; i++) {
+			fd[i] = connect_backup(getenv("CUJU_PEER"), TWO_PORT + i);
+			ASSERT_LE(0, fd[i]);
+		}
+		for (i = 0; i < 2; i++)
+			SEND(fd[i], build_hello(VMM_MAIN_SIZE / VMM_PAGE_SIZE + pages[i]));
+		for (i = 0; i < 2; i++)
+			SEND(fd[i], build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
+		for (i = 0; i < 2; i++)
+			SEND(fd[i], build_pages_of(TEST_GFN, pattern[i]));
+		for (i = 0; i < 2; i++)
+			SEND(fd[i], build_end(1));
+		sleep(2);		/* let the ACKs come; the backup checks the rest */
+		for (i = 0; i < 2; i++)
+			close(fd[i]);
+		return;
+	}
+
+	for (i = 0; i < 2; i++) {
+		vm[i] = two_vm(names[i], pages[i], TWO_PORT + i, out, sizeof(out));
+		ASSERT_NE(NULL, vm[i]) TH_LOG("%s: %s", names[i], out);
+	}
+	for (i = 0; i < 2; i++) {
+		uint8_t *slot = vm_gpa2hva(vm[i], VMM_TEST_GPA);
+
+		ASSERT_TRUE(wait_epoch(names[i], out, sizeof(out))) TH_LOG("%s", out);
+		errors_json(none, sizeof(none), NULL);
+		EXPECT_NE(NULL, strstr(out, none)) TH_LOG("%s", out);
+		for (j = 0; j < pages[i] * VMM_PAGE_SIZE; j++)
+			ASSERT_EQ(j / VMM_PAGE_SIZE == 5 ? pattern[i] : 0, slot[j])
+				TH_LOG("%s byte %d", names[i], j);
+	}
+	for (i = 0; i < 2; i++) {
+		run_capture(0, out, sizeof(out), getenv("CUJU_FTNL"),
+			    (const char *const[]){ "ftnl", "stop", names[i], NULL });
+		vm_destroy(vm[i]);
 	}
 }
 
