@@ -8,6 +8,7 @@
  * the kernel's headers), so VMs are found by their struct kvm in a list: a
  * host runs few protected VMs, and no lookup is on a hot path.
  */
+#include <linux/crc32c.h>
 #include <linux/ctype.h>
 #include <linux/kvm_host.h>
 #include <linux/sched.h>
@@ -158,9 +159,62 @@ static bool vm_unregister(struct kvm *kvm)
 	return true;
 }
 
+/* Is [gfn, gfn + n) all in user memslots?  Caller holds kvm->srcu. */
+static bool range_in_memslots(struct kvm *kvm, gfn_t gfn, u64 n)
+{
+	while (n) {
+		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+		u64 left;
+
+		if (!slot || slot->id >= KVM_USER_MEM_SLOTS)
+			return false;
+		left = min(n, slot->base_gfn + slot->npages - gfn);
+		gfn += left;
+		n -= left;
+	}
+	return true;
+}
+
+/* KVM_FT_CHECKSUM: read through the VMM's mappings, a page at a time. */
+static int vm_checksum(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_ft_checksum c;
+	u32 crc = ~0U;
+	void *page;
+	int idx, ret = 0;
+	u64 off;
+
+	if (copy_from_user(&c, argp, sizeof(c)))
+		return -EFAULT;
+	if (c.reserved || !c.size || !PAGE_ALIGNED(c.gpa) || !PAGE_ALIGNED(c.size) ||
+	    c.gpa + c.size < c.gpa)
+		return -EINVAL;
+	page = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!page)
+		return -ENOMEM;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	if (!range_in_memslots(kvm, gpa_to_gfn(c.gpa), c.size >> PAGE_SHIFT))
+		ret = -EINVAL;
+	for (off = 0; !ret && off < c.size; off += PAGE_SIZE) {
+		ret = kvm_read_guest(kvm, c.gpa + off, page, PAGE_SIZE);
+		crc = crc32c(crc, page, PAGE_SIZE);
+		cond_resched();
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	free_page((unsigned long)page);
+	if (ret)
+		return ret;
+
+	c.crc = ~crc;
+	return copy_to_user(argp, &c, sizeof(c)) ? -EFAULT : 0;
+}
+
 long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	switch (ioctl) {
+	case KVM_FT_CHECKSUM:
+		return vm_checksum(kvm, argp);
 	case KVM_FT_REGISTER:
 		return vm_register(kvm, argp);
 	case KVM_FT_UNREGISTER:

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "run.h"
 #include "test.h"
 #include "vmm.h"
@@ -219,6 +220,45 @@ TEST_F(ctl, destroyed_vm_leaves_registry)
 	EXPECT_EQ(NULL, strstr(self->out, "ctl-gone")) TH_LOG("%s", self->out);
 	/* The name is free again. */
 	EXPECT_EQ(0, ft_register(self->b, "ctl-gone", KVM_FT_ROLE_BACKUP, 0));
+}
+
+static int checksum(struct vm *vm, uint64_t gpa, uint64_t size, uint32_t *crc)
+{
+	struct kvm_ft_checksum c = { .gpa = gpa, .size = size };
+
+	if (ioctl(vm->fd, KVM_FT_CHECKSUM, &c))
+		return errno;
+	*crc = c.crc;
+	return 0;
+}
+
+TEST_F(ctl, checksum_of_guest_memory)
+{
+	uint8_t *mem = vm_gpa2hva(self->a, VMM_TEST_GPA);
+	struct kvm_ft_checksum c = { .gpa = VMM_TEST_GPA, .size = 4096, .reserved = 1 };
+	uint32_t crc = 0, again = 0;
+	size_t i;
+
+	for (i = 0; i < 4 * MiB; i++)
+		mem[i] = i * 7 + (i >> 12);
+	ASSERT_EQ(0, checksum(self->a, VMM_TEST_GPA, 4 * MiB, &crc));
+	EXPECT_EQ(~crc32c(~0u, mem, 4 * MiB), crc);
+	mem[4 * MiB - 1] ^= 1;
+	ASSERT_EQ(0, checksum(self->a, VMM_TEST_GPA, 4 * MiB, &again));
+	EXPECT_NE(crc, again);
+	EXPECT_EQ(~crc32c(~0u, mem, 4 * MiB), again);
+	/* Across two memslots is fine when they touch: slot 0 alone here. */
+	ASSERT_EQ(0, checksum(self->a, 0, VMM_MAIN_SIZE, &crc));
+	EXPECT_EQ(~crc32c(~0u, vm_gpa2hva(self->a, 0), VMM_MAIN_SIZE), crc);
+
+	EXPECT_EQ(EINVAL, checksum(self->a, VMM_TEST_GPA + 1, 4096, &crc));
+	EXPECT_EQ(EINVAL, checksum(self->a, VMM_TEST_GPA, 4095, &crc));
+	EXPECT_EQ(EINVAL, checksum(self->a, VMM_TEST_GPA, 0, &crc));
+	EXPECT_EQ(EINVAL, checksum(self->a, VMM_TEST_GPA, 4 * MiB + 4096, &crc));
+	EXPECT_EQ(EINVAL, checksum(self->a, VMM_MAIN_SIZE - 4096, 8192, &crc));
+	EXPECT_EQ(EINVAL, checksum(self->a, ~0ULL & ~4095ULL, 8192, &crc));	/* wraps */
+	EXPECT_EQ(-1, ioctl(self->a->fd, KVM_FT_CHECKSUM, &c));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST_HARNESS_MAIN

@@ -37,6 +37,11 @@
  *                      registered already.
  *   KVM_FT_UNREGISTER  undo it (also done when the VM is destroyed).
  *                      ENOENT: not registered.
+ *   KVM_FT_CHECKSUM    CRC-32C of guest memory [gpa, gpa + size), for
+ *                      tests that compare a primary and its backup at a
+ *                      commit point.  Page-aligned, non-empty, within user
+ *                      memslots: EINVAL otherwise (EFAULT: unreadable).
+ *                      Any VM, registered or not.
  *
  * Generic netlink family KVM_FT_GENL_NAME (administrators, through ftnl)
  * ----------------------------------------------------------------------
@@ -138,8 +143,16 @@ struct kvm_ft_register {
 	__u64 reserved[4];		/* 0 */
 };
 
+struct kvm_ft_checksum {
+	__u64 gpa;			/* in */
+	__u64 size;			/* in */
+	__u32 crc;			/* out: CRC-32C, seed ~0, final ~ */
+	__u32 reserved;			/* 0 */
+};
+
 #define KVM_FT_REGISTER		_IOW(KVM_FT_IO, 0x00, struct kvm_ft_register)
 #define KVM_FT_UNREGISTER	_IO(KVM_FT_IO, 0x01)
+#define KVM_FT_CHECKSUM		_IOWR(KVM_FT_IO, 0x02, struct kvm_ft_checksum)
 
 enum kvm_ft_state {
 	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
