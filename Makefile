@@ -131,7 +131,7 @@ demo: deps
 	@$(STAGE) build $(MAKE) --no-print-directory all
 	@$(TESTBED)/run --flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
 		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/demo \
-		--solo "kvm_run_test" --pair "" --demo
+		--solo "kvm_run_test" --pair "peer_test" --demo
 
 clean:
 	rm -rf $(BUILD)
