@@ -156,7 +156,7 @@ TEST_F(peer, partition_and_repair)
 		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 		ASSERT_TRUE(WAIT_FOR("\"state\":\"receiving\"")) TH_LOG("%s", self->out);
 		ASSERT_TRUE(heartbeats_flow(self)) TH_LOG("%s", self->out);
-		sleep(4);		/* let b see the link up, too */
+		sleep(2);		/* let b see the link up, too */
 
 		ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
 		ASSERT_TRUE(WAIT_FOR("\"silence\":1", "\"state\":\"listening\"")) TH_LOG("%s", self->out);
@@ -168,8 +168,7 @@ TEST_F(peer, partition_and_repair)
 		EXPECT_NE(NULL, strstr(self->out, "\"silence\":1}")) TH_LOG("%s", self->out);
 		monitor_finish(mon, fd, seen, sizeof(seen));
 		EXPECT_EQ(0, strcmp(events, seen)) TH_LOG("events:\n%s", seen);
-		/* b ends the link once it has checked its side: wait for that. */
-		ASSERT_TRUE(WAIT_FOR("\"state\":\"listening\"")) TH_LOG("%s", self->out);
+		sleep(2);		/* b checks its side */
 		return;
 	}
 
@@ -186,8 +185,6 @@ TEST_F(peer, partition_and_repair)
 	EXPECT_NE(NULL, strstr(self->out, "\"peer_lost\":1,")) TH_LOG("%s", self->out);
 	monitor_finish(mon, fd, seen, sizeof(seen));
 	EXPECT_EQ(0, strcmp(events, seen)) TH_LOG("events:\n%s", seen);
-	/* Tell a we are done: end the link, cleanly. */
-	EXPECT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
 }
 
 TEST_F(peer, wrong_role_refused)
