@@ -25,14 +25,23 @@ void kvm_ft_link_init(struct kvm_ft_link *link)
 	mutex_init(&link->lock);
 }
 
+/*
+ * Apply the knobs as they are now, so that an administrator's change takes
+ * effect on a live link: wake at least once a heartbeat interval to send
+ * one if due, and never block sending for longer than the failover timeout.
+ */
+static void link_timeouts(struct socket *sock)
+{
+	WRITE_ONCE(sock->sk->sk_rcvtimeo,
+		   msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms)));
+	WRITE_ONCE(sock->sk->sk_sndtimeo,
+		   msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms)));
+}
+
 bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
 {
-	unsigned int beat = READ_ONCE(kvm_ft_defaults.heartbeat_ms);
 	bool ok;
 
-	/* Wake up at least once a heartbeat interval, to send one if due. */
-	sock->sk->sk_rcvtimeo = msecs_to_jiffies(beat);
-	sock->sk->sk_sndtimeo = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
 	tcp_sock_set_nodelay(sock->sk);
 	link->last_rx = link->last_tx = jiffies;
 
@@ -178,7 +187,10 @@ int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
 	while (done < len) {
 		struct kvec iov = { .iov_base = buf + done, .iov_len = len - done };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int n = kernel_recvmsg(link->sock, &msg, &iov, 1, iov.iov_len, MSG_WAITALL);
+		int n;
+
+		link_timeouts(link->sock);
+		n = kernel_recvmsg(link->sock, &msg, &iov, 1, iov.iov_len, MSG_WAITALL);
 
 		if (n == -EAGAIN) {
 			n = idle(link);
