@@ -10,6 +10,14 @@
  * epoch is never applied.  Guest frames are checked against the VM's user
  * memslots, so nothing outside them is ever written; staging is keyed by
  * frame number, so it never holds more than the VM's memory.
+ *
+ * An epoch is applied before it is acknowledged: what the primary lets out
+ * to the world once acknowledged is then always covered by the backup's
+ * memory.  The memory and the vCPU registers are one checkpoint once an
+ * epoch carrying every vCPU has been applied (the sync, epoch 1, carries
+ * none).  With a checkpoint, losing the primary (not a clean close) makes
+ * the backup take over: its vCPUs get the checkpoint's registers and the VM
+ * turns ACTIVE for its VMM to run.  `ftnl failover` does the same at will.
  */
 #include <linux/delay.h>
 #include <linux/kthread.h>
@@ -21,7 +29,9 @@
 #include <linux/xarray.h>
 
 #include "backup.h"
+#include "epoch.h"
 #include "netlink.h"
+#include "sysfs.h"
 #include "transfer.h"
 #include "vm.h"
 #include "wire.h"
@@ -37,6 +47,14 @@ struct kvm_ft_backup {
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
 	void *staged_device, *device;	/* this epoch's blob, the last applied */
 	u32 staged_device_len, device_len;
+
+	u32 nr_vcpus;
+	struct kvm_ft_vcpu_state *staged_vcpus, *vcpus;	/* this epoch's, the checkpoint's */
+	unsigned long *staged_seen;	/* vCPUs this epoch carried */
+	struct mutex apply_lock;	/* the checkpoint, against a failover */
+	bool consistent;		/* memory and vcpus are one checkpoint */
+	bool frozen;			/* taken over: nothing more is applied */
+	u64 checkpoint;			/* the epoch of that checkpoint */
 };
 
 static void count_error(struct kvm_ft_vm *vm, int err)
@@ -76,6 +94,18 @@ static void drop_staged(struct kvm_ft_backup *b)
 	kvfree(b->staged_device);
 	b->staged_device = NULL;
 	b->staged_device_len = 0;
+	bitmap_zero(b->staged_seen, b->nr_vcpus);
+}
+
+static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
+{
+	if (m->vcpu.size != sizeof(struct kvm_ft_vcpu_state))
+		return KVM_FT_WIRE_E_LEN;
+	if (m->vcpu.index >= b->nr_vcpus)
+		return KVM_FT_WIRE_E_VCPU;
+	memcpy(&b->staged_vcpus[m->vcpu.index], m->vcpu.state, m->vcpu.size);
+	__set_bit(m->vcpu.index, b->staged_seen);
+	return KVM_FT_WIRE_OK;
 }
 
 static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
@@ -133,13 +163,34 @@ static int apply_pages(struct kvm_ft_backup *b)
 	return ret;
 }
 
-/* The epoch is whole and checked: acknowledge it, then apply it. */
+/* Apply the staged epoch to memory and, if it has all vCPUs, the checkpoint. */
+static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
+{
+	int ret = 0;
+
+	mutex_lock(&b->apply_lock);
+	if (b->frozen)
+		ret = -ESTALE;
+	else
+		ret = apply_pages(b);
+	if (!ret) {
+		b->consistent = bitmap_full(b->staged_seen, b->nr_vcpus);
+		if (b->consistent) {
+			memcpy(b->vcpus, b->staged_vcpus, b->nr_vcpus * sizeof(*b->vcpus));
+			b->checkpoint = epoch;
+		}
+	}
+	mutex_unlock(&b->apply_lock);
+	return ret;
+}
+
+/* The epoch is whole and checked: apply it, then acknowledge it. */
 static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
+	if (apply_epoch(b, epoch))
+		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
 	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
-	if (apply_pages(b))
-		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
 	if (b->staged_device) {
 		kvfree(b->device);
 		b->device = b->staged_device;
@@ -170,6 +221,8 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 	switch (m->type) {
 	case KVM_FT_WIRE_PAGES:
 		return stage_pages(b, m) ? KVM_FT_WIRE_E_IO : KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_VCPU:
+		return stage_vcpu(b, m);
 	case KVM_FT_WIRE_DEVICE:
 		b->staged_device = payload;	/* ours now */
 		b->staged_device_len = m->len;
@@ -233,6 +286,57 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 	return err;
 }
 
+/* Stop applying epochs if there is a checkpoint to resume from; true if so. */
+static bool freeze(struct kvm_ft_backup *b)
+{
+	bool ok;
+
+	mutex_lock(&b->apply_lock);
+	ok = b->consistent && !b->frozen;
+	if (ok)
+		b->frozen = true;
+	mutex_unlock(&b->apply_lock);
+	return ok;
+}
+
+/*
+ * Give the vCPUs the checkpoint's registers; the VM is then ACTIVE.  The
+ * VMM must not run them before (it waits for the FAILOVER event): a vCPU
+ * it holds is not overwritten, and the takeover fails with -EBUSY.
+ */
+static int take_over(struct kvm_ft_backup *b)
+{
+	struct kvm_ft_vm *vm = b->vm;
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	int ret = 0;
+
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		if (i >= b->nr_vcpus)
+			break;
+		if (!mutex_trylock(&vcpu->mutex)) {
+			ret = -EBUSY;
+			break;
+		}
+		ret = kvm_arch_vcpu_ioctl_set_sregs(vcpu, &b->vcpus[i].sregs);
+		if (!ret)
+			ret = kvm_arch_vcpu_ioctl_set_regs(vcpu, &b->vcpus[i].regs);
+		mutex_unlock(&vcpu->mutex);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		pr_err("%s: cannot take over: vCPU %lu refused its registers (%d)\n",
+		       vm->name, i, ret);
+		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+		return ret;
+	}
+	WRITE_ONCE(vm->state, KVM_FT_STATE_ACTIVE);
+	pr_info("%s: took over from the primary at epoch %llu\n", vm->name, b->checkpoint);
+	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER, b->checkpoint);
+	return 0;
+}
+
 static void serve(struct kvm_ft_backup *b)
 {
 	struct kvm_ft_vm *vm = b->vm;
@@ -250,14 +354,18 @@ static void serve(struct kvm_ft_backup *b)
 		err = next_frame(b, &rx);
 	while (err == KVM_FT_WIRE_OK);
 
-	if (!READ_ONCE(b->link.stopping)) {
-		if (err != CLEAN_CLOSE)
-			count_error(vm, err);
-		kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST,
-				     err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);
-	}
 	drop_staged(b);
-	WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
+	if (READ_ONCE(b->link.stopping))
+		return;
+	if (err != CLEAN_CLOSE)
+		count_error(vm, err);
+	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);
+	/* The primary is gone, not done: resume the VM from the checkpoint. */
+	if (err != CLEAN_CLOSE && READ_ONCE(kvm_ft_defaults.auto_failover) && freeze(b)) {
+		kernel_sock_shutdown(b->listen, SHUT_RDWR);	/* no second primary */
+		take_over(b);
+	} else
+		WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
 }
 
 static int backup_thread(void *arg)
@@ -265,7 +373,7 @@ static int backup_thread(void *arg)
 	struct kvm_ft_backup *b = arg;
 	struct socket *conn;
 
-	while (!READ_ONCE(b->link.stopping)) {
+	while (!READ_ONCE(b->link.stopping) && !READ_ONCE(b->frozen)) {
 		if (kernel_accept(b->listen, &conn, 0)) {
 			if (!READ_ONCE(b->link.stopping))
 				msleep(100);	/* e.g. out of memory: retry, gently */
@@ -284,6 +392,9 @@ static void backup_free(struct kvm_ft_backup *b)
 {
 	drop_staged(b);
 	xa_destroy(&b->staged);
+	kfree(b->staged_vcpus);
+	kfree(b->vcpus);
+	bitmap_free(b->staged_seen);
 	kvfree(b->device);
 	kvfree(b->buf);
 	if (b->listen)
@@ -306,8 +417,14 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	b->vm = vm;
 	kvm_ft_link_init(&b->link);
 	xa_init(&b->staged);
+	mutex_init(&b->apply_lock);
+	b->nr_vcpus = kvm_ft_vm_nr_vcpus(vm);
+	b->staged_vcpus = kcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
+	b->vcpus = kcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
+	b->staged_seen = bitmap_zalloc(max(b->nr_vcpus, 1U), GFP_KERNEL_ACCOUNT);
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
-	ret = b->buf ? kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
+	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen ?
+	      kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
 	if (ret)
 		goto err;
 	b->link.thread = kthread_run(backup_thread, b, "kvm_ft_rx/%s", vm->name);
@@ -334,5 +451,16 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 
 	vm->backup = NULL;
 	backup_free(b);
-	WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+	if (READ_ONCE(vm->state) != KVM_FT_STATE_ACTIVE)	/* that VM runs on */
+		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+}
+
+int kvm_ft_backup_failover(struct kvm_ft_vm *vm)
+{
+	struct kvm_ft_backup *b = vm->backup;
+
+	if (!freeze(b))
+		return READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE ? -EALREADY : -EBUSY;
+	kvm_ft_link_stop(&b->link, b->listen);
+	return take_over(b);
 }

@@ -27,12 +27,39 @@ static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
 };
 
+static int put_u64s(struct sk_buff *skb, const int *attrs, atomic64_t *const *vals, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (nla_put_u64_64bit(skb, attrs[i], atomic64_read(vals[i]), KVM_FT_A_PAD))
+			return -EMSGSIZE;
+	return 0;
+}
+
+static int put_primary_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
+{
+	static const int attrs[] = {
+		KVM_FT_A_VM_BYTES_TX, KVM_FT_A_VM_SYNC_DONE, KVM_FT_A_VM_SYNC_TOTAL,
+		KVM_FT_A_VM_PAUSE_LAST_NS, KVM_FT_A_VM_PAUSE_MAX_NS,
+		KVM_FT_A_VM_PAUSE_TOTAL_NS, KVM_FT_A_VM_STALLS,
+	};
+	atomic64_t *const vals[] = {
+		&st->bytes_tx, &st->sync_done, &st->sync_total, &st->pause_last_ns,
+		&st->pause_max_ns, &st->pause_total_ns, &st->stalls,
+	};
+
+	BUILD_BUG_ON(ARRAY_SIZE(attrs) != ARRAY_SIZE(vals));
+	return put_u64s(skb, attrs, vals, ARRAY_SIZE(attrs));
+}
+
 static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 {
 	struct nlattr *nest;
 	int i;
 
-	if (nla_put_u64_64bit(skb, KVM_FT_A_VM_LAST_EPOCH, atomic64_read(&st->last_epoch),
+	if (put_primary_stats(skb, st) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_LAST_EPOCH, atomic64_read(&st->last_epoch),
 			      KVM_FT_A_PAD) ||
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_EPOCHS, atomic64_read(&st->epochs),
 			      KVM_FT_A_PAD) ||
@@ -204,6 +231,11 @@ static int link_doit(struct genl_info *info, u32 role,
 	} else if (state != KVM_FT_STATE_IDLE && state != KVM_FT_STATE_UNPROTECTED) {
 		GENL_SET_ERR_MSG(info, "the VM is not idle");
 		ret = -EBUSY;
+	} else if (role == KVM_FT_ROLE_PRIMARY && kvm_ft_primary_unfit(vm)) {
+		/* A static string: the extended ack keeps the pointer. */
+		if (info->extack)
+			info->extack->_msg = kvm_ft_primary_unfit(vm);
+		ret = -EINVAL;
 	} else {
 		kvm_ft_vm_stop(vm);		/* what is left of a lost link */
 		ret = start(vm, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
@@ -224,6 +256,29 @@ static int pair_doit(struct sk_buff *skb, struct genl_info *info)
 	return link_doit(info, KVM_FT_ROLE_PRIMARY, kvm_ft_primary_start);
 }
 
+static int failover_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+	int ret;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = lookup(info);
+	if (IS_ERR(vm)) {
+		ret = PTR_ERR(vm);
+	} else if (vm->role != KVM_FT_ROLE_BACKUP || !vm->backup) {
+		GENL_SET_ERR_MSG(info, "only a listening backup VM fails over");
+		ret = -EINVAL;
+	} else {
+		ret = kvm_ft_backup_failover(vm);
+		if (ret == -EBUSY)
+			GENL_SET_ERR_MSG(info, "no consistent checkpoint yet");
+		else if (ret == -EALREADY)
+			GENL_SET_ERR_MSG(info, "the VM took over already");
+	}
+	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
+}
+
 static const struct genl_multicast_group mcgrps[] = {
 	{ .name = KVM_FT_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
@@ -232,7 +287,7 @@ static const struct genl_multicast_group mcgrps[] = {
  * From the link threads, which may not take kvm_ft_vms_lock (a stopper
  * holds it while waiting for them): vm->name is fixed for the VM's life.
  */
-void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u32 reason)
+void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u64 arg)
 {
 	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	void *hdr;
@@ -242,7 +297,9 @@ void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u32 reason)
 	hdr = genlmsg_put(skb, 0, 0, &family, 0, KVM_FT_CMD_EVENT);
 	if (!hdr || nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
 	    nla_put_u32(skb, KVM_FT_A_EVENT, event) ||
-	    (event == KVM_FT_EV_PEER_LOST && nla_put_u32(skb, KVM_FT_A_EVENT_REASON, reason))) {
+	    (event == KVM_FT_EV_PEER_LOST && nla_put_u32(skb, KVM_FT_A_EVENT_REASON, arg)) ||
+	    (event == KVM_FT_EV_FAILOVER &&
+	     nla_put_u64_64bit(skb, KVM_FT_A_EVENT_EPOCH, arg, KVM_FT_A_PAD))) {
 		nlmsg_free(skb);
 		return;
 	}
@@ -275,6 +332,11 @@ static const struct genl_small_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_PAIR,
 		.doit = pair_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVM_FT_CMD_FAILOVER,
+		.doit = failover_doit,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The primary's link to its backup.  A kernel thread connects (retrying
- * once a second while the backup does not answer), says HELLO with the VM's
- * shape, and then keeps the link alive: heartbeats while idle, the
- * backup's acknowledgements and heartbeats as proof of its life.  When the
- * backup is lost (an error, a bad frame, or silence beyond the failover
- * timeout), the VM runs on unprotected, and the kernel log says so once.
+ * The primary's side of a pair.  Its link thread (kvm_ft_tx/NAME) connects,
+ * retrying once a second while the backup does not answer, says HELLO with
+ * the VM's shape, starts the sender and then takes the backup's frames:
+ * acknowledgements of epochs, and heartbeats while idle.  The sender
+ * (kvm_ft_ep/NAME) first copies the whole of guest memory to the backup
+ * as epoch 1 while the VM runs (the sync), then sends an epoch at every
+ * tick of the epoch engine (epoch.c), holding back while inflight_max
+ * epochs await their acknowledgement.
+ *
+ * When the backup is lost (an error, a bad frame, silence beyond the
+ * failover timeout, or an epoch that could not be taken), the VM runs on
+ * unprotected, and the kernel log says so once.
  */
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/kvm_host.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
 
+#include "epoch.h"
 #include "netlink.h"
 #include "primary.h"
 #include "sysfs.h"
@@ -21,13 +29,29 @@
 #include "wire.h"
 
 #define HDR_LEN		sizeof(struct kvm_ft_wire_hdr)
+#define PAGES_HDR	sizeof(struct kvm_ft_wire_pages)
+#define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
+			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
 
 struct kvm_ft_primary {
 	struct kvm_ft_vm *vm;
 	struct kvm_ft_link link;
 	__be32 addr;
 	u16 port;
+
+	struct task_struct *sender;
+	wait_queue_head_t wq;		/* the sender: ticks, acks, abort */
+	bool abort;			/* the link is going: the sender stops */
+	struct mutex epoch_lock;	/* held by the sender through an epoch */
+	int sender_err;			/* why the sender gave up; 0: it did not */
+	u64 sent, acked;		/* epochs */
+	u8 *frame;			/* the sender's frame buffer, FRAME_MAX */
 };
+
+static bool sender_done(struct kvm_ft_primary *p)
+{
+	return READ_ONCE(p->abort) || kthread_should_stop();
+}
 
 static int send_hello(struct kvm_ft_primary *p)
 {
@@ -42,6 +66,205 @@ static int send_hello(struct kvm_ft_primary *p)
 	return kvm_ft_link_send(&p->link, frame, sizeof(frame));
 }
 
+static int send_frame(struct kvm_ft_primary *p, u8 type, u64 epoch, u32 len)
+{
+	kvm_ft_wire_put_hdr(p->frame, type, epoch, len);
+	kvm_ft_wire_seal(p->frame, p->frame + HDR_LEN);
+	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
+	return kvm_ft_link_send(&p->link, p->frame, HDR_LEN + len);
+}
+
+/*
+ * PAGES frames for @n frames @gfns: their contents from @data (a snapshot)
+ * or, if NULL, read from the running guest (the sync).
+ */
+static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoch,
+		      const u64 *gfns, u64 n, const void *data, atomic64_t *done)
+{
+	u8 *pages = p->frame + HDR_LEN;
+	u64 i = 0;
+	u32 k, count;
+	int ret;
+
+	while (i < n) {
+		u8 *content;
+
+		count = min_t(u64, n - i, KVM_FT_WIRE_MAX_PAGES);
+		kvm_ft_wire_put_le32(pages, count);
+		kvm_ft_wire_put_le32(pages + 4, 0);
+		for (k = 0; k < count; k++)
+			kvm_ft_wire_put_le64(pages + PAGES_HDR + 8 * k, gfns[i + k]);
+		/* The contents follow the count gfns directly. */
+		content = pages + PAGES_HDR + count * 8;
+		if (!data && sender_done(p))
+			return -EINTR;		/* a stop need not wait for the sync */
+		if (data)
+			memcpy(content, data + i * PAGE_SIZE, count * PAGE_SIZE);
+		else if (kvm_ft_epoch_read(e, gfns + i, count, content))
+			return KVM_FT_WIRE_E_SNAPSHOT;
+		ret = send_frame(p, KVM_FT_WIRE_PAGES, epoch,
+				 PAGES_HDR + count * (8 + KVM_FT_WIRE_PAGE_SIZE));
+		if (ret)
+			return KVM_FT_WIRE_E_IO;
+		i += count;
+		atomic64_add(count, &p->vm->stats.pages);
+		if (done)
+			atomic64_add(count, done);
+		cond_resched();
+	}
+	return 0;
+}
+
+static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vcpus)
+{
+	u8 *end = p->frame + HDR_LEN;
+
+	kvm_ft_wire_put_le64(end, nr_pages);
+	kvm_ft_wire_put_le32(end + 8, nr_vcpus);
+	kvm_ft_wire_put_le32(end + 12, 0);
+	return send_frame(p, KVM_FT_WIRE_EPOCH_END, epoch,
+			  sizeof(struct kvm_ft_wire_epoch_end)) ? KVM_FT_WIRE_E_IO : 0;
+}
+
+static int begin_epoch(struct kvm_ft_primary *p)
+{
+	WRITE_ONCE(p->sent, p->sent + 1);	/* before its ACK can arrive */
+	return send_frame(p, KVM_FT_WIRE_EPOCH_BEGIN, p->sent, 0) ? KVM_FT_WIRE_E_IO : 0;
+}
+
+/* Epoch 1: all of guest memory, read while the VM runs. */
+static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
+{
+	struct kvm_ft_stats *st = &p->vm->stats;
+	int ret;
+
+	ret = kvm_ft_dirty_all(e->kvm, &e->dirty);
+	if (ret)
+		return KVM_FT_WIRE_E_SNAPSHOT;
+	atomic64_set(&st->sync_total, e->dirty.nr);
+	atomic64_set(&st->sync_done, 0);
+	ret = begin_epoch(p);
+	if (!ret)
+		ret = send_pages(p, e, p->sent, e->dirty.gfns, e->dirty.nr, NULL,
+				 &st->sync_done);
+	return ret ? ret : send_end(p, p->sent, e->dirty.nr, 0);
+}
+
+static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot *s)
+{
+	const size_t size = sizeof(struct kvm_ft_vcpu_state);
+	u8 *v = p->frame + HDR_LEN;
+	u32 i;
+	int ret;
+
+	ret = begin_epoch(p);
+	if (!ret)
+		ret = send_pages(p, NULL, p->sent, s->gfns, s->nr_pages, s->pages, NULL);
+	for (i = 0; !ret && i < s->nr_vcpus; i++) {
+		kvm_ft_wire_put_le32(v, i);
+		kvm_ft_wire_put_le32(v + 4, size);
+		memcpy(v + sizeof(struct kvm_ft_wire_vcpu), &s->vcpus[i], size);
+		if (send_frame(p, KVM_FT_WIRE_VCPU, p->sent,
+			       sizeof(struct kvm_ft_wire_vcpu) + size))
+			ret = KVM_FT_WIRE_E_IO;
+	}
+	return ret ? ret : send_end(p, p->sent, s->nr_pages, s->nr_vcpus);
+}
+
+static void count_pause(struct kvm_ft_stats *st, u64 ns)
+{
+	atomic64_set(&st->pause_last_ns, ns);
+	atomic64_add(ns, &st->pause_total_ns);
+	if (ns > atomic64_read(&st->pause_max_ns))	/* one writer: no race */
+		atomic64_set(&st->pause_max_ns, ns);
+}
+
+/* Take and send an epoch whole: a stop waits for it (see kvm_ft_primary_stop()). */
+static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
+{
+	struct kvm_ft_snapshot s;
+	int ret;
+
+	mutex_lock(&p->epoch_lock);
+	ret = kvm_ft_epoch_snapshot(e, &s);
+	if (!ret) {
+		count_pause(&p->vm->stats, s.pause_ns);
+		ret = send_snapshot(p, &s);
+	} else if (!sender_done(p)) {
+		ret = KVM_FT_WIRE_E_SNAPSHOT;
+	}
+	mutex_unlock(&p->epoch_lock);
+	return sender_done(p) && ret == KVM_FT_WIRE_E_SNAPSHOT ? 0 : ret;
+}
+
+/* One epoch per tick, while fewer than inflight_max await their ACK. */
+static int run_epochs(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
+{
+	struct kvm_ft_stats *st = &p->vm->stats;
+	int ret;
+
+	for (;;) {
+		wait_event_interruptible(p->wq, READ_ONCE(e->tick) || sender_done(p));
+		if (sender_done(p))
+			return 0;
+		WRITE_ONCE(e->tick, false);
+		if (p->sent - READ_ONCE(p->acked) >= READ_ONCE(kvm_ft_defaults.inflight_max)) {
+			/* The VM runs on; this epoch just grows until the backup catches up. */
+			atomic64_inc(&st->stalls);
+			wait_event_interruptible(p->wq, sender_done(p) ||
+				p->sent - READ_ONCE(p->acked) <
+				READ_ONCE(kvm_ft_defaults.inflight_max));
+			if (sender_done(p))
+				return 0;
+		}
+		ret = one_epoch(p, e);
+		if (ret)
+			return ret;
+	}
+}
+
+static int sender_thread(void *arg)
+{
+	struct kvm_ft_primary *p = arg;
+	struct kvm_ft_vm *vm = p->vm;
+	struct kvm_ft_epoch *e;
+	int ret;
+
+	e = kvm_ft_epoch_create(vm->kvm, &vm->epoch_us, &p->abort, &p->wq);
+	ret = IS_ERR(e) ? KVM_FT_WIRE_E_SNAPSHOT : kvm_ft_epoch_start(e);
+	if (!IS_ERR(e)) {
+		if (ret)
+			ret = KVM_FT_WIRE_E_SNAPSHOT;
+		if (!ret)
+			ret = sync_memory(p, e);
+		if (!ret) {
+			pr_info("%s: memory synced to the backup (%lld pages)\n", vm->name,
+				atomic64_read(&vm->stats.sync_total));
+			kvm_ft_netlink_event(vm, KVM_FT_EV_SYNCED, 0);
+			ret = run_epochs(p, e);
+		}
+		kvm_ft_epoch_destroy(e);
+	}
+	if (ret && !sender_done(p)) {
+		WRITE_ONCE(p->sender_err, ret);
+		kvm_ft_link_shutdown(&p->link);		/* the link thread learns it so */
+	}
+	return kvm_ft_link_park();
+}
+
+static int take_ack(struct kvm_ft_primary *p, u64 epoch)
+{
+	struct kvm_ft_stats *st = &p->vm->stats;
+
+	if (epoch != p->acked + 1 || epoch > READ_ONCE(p->sent))
+		return KVM_FT_WIRE_E_EPOCH;
+	WRITE_ONCE(p->acked, epoch);
+	atomic64_inc(&st->epochs);
+	atomic64_set(&st->last_epoch, epoch);
+	wake_up(&p->wq);
+	return 0;
+}
+
 /* Take the backup's frames until the link fails; return why, as a kind. */
 static int converse(struct kvm_ft_primary *p)
 {
@@ -49,8 +272,6 @@ static int converse(struct kvm_ft_primary *p)
 	u8 hdr[HDR_LEN];
 	int ret;
 
-	if (send_hello(p))
-		return KVM_FT_WIRE_E_IO;
 	for (;;) {
 		ret = kvm_ft_link_recv(&p->link, hdr, HDR_LEN);
 		if (ret)
@@ -63,10 +284,14 @@ static int converse(struct kvm_ft_primary *p)
 		if (ret)
 			return ret;
 		/* A backup sends acknowledgements and heartbeats, nothing else. */
-		if (m.type != KVM_FT_WIRE_ACK && m.type != KVM_FT_WIRE_HEARTBEAT)
-			return KVM_FT_WIRE_E_ORDER;
-		if (m.type == KVM_FT_WIRE_HEARTBEAT)
+		if (m.type == KVM_FT_WIRE_ACK)
+			ret = take_ack(p, m.epoch);
+		else if (m.type == KVM_FT_WIRE_HEARTBEAT)
 			atomic64_inc(&p->vm->stats.heartbeats);
+		else
+			ret = KVM_FT_WIRE_E_ORDER;
+		if (ret)
+			return ret;
 	}
 }
 
@@ -88,6 +313,27 @@ static bool connect_backup(struct kvm_ft_primary *p)
 	return false;
 }
 
+/* The linked part: HELLO, the sender, the backup's frames; why it ended. */
+static int serve(struct kvm_ft_primary *p)
+{
+	struct kvm_ft_vm *vm = p->vm;
+	int why;
+
+	if (send_hello(p))
+		return KVM_FT_WIRE_E_IO;
+	p->sender = kthread_run(sender_thread, p, "kvm_ft_ep/%s", vm->name);
+	if (IS_ERR(p->sender)) {
+		p->sender = NULL;
+		return KVM_FT_WIRE_E_SNAPSHOT;
+	}
+	why = converse(p);
+	WRITE_ONCE(p->abort, true);
+	wake_up(&p->wq);
+	kthread_stop(p->sender);
+	p->sender = NULL;
+	return READ_ONCE(p->sender_err) ?: why;
+}
+
 static int primary_thread(void *arg)
 {
 	struct kvm_ft_primary *p = arg;
@@ -98,7 +344,7 @@ static int primary_thread(void *arg)
 		WRITE_ONCE(vm->state, KVM_FT_STATE_CONNECTED);
 		pr_info("%s: linked to the backup at %pI4:%u\n", vm->name, &p->addr, p->port);
 		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
-		why = converse(p);
+		why = serve(p);
 		kvm_ft_link_detach(&p->link);
 		if (!READ_ONCE(p->link.stopping)) {
 			atomic64_inc(&vm->stats.errors[why]);
@@ -112,6 +358,16 @@ static int primary_thread(void *arg)
 	return kvm_ft_link_park();
 }
 
+/* Why @vm cannot be protected as it is, for the administrator; NULL if it can. */
+const char *kvm_ft_primary_unfit(struct kvm_ft_vm *vm)
+{
+	if (!(vm->flags & KVM_FT_F_NO_DEVICE_STATE))
+		return "device state per epoch is not implemented yet: register with KVM_FT_F_NO_DEVICE_STATE";
+	if (!kvm_ft_vm_nr_vcpus(vm))
+		return "the VM has no vCPU";
+	return kvm_ft_dirty_unfit(vm->kvm);
+}
+
 int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 {
 	struct kvm_ft_primary *p;
@@ -119,9 +375,16 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
+	p->frame = kvmalloc(FRAME_MAX, GFP_KERNEL_ACCOUNT);
+	if (!p->frame) {
+		kfree(p);
+		return -ENOMEM;
+	}
 	p->vm = vm;
 	p->addr = addr;
 	p->port = port;
+	init_waitqueue_head(&p->wq);
+	mutex_init(&p->epoch_lock);
 	kvm_ft_link_init(&p->link);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_CONNECTING);
 	p->link.thread = kthread_run(primary_thread, p, "kvm_ft_tx/%s", vm->name);
@@ -129,6 +392,7 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 		int ret = PTR_ERR(p->link.thread);
 
 		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+		kvfree(p->frame);
 		kfree(p);
 		return ret;
 	}
@@ -142,8 +406,14 @@ void kvm_ft_primary_stop(struct kvm_ft_vm *vm)
 
 	if (!p)
 		return;
+	/* End the stream between epochs: the backup sees a clean close. */
+	WRITE_ONCE(p->abort, true);
+	wake_up(&p->wq);
+	mutex_lock(&p->epoch_lock);
+	mutex_unlock(&p->epoch_lock);
 	kvm_ft_link_stop(&p->link, NULL);
 	vm->primary = NULL;
+	kvfree(p->frame);
 	kfree(p);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
 }

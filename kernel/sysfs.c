@@ -21,6 +21,7 @@ struct kvm_ft_defaults kvm_ft_defaults = {
 	.inflight_max = KVM_FT_INFLIGHT_DEFAULT,
 	.failover_timeout_ms = KVM_FT_FAILOVER_MS_DEFAULT,
 	.heartbeat_ms = KVM_FT_HEARTBEAT_MS_DEFAULT,
+	.auto_failover = 1,
 };
 
 static DEFINE_MUTEX(knob_lock);
@@ -85,6 +86,7 @@ static struct knob knobs[] = {
 	     failover_fits),
 	KNOB(heartbeat_ms, KVM_FT_HEARTBEAT_MS_MIN, KVM_FT_HEARTBEAT_MS_MAX,
 	     heartbeat_fits),
+	KNOB(auto_failover, 0, 1, NULL),
 };
 
 static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];

@@ -10,6 +10,7 @@ struct kvm_ft_defaults {
 	unsigned int inflight_max;
 	unsigned int failover_timeout_ms;
 	unsigned int heartbeat_ms;
+	unsigned int auto_failover;
 };
 
 extern struct kvm_ft_defaults kvm_ft_defaults;

@@ -23,6 +23,7 @@
 void kvm_ft_link_init(struct kvm_ft_link *link)
 {
 	mutex_init(&link->lock);
+	mutex_init(&link->send_lock);
 }
 
 /*
@@ -65,16 +66,23 @@ void kvm_ft_link_detach(struct kvm_ft_link *link)
 		sock_release(sock);
 }
 
+void kvm_ft_link_shutdown(struct kvm_ft_link *link)
+{
+	mutex_lock(&link->lock);
+	if (link->sock)
+		kernel_sock_shutdown(link->sock, SHUT_RDWR);
+	mutex_unlock(&link->lock);
+}
+
 void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen)
 {
 	WRITE_ONCE(link->stopping, true);
 	if (listen)
 		kernel_sock_shutdown(listen, SHUT_RDWR);
-	mutex_lock(&link->lock);
-	if (link->sock)
-		kernel_sock_shutdown(link->sock, SHUT_RDWR);
-	mutex_unlock(&link->lock);
-	kthread_stop(link->thread);
+	kvm_ft_link_shutdown(link);
+	if (link->thread)
+		kthread_stop(link->thread);
+	link->thread = NULL;		/* a failover stops a link before its end */
 }
 
 int kvm_ft_link_park(void)
@@ -144,18 +152,22 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
 int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
 {
 	size_t done = 0;
+	int n = 0;
 
+	mutex_lock(&link->send_lock);
 	while (done < len) {
 		struct kvec iov = { .iov_base = (void *)buf + done, .iov_len = len - done };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int n = kernel_sendmsg(link->sock, &msg, &iov, 1, iov.iov_len);
 
+		n = kernel_sendmsg(link->sock, &msg, &iov, 1, iov.iov_len);
 		if (n < 0)
-			return n;
+			break;
 		done += n;
 	}
-	link->last_tx = jiffies;
-	return 0;
+	if (done == len)
+		link->last_tx = jiffies;
+	mutex_unlock(&link->send_lock);
+	return n < 0 ? n : 0;
 }
 
 int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)

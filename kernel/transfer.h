@@ -16,6 +16,7 @@ struct task_struct;
 struct kvm_ft_link {
 	struct task_struct *thread;
 	struct mutex lock;		/* @sock, against the stopper */
+	struct mutex send_lock;		/* whole frames, from two threads */
 	struct socket *sock;
 	bool stopping;
 	/* Liveness, in jiffies: the peer's last frame, our last frame. */
@@ -28,6 +29,8 @@ bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock);
 /* Unpublish and release the link's socket. */
 void kvm_ft_link_detach(struct kvm_ft_link *link);
 /* Make the thread return from whatever it blocks in, and wait for it. */
+/* End the connection (not the thread): its reader sees it end. */
+void kvm_ft_link_shutdown(struct kvm_ft_link *link);
 void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen);
 /* The thread's end: wait for kvm_ft_link_stop() before returning. */
 int kvm_ft_link_park(void);

@@ -14,13 +14,18 @@ struct kvm_ft_primary;
 
 /* What a VM's replication has done; read by netlink, written by its threads. */
 struct kvm_ft_stats {
-	atomic64_t epochs;		/* applied (backup) */
-	atomic64_t pages;		/* applied (backup) */
+	atomic64_t epochs;		/* applied (backup), acknowledged (primary) */
+	atomic64_t pages;		/* applied (backup), sent (primary) */
 	atomic64_t bytes_rx;
 	atomic64_t heartbeats;		/* received */
 	atomic64_t peer_lost;		/* primary: times the backup was lost */
 	atomic64_t last_epoch;		/* the last applied */
 	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
+	/* The primary's side (its epochs and pages above: acked, sent). */
+	atomic64_t bytes_tx;
+	atomic64_t sync_done, sync_total;	/* pages of the sync */
+	atomic64_t pause_last_ns, pause_max_ns, pause_total_ns;
+	atomic64_t stalls;
 };
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */

@@ -68,6 +68,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_TRUNCATED] = "stream truncated",
 	[KVM_FT_WIRE_E_IO]	 = "socket error",
 	[KVM_FT_WIRE_E_SILENCE]	 = "peer silent beyond the failover timeout",
+	[KVM_FT_WIRE_E_SNAPSHOT] = "epoch could not be taken",
 };
 
 const char *kvm_ft_wire_strerror(int err)

@@ -32,6 +32,7 @@ static const struct knob {
 	  KVM_FT_FAILOVER_MS_MAX },
 	{ HEARTBEAT, KVM_FT_HEARTBEAT_MS_DEFAULT, KVM_FT_HEARTBEAT_MS_MIN,
 	  KVM_FT_HEARTBEAT_MS_MAX },
+	{ KNOB("auto_failover"), 1, 0, 1 },
 };
 
 #define NR_KNOBS ARRAY_SIZE(knobs)
@@ -163,8 +164,9 @@ TEST_F(knobs, range_ends_accepted)
 
 TEST_F(knobs, refused_keep_old_value)
 {
+	/* Below each minimum is checked on its own (min - 1), after. */
 	static const char *const bad[] = {
-		"0\n", "-1\n", "-5000\n", "4294967295\n", "4294967296\n",
+		"-1\n", "-5000\n", "4294967295\n", "4294967296\n",
 		"99999999999999999999\n", "abc\n", "\n", " 5000\n", "5000 \n",
 		"10abc\n", "0x1000\n", "5000\n\n", "5e3\n",
 	};

@@ -28,6 +28,8 @@ struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
 	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost;
+	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
+		 pause_total_ns, stalls;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
 };
 
@@ -40,8 +42,11 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_EPOCH] = "epoch", [KVM_FT_WIRE_E_GFN] = "gfn",
 	[KVM_FT_WIRE_E_VCPU] = "vcpu", [KVM_FT_WIRE_E_TOTALS] = "totals",
 	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
-	[KVM_FT_WIRE_E_SILENCE] = "silence",
+	[KVM_FT_WIRE_E_SILENCE] = "silence", [KVM_FT_WIRE_E_SNAPSHOT] = "snapshot",
 };
+
+/* The kernel's own reason for the last refusal, if it gave one. */
+static char kernel_why[256];
 
 struct ctx {
 	struct nl_sock *sk;
@@ -68,6 +73,7 @@ static const char *state_name(uint32_t state)
 	case KVM_FT_STATE_CONNECTING: return "connecting";
 	case KVM_FT_STATE_CONNECTED: return "connected";
 	case KVM_FT_STATE_UNPROTECTED: return "unprotected";
+	case KVM_FT_STATE_ACTIVE: return "active";
 	}
 	return "unknown";
 }
@@ -96,6 +102,13 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_BYTES_RX, bytes_rx);
 	U64(KVM_FT_A_VM_HEARTBEATS, heartbeats);
 	U64(KVM_FT_A_VM_PEER_LOST, peer_lost);
+	U64(KVM_FT_A_VM_BYTES_TX, bytes_tx);
+	U64(KVM_FT_A_VM_SYNC_DONE, sync_done);
+	U64(KVM_FT_A_VM_SYNC_TOTAL, sync_total);
+	U64(KVM_FT_A_VM_PAUSE_LAST_NS, pause_last_ns);
+	U64(KVM_FT_A_VM_PAUSE_MAX_NS, pause_max_ns);
+	U64(KVM_FT_A_VM_PAUSE_TOTAL_NS, pause_total_ns);
+	U64(KVM_FT_A_VM_STALLS, stalls);
 #undef U64
 	if (a[KVM_FT_A_VM_ERRORS]) {
 		struct nlattr *e;
@@ -115,12 +128,18 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
 	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"last_epoch\":%llu,"
 	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
-	       "\"peer_lost\":%llu,\"errors\":{",
+	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
+	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
+	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
 	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
 	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx,
-	       (unsigned long long)vm->heartbeats, (unsigned long long)vm->peer_lost);
+	       (unsigned long long)vm->heartbeats, (unsigned long long)vm->peer_lost,
+	       (unsigned long long)vm->bytes_tx, (unsigned long long)vm->sync_done,
+	       (unsigned long long)vm->sync_total, (unsigned long long)vm->pause_last_ns,
+	       (unsigned long long)vm->pause_max_ns, (unsigned long long)vm->pause_total_ns,
+	       (unsigned long long)vm->stalls);
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
 		       (unsigned long long)vm->errors[i]);
@@ -175,9 +194,43 @@ static int show_cb(struct nl_msg *msg, void *arg)
 				any = printf(" %s %llu", error_names[i],
 					     (unsigned long long)vm.errors[i]);
 		puts(any ? "" : " none");
+		if (vm.role == KVM_FT_ROLE_PRIMARY)
+			printf("sent:      %llu bytes; sync %llu of %llu pages\n"
+			       "paused:    last %llu us, longest %llu us, in all %llu us\n"
+			       "stalls:    %llu\n",
+			       (unsigned long long)vm.bytes_tx, (unsigned long long)vm.sync_done,
+			       (unsigned long long)vm.sync_total,
+			       (unsigned long long)vm.pause_last_ns / 1000,
+			       (unsigned long long)vm.pause_max_ns / 1000,
+			       (unsigned long long)vm.pause_total_ns / 1000,
+			       (unsigned long long)vm.stalls);
 	}
 	c->shown++;
 	return NL_OK;
+}
+
+/*
+ * Keep the kernel's own reason for a refusal (the extended ack's message),
+ * then let libnl turn the error into its return value as usual.
+ */
+static int error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlattr *a;
+	size_t off = sizeof(*e);
+	int rem;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	if (NLMSG_HDRLEN + off > nlh->nlmsg_len)
+		return NL_STOP;
+	nla_for_each_attr(a, (struct nlattr *)((char *)e + NLMSG_ALIGN(off)),
+			  nlh->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(off), rem)
+		if (nla_type(a) == NLMSGERR_ATTR_MSG)
+			snprintf(kernel_why, sizeof(kernel_why), "%.*s", nla_len(a), (char *)nla_data(a));
+	return NL_STOP;
 }
 
 /* Turn the kernel's answer into a message a person can act on. */
@@ -185,6 +238,10 @@ static int refused(int nlerr, const char *what, const char *vm)
 {
 	int err = nlerr < 0 ? -nlerr : nlerr;
 
+	if (kernel_why[0] && err != NLE_PERM && err != NLE_OBJ_NOTFOUND) {
+		fprintf(stderr, "ftnl: %s: '%s': %s\n", what, vm ? vm : "", kernel_why);
+		return EXIT_REFUSED;
+	}
 	switch (err) {
 	case NLE_PERM:
 		fprintf(stderr, "ftnl: %s: not permitted (needs CAP_NET_ADMIN)\n", what);
@@ -195,6 +252,10 @@ static int refused(int nlerr, const char *what, const char *vm)
 	case NLE_INVAL:
 	case NLE_RANGE:
 		fprintf(stderr, "ftnl: %s: invalid argument\n", what);
+		break;
+	case NLE_BUSY:
+	case NLE_EXIST:
+		fprintf(stderr, "ftnl: %s: '%s': %s\n", what, vm ? vm : "", nl_geterror(nlerr));
 		break;
 	default:
 		fprintf(stderr, "ftnl: %s: %s\n", what, nl_geterror(nlerr));
@@ -329,7 +390,7 @@ static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 	    nla_put_u16(msg, KVM_FT_A_PORT, port) < 0)
 		return refused(-NLE_NOMEM, argv[0], argv[1]);
 	err = transact(c, msg, NULL);
-	if (err == -NLE_INVAL) {
+	if (err == -NLE_INVAL && !kernel_why[0]) {
 		fprintf(stderr, "ftnl: %s: '%s' is not a %s VM\n", argv[0], argv[1], role);
 		return EXIT_REFUSED;
 	}
@@ -351,6 +412,17 @@ static int cmd_pair(struct ctx *c, int argc, char **argv)
 	return cmd_link(c, argc, argv, KVM_FT_CMD_PAIR, "primary");
 }
 
+static const char *event_name(uint32_t ev, bool json)
+{
+	switch (ev) {
+	case KVM_FT_EV_LINKED: return "linked";
+	case KVM_FT_EV_PEER_LOST: return json ? "peer_lost" : "peer lost";
+	case KVM_FT_EV_SYNCED: return "synced";
+	case KVM_FT_EV_FAILOVER: return json ? "failover" : "took over";
+	}
+	return json ? "unknown" : "unknown event";
+}
+
 static int event_cb(struct nl_msg *msg, void *arg)
 {
 	struct nlattr *a[KVM_FT_A_MAX + 1];
@@ -368,14 +440,14 @@ static int event_cb(struct nl_msg *msg, void *arg)
 		why = error_names[reason];
 	if (json)
 		printf("{\"vm\":\"%s\",\"event\":\"%s\"", nla_get_string(a[KVM_FT_A_VM_NAME]),
-		       ev == KVM_FT_EV_LINKED ? "linked" : ev == KVM_FT_EV_PEER_LOST ?
-		       "peer_lost" : "unknown");
+		       event_name(ev, true));
 	else
-		printf("%s: %s", nla_get_string(a[KVM_FT_A_VM_NAME]),
-		       ev == KVM_FT_EV_LINKED ? "linked" : ev == KVM_FT_EV_PEER_LOST ?
-		       "peer lost" : "unknown event");
+		printf("%s: %s", nla_get_string(a[KVM_FT_A_VM_NAME]), event_name(ev, false));
 	if (ev == KVM_FT_EV_PEER_LOST)
 		printf(json ? ",\"reason\":\"%s\"}\n" : " (%s)\n", why);
+	else if (ev == KVM_FT_EV_FAILOVER && a[KVM_FT_A_EVENT_EPOCH])
+		printf(json ? ",\"epoch\":%llu}\n" : " at epoch %llu\n",
+		       (unsigned long long)nla_get_u64(a[KVM_FT_A_EVENT_EPOCH]));
 	else
 		puts(json ? "}" : "");
 	fflush(stdout);
@@ -414,14 +486,25 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_stop(struct ctx *c, int argc, char **argv)
+/* stop and failover: a command on VM alone. */
+static int cmd_on_vm(struct ctx *c, int argc, char **argv, uint8_t cmd)
 {
 	int err;
 
 	if (argc != 2 || !name_ok(argv[1]))
 		return EXIT_USAGE;
-	err = transact(c, request(c, KVM_FT_CMD_STOP, NLM_F_ACK, argv[1]), NULL);
-	return err < 0 ? refused(err, "stop", argv[1]) : 0;
+	err = transact(c, request(c, cmd, NLM_F_ACK, argv[1]), NULL);
+	return err < 0 ? refused(err, argv[0], argv[1]) : 0;
+}
+
+static int cmd_stop(struct ctx *c, int argc, char **argv)
+{
+	return cmd_on_vm(c, argc, argv, KVM_FT_CMD_STOP);
+}
+
+static int cmd_failover(struct ctx *c, int argc, char **argv)
+{
+	return cmd_on_vm(c, argc, argv, KVM_FT_CMD_FAILOVER);
 }
 
 static const struct command {
@@ -436,6 +519,7 @@ static const struct command {
 	{ "listen", cmd_listen, "listen VM ADDR PORT", "a backup VM waits for its primary there" },
 	{ "pair", cmd_pair, "pair VM ADDR PORT", "a primary VM links to its backup there" },
 	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
+	{ "failover", cmd_failover, "failover VM", "a backup VM takes over now, from its checkpoint" },
 	{ "monitor", cmd_monitor, "monitor [COUNT]", "print events as they come (COUNT: then exit)" },
 };
 
@@ -450,6 +534,8 @@ static void usage(FILE *f)
 
 static int connect_family(struct ctx *c)
 {
+	int one = 1;
+
 	c->sk = nl_socket_alloc();
 	if (!c->sk || genl_connect(c->sk)) {
 		fprintf(stderr, "ftnl: cannot open a generic netlink socket\n");
@@ -457,6 +543,8 @@ static int connect_family(struct ctx *c)
 	}
 	/* ACKs only where asked for (set), so no reply is left unread. */
 	nl_socket_disable_auto_ack(c->sk);
+	setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl_socket_modify_err_cb(c->sk, NL_CB_CUSTOM, error_cb, NULL);
 	c->family = genl_ctrl_resolve(c->sk, KVM_FT_GENL_NAME);
 	if (c->family < 0) {
 		fprintf(stderr, "ftnl: Cuju's kvm.ko is not loaded (no generic netlink "

@@ -69,6 +69,8 @@ void vmm_fail(const char *file, int line, const char *cond,
 
 /* A VM with main memory (slot 0) holding the test binary and page tables. */
 struct vm *vm_create(void);
+/* The same, main memory's memslot with @main_flags (KVM_MEM_*). */
+struct vm *vm_create_with(uint32_t main_flags);
 void vm_destroy(struct vm *vm);
 
 /* Add a memslot of @size bytes at @gpa; @flags as KVM_MEM_*. */

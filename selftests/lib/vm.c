@@ -35,6 +35,11 @@ void vmm_x86_setup_memory(struct vm *vm);
 
 struct vm *vm_create(void)
 {
+	return vm_create_with(0);
+}
+
+struct vm *vm_create_with(uint32_t main_flags)
+{
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 
@@ -48,7 +53,7 @@ struct vm *vm_create(void)
 	vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	VMM_ASSERT(vm->fd >= 0, "KVM_CREATE_VM");
 
-	vm_add_slot(vm, 0, 0, VMM_MAIN_SIZE, 0);
+	vm_add_slot(vm, 0, 0, VMM_MAIN_SIZE, main_flags);
 	vm_load_self(vm);
 	vmm_x86_setup_memory(vm);
 	return vm;

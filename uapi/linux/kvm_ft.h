@@ -22,6 +22,10 @@
  *   heartbeat_ms         how often an idle link carries a heartbeat; always
  *                        below failover_timeout_ms (a write that would break
  *                        this is refused with EINVAL).
+ *   auto_failover        1: a backup that loses its primary (not a clean
+ *                        stop) takes over by itself from its checkpoint;
+ *                        0: it only says so, and waits for ftnl failover
+ *                        (e.g. when something outside decides who runs).
  *
  * Documentation/ABI/testing/sysfs-kernel-kvm_ft describes each file.
  *
@@ -59,11 +63,21 @@
  *                      EADDRINUSE and other socket errors as they come.
  *   KVM_FT_CMD_PAIR    [VM_NAME, ADDR, PORT]: a primary VM connects to its
  *                      backup there (retrying until it answers), says
- *                      HELLO, and keeps the link alive with heartbeats.
- *                      EINVAL: not a primary; EBUSY: not idle or
+ *                      HELLO, copies all of guest memory (the sync, epoch
+ *                      1) and then sends an epoch every VM_EPOCH_US.
+ *                      EINVAL: not a primary, or a VM the engine cannot
+ *                      protect (the extended ack says why: memslots not
+ *                      logging dirty pages, the dirty ring, no vCPU, device
+ *                      state not declared absent); EBUSY: not idle or
  *                      unprotected.
  *   KVM_FT_CMD_STOP    [VM_NAME]: stop listening, receiving or sending:
  *                      idle again.
+ *   KVM_FT_CMD_FAILOVER [VM_NAME]: a backup VM that holds a consistent
+ *                      checkpoint takes over now: its vCPUs get the
+ *                      checkpoint's registers and the VM is ACTIVE, for its
+ *                      VMM to run.  EINVAL: not a backup; EBUSY: no
+ *                      consistent checkpoint yet.  A backup also takes over
+ *                      by itself when it loses its primary after one.
  *
  * Either side takes its peer for lost when no frame (heartbeats count) has
  * come from it for failover_timeout_ms.  A primary that loses its backup
@@ -72,13 +86,18 @@
  *
  * Events go to the multicast group KVM_FT_GENL_MCGRP_EVENTS (listening to
  * it needs CAP_NET_ADMIN) as KVM_FT_CMD_EVENT messages: VM_NAME, EVENT and,
- * for PEER_LOST, EVENT_REASON (enum kvm_ft_wire_err; OK: closed cleanly).
+ * for PEER_LOST, EVENT_REASON (enum kvm_ft_wire_err; OK: closed cleanly);
+ * for FAILOVER, EVENT_EPOCH (the checkpoint the VM resumes from).
  *
  * GET_VM also reports the link: VM_LAST_EPOCH (the last epoch applied),
  * VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, VM_HEARTBEATS (received),
  * VM_PEER_LOST (times the backup was lost), and VM_ERRORS, a
  * nest with one u64 per kind of refusal, its attribute type the
- * enum kvm_ft_wire_err value.
+ * enum kvm_ft_wire_err value.  On a primary, VM_LAST_EPOCH and VM_EPOCHS
+ * count epochs acknowledged, VM_PAGES pages sent; VM_BYTES_TX, VM_SYNC_DONE
+ * of VM_SYNC_TOTAL pages of the sync, VM_PAUSE_{LAST,MAX,TOTAL}_NS (how long
+ * the vCPUs were held per epoch), VM_STALLS (ticks that waited for the
+ * backup because inflight_max epochs were unacknowledged).
  *
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
@@ -161,6 +180,7 @@ enum kvm_ft_state {
 	KVM_FT_STATE_CONNECTING	= 4,	/* primary: trying to reach its backup */
 	KVM_FT_STATE_CONNECTED	= 5,	/* primary: linked to its backup */
 	KVM_FT_STATE_UNPROTECTED = 6,	/* primary: lost its backup, running on */
+	KVM_FT_STATE_ACTIVE	= 7,	/* backup: took over; its VMM runs it */
 };
 
 #define KVM_FT_GENL_NAME		"kvm_ft"
@@ -170,6 +190,8 @@ enum kvm_ft_state {
 enum kvm_ft_event {
 	KVM_FT_EV_LINKED	= 1,	/* a connection to the peer is up */
 	KVM_FT_EV_PEER_LOST	= 2,	/* it is down, for EVENT_REASON */
+	KVM_FT_EV_SYNCED	= 3,	/* primary: all memory sent once */
+	KVM_FT_EV_FAILOVER	= 4,	/* backup: took over at EVENT_EPOCH */
 };
 
 enum kvm_ft_cmd {
@@ -180,6 +202,7 @@ enum kvm_ft_cmd {
 	KVM_FT_CMD_STOP,
 	KVM_FT_CMD_PAIR,
 	KVM_FT_CMD_EVENT,		/* kernel to listeners only */
+	KVM_FT_CMD_FAILOVER,
 	__KVM_FT_CMD_MAX
 };
 #define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
@@ -205,6 +228,14 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_PEER_LOST,		/* u64 */
 	KVM_FT_A_EVENT,			/* u32, enum kvm_ft_event */
 	KVM_FT_A_EVENT_REASON,		/* u32, enum kvm_ft_wire_err */
+	KVM_FT_A_EVENT_EPOCH,		/* u64 */
+	KVM_FT_A_VM_BYTES_TX,		/* u64 */
+	KVM_FT_A_VM_SYNC_DONE,		/* u64, pages */
+	KVM_FT_A_VM_SYNC_TOTAL,		/* u64, pages */
+	KVM_FT_A_VM_PAUSE_LAST_NS,	/* u64 */
+	KVM_FT_A_VM_PAUSE_MAX_NS,	/* u64 */
+	KVM_FT_A_VM_PAUSE_TOTAL_NS,	/* u64 */
+	KVM_FT_A_VM_STALLS,		/* u64 */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -234,6 +265,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_TRUNCATED,/* the connection ended inside a frame or epoch */
 	KVM_FT_WIRE_E_IO,	/* a socket error */
 	KVM_FT_WIRE_E_SILENCE,	/* nothing for failover_timeout_ms */
+	KVM_FT_WIRE_E_SNAPSHOT,	/* the primary could not take an epoch */
 	KVM_FT_WIRE_E_MAX
 };
 

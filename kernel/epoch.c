@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The epoch engine of a primary VM: at every period (an hrtimer), hold all
+ * its vCPUs, take the frames written since the last epoch (dirty.c), copy
+ * them and every vCPU's registers, and let the vCPUs go.  What was taken
+ * is one consistent picture of the VM; the link sends it while the VM
+ * runs on.
+ *
+ * Holding a vCPU: the engine raises KVM_REQ_FT_PARK and kicks it (with
+ * KVM_REQ_UNBLOCK, which wakes one halted in kvm_vcpu_block()).  A vCPU in
+ * KVM_RUN then calls kvm_ft_vcpu_park() from the top of vcpu_run()'s loop
+ * (kernel/patches/0004), between two instructions, saves its registers and
+ * sleeps until released.  A vCPU not in KVM_RUN cannot reach that hook, but
+ * it does not run either: the engine takes its vcpu->mutex, as any vCPU
+ * ioctl would, so that it cannot enter KVM_RUN until released.
+ *
+ * kvm_ft_vcpu_park() finds the engine of its VM in an xarray under RCU
+ * (struct kvm cannot point to it); in_park lets the engine go away only
+ * once no vCPU thread is inside.
+ */
+#include <linux/kvm_host.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "epoch.h"
+#include "kvm_ft.h"
+
+static DEFINE_XARRAY(engines);		/* struct kvm * -> struct kvm_ft_epoch * */
+
+static enum hrtimer_restart tick(struct hrtimer *t)
+{
+	struct kvm_ft_epoch *e = container_of(t, struct kvm_ft_epoch, timer);
+
+	WRITE_ONCE(e->tick, true);
+	wake_up(e->tick_wq);
+	hrtimer_forward_now(t, ns_to_ktime(READ_ONCE(*e->epoch_us) * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+/* The registers of a vCPU that is loaded nowhere (vcpu_put() or idle). */
+static int save_vcpu(struct kvm_vcpu *vcpu, struct kvm_ft_vcpu_state *st)
+{
+	int ret = kvm_arch_vcpu_ioctl_get_regs(vcpu, &st->regs);
+
+	return ret ? ret : kvm_arch_vcpu_ioctl_get_sregs(vcpu, &st->sregs);
+}
+
+static int park(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
+{
+	unsigned int i = vcpu->vcpu_idx;
+	unsigned long gen;
+	bool parking;
+	int err;
+
+	spin_lock(&e->lock);
+	gen = e->gen;
+	parking = e->parking && i < e->nr_vcpus;
+	spin_unlock(&e->lock);
+	if (!parking)
+		return 1;		/* a request left from an epoch gone by */
+
+	/* As if preempted: unloaded, and not holding off memslot updates. */
+	kvm_vcpu_srcu_read_unlock(vcpu);
+	vcpu_put(vcpu);
+	err = save_vcpu(vcpu, &e->vcpus[i]);
+
+	spin_lock(&e->lock);
+	if (e->gen == gen) {
+		e->vcpu_err[i] = err;
+		__set_bit(i, e->parked);
+		e->nr_parked++;
+	}
+	spin_unlock(&e->lock);
+	wake_up(&e->wq);
+	err = wait_event_killable(e->release, READ_ONCE(e->gen) != gen);
+
+	vcpu_load(vcpu);
+	kvm_vcpu_srcu_read_lock(vcpu);
+	if (err) {
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		++vcpu->stat.signal_exits;
+		return -EINTR;
+	}
+	return 1;
+}
+
+int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu)
+{
+	struct kvm_ft_epoch *e;
+	int ret = 1;
+
+	kvm_clear_request(KVM_REQ_FT_PARK, vcpu);
+	rcu_read_lock();
+	e = xa_load(&engines, (unsigned long)vcpu->kvm);
+	if (e)
+		atomic_inc(&e->in_park);
+	rcu_read_unlock();
+	if (!e)
+		return 1;
+	ret = park(e, vcpu);
+	if (atomic_dec_and_test(&e->in_park))
+		wake_up(&e->wq);
+	return ret;
+}
+
+/* Is every vCPU held, parked or locked?  Lock the idle ones meanwhile. */
+static bool all_held(struct kvm_ft_epoch *e)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	bool all = true, parked;
+
+	kvm_for_each_vcpu(i, vcpu, e->kvm) {
+		if (i >= e->nr_vcpus)
+			break;
+		spin_lock(&e->lock);
+		parked = test_bit(i, e->parked);
+		spin_unlock(&e->lock);
+		if (parked || test_bit(i, e->locked))
+			continue;
+		if (mutex_trylock(&vcpu->mutex)) {
+			__set_bit(i, e->locked);
+			e->vcpu_err[i] = save_vcpu(vcpu, &e->vcpus[i]);
+		} else {
+			all = false;
+		}
+	}
+	return all;
+}
+
+static void release_all(struct kvm_ft_epoch *e)
+{
+	unsigned long i;
+
+	spin_lock(&e->lock);
+	e->parking = false;
+	e->gen++;
+	bitmap_zero(e->parked, e->nr_vcpus);
+	e->nr_parked = 0;
+	spin_unlock(&e->lock);
+	wake_up_all(&e->release);
+	for_each_set_bit(i, e->locked, e->nr_vcpus)
+		mutex_unlock(&kvm_get_vcpu(e->kvm, i)->mutex);
+	bitmap_zero(e->locked, e->nr_vcpus);
+}
+
+static u32 nr_held(struct kvm_ft_epoch *e)
+{
+	u32 n;
+
+	spin_lock(&e->lock);
+	n = e->nr_parked;
+	spin_unlock(&e->lock);
+	return n + bitmap_weight(e->locked, e->nr_vcpus);
+}
+
+static int park_all(struct kvm_ft_epoch *e)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	spin_lock(&e->lock);
+	e->parking = true;
+	spin_unlock(&e->lock);
+	kvm_for_each_vcpu(i, vcpu, e->kvm) {
+		kvm_make_request(KVM_REQ_FT_PARK, vcpu);
+		kvm_make_request(KVM_REQ_UNBLOCK, vcpu);
+		kvm_vcpu_kick(vcpu);
+	}
+	/* Idle vCPUs are locked on sight; a vCPU leaving an ioctl is retried. */
+	while (!all_held(e)) {
+		wait_event_timeout(e->wq, READ_ONCE(*e->abort) || nr_held(e) == e->nr_vcpus, 1);
+		if (READ_ONCE(*e->abort))
+			return -EINTR;
+	}
+	return 0;
+}
+
+/* The snapshot's copies of the dirty frames, in a buffer kept across epochs. */
+static int copy_dirty(struct kvm_ft_epoch *e)
+{
+	u64 n = e->dirty.nr;
+
+	if (n > e->pages_cap) {
+		kvfree(e->pages);
+		e->pages_cap = 0;
+		e->pages = kvmalloc_array(n, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		if (!e->pages)
+			return -ENOMEM;
+		e->pages_cap = n;
+	}
+	return kvm_ft_epoch_read(e, e->dirty.gfns, n, e->pages);
+}
+
+int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst)
+{
+	struct kvm *kvm = e->kvm;
+	int idx, ret = 0;
+	u64 i;
+
+	if (!mmget_not_zero(kvm->mm))
+		return -ESRCH;
+	kthread_use_mm(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
+	for (i = 0; i < n && !ret; i++)
+		ret = kvm_read_guest_page(kvm, gfns[i], dst + i * PAGE_SIZE, 0, PAGE_SIZE);
+	srcu_read_unlock(&kvm->srcu, idx);
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
+	return ret;
+}
+
+int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
+{
+	u64 t0 = ktime_get_ns();
+	u32 i;
+	int ret;
+
+	/* A vCPU added while paired would run outside every snapshot. */
+	if (atomic_read(&e->kvm->online_vcpus) != e->nr_vcpus)
+		return -EBUSY;
+	ret = park_all(e);
+	if (!ret)
+		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
+	if (!ret)
+		ret = copy_dirty(e);
+	for (i = 0; !ret && i < e->nr_vcpus; i++)
+		ret = e->vcpu_err[i];
+	release_all(e);
+
+	s->nr_pages = e->dirty.nr;
+	s->gfns = e->dirty.gfns;
+	s->pages = e->pages;
+	s->nr_vcpus = e->nr_vcpus;
+	s->vcpus = e->vcpus;
+	s->pause_ns = ktime_get_ns() - t0;
+	return ret;
+}
+
+int kvm_ft_epoch_start(struct kvm_ft_epoch *e)
+{
+	int ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
+
+	if (ret)
+		return ret;
+	hrtimer_start(&e->timer, ns_to_ktime(READ_ONCE(*e->epoch_us) * NSEC_PER_USEC), HRTIMER_MODE_REL);
+	return 0;
+}
+
+static void epoch_free(struct kvm_ft_epoch *e)
+{
+	kvm_ft_dirty_free(&e->dirty);
+	kvfree(e->pages);
+	kfree(e->vcpus);
+	kfree(e->vcpu_err);
+	bitmap_free(e->parked);
+	bitmap_free(e->locked);
+	kfree(e);
+}
+
+struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
+					 const bool *abort, wait_queue_head_t *tick_wq)
+{
+	u32 n = atomic_read(&kvm->online_vcpus);
+	struct kvm_ft_epoch *e;
+	int ret;
+
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	if (!e)
+		return ERR_PTR(-ENOMEM);
+	e->kvm = kvm;
+	e->nr_vcpus = n;
+	e->epoch_us = epoch_us;
+	e->abort = abort;
+	e->tick_wq = tick_wq;
+	spin_lock_init(&e->lock);
+	atomic_set(&e->in_park, 0);
+	init_waitqueue_head(&e->wq);
+	init_waitqueue_head(&e->release);
+	hrtimer_init(&e->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	e->timer.function = tick;
+
+	e->parked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
+	e->locked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
+	e->vcpus = kcalloc(max(n, 1U), sizeof(*e->vcpus), GFP_KERNEL_ACCOUNT);
+	e->vcpu_err = kcalloc(max(n, 1U), sizeof(int), GFP_KERNEL_ACCOUNT);
+	ret = kvm_ft_dirty_init(&e->dirty, kvm);
+	if (ret || !e->parked || !e->locked || !e->vcpus || !e->vcpu_err) {
+		epoch_free(e);
+		return ERR_PTR(-ENOMEM);
+	}
+	ret = xa_err(xa_store(&engines, (unsigned long)kvm, e, GFP_KERNEL_ACCOUNT));
+	if (ret) {
+		epoch_free(e);
+		return ERR_PTR(ret);
+	}
+	return e;
+}
+
+void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e)
+{
+	hrtimer_cancel(&e->timer);
+	xa_erase(&engines, (unsigned long)e->kvm);
+	synchronize_rcu();		/* every park() to come sees no engine */
+	release_all(e);
+	wait_event(e->wq, !atomic_read(&e->in_park));
+	epoch_free(e);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM_FT_EPOCH_H
+#define KVM_FT_EPOCH_H
+
+#include <linux/hrtimer.h>
+#include <linux/kvm.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include "dirty.h"
+
+struct kvm;
+struct kvm_vcpu;
+
+/*
+ * A vCPU's state in a VCPU frame: the registers KVM_GET_REGS and
+ * KVM_GET_SREGS return, in this host's layout (both hosts are x86-64 and
+ * run the same kvm.ko).  See Documentation/wire-protocol.rst for what it
+ * does not carry yet.
+ */
+struct kvm_ft_vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+/* One epoch of a VM, taken while none of its vCPUs ran. */
+struct kvm_ft_snapshot {
+	u64 nr_pages;
+	const u64 *gfns;			/* nr_pages frames ... */
+	const void *pages;			/* ... and their contents */
+	u32 nr_vcpus;
+	const struct kvm_ft_vcpu_state *vcpus;	/* by vCPU index */
+	u64 pause_ns;				/* how long the vCPUs were held */
+};
+
+/* The epoch engine of one primary VM; used by its link's threads only. */
+struct kvm_ft_epoch {
+	struct kvm *kvm;
+	u32 nr_vcpus;			/* fixed while paired */
+	const u32 *epoch_us;		/* the VM's period, read at each tick */
+	const bool *abort;		/* give up waiting when set */
+	wait_queue_head_t *tick_wq;	/* woken at each tick */
+
+	spinlock_t lock;		/* parking, gen, parked, nr_parked */
+	bool parking;
+	unsigned long gen;		/* bumped by each release */
+	unsigned long *parked;		/* vCPUs holding themselves in park() */
+	u32 nr_parked;
+	unsigned long *locked;		/* idle vCPUs whose mutex we hold */
+	atomic_t in_park;		/* vCPU threads inside kvm_ft_vcpu_park() */
+	wait_queue_head_t wq;		/* the engine: ticks, parked vCPUs, acks */
+	wait_queue_head_t release;	/* parked vCPUs */
+
+	struct hrtimer timer;
+	bool tick;
+
+	struct kvm_ft_dirty dirty;
+	void *pages;			/* the copies of dirty frames */
+	u64 pages_cap;
+	struct kvm_ft_vcpu_state *vcpus;
+	int *vcpu_err;
+};
+
+struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
+					 const bool *abort, wait_queue_head_t *tick_wq);
+void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e);
+/* Start the period and forget what was written so far (the sync follows). */
+int kvm_ft_epoch_start(struct kvm_ft_epoch *e);
+/* Hold every vCPU, take what changed since the last snapshot, let go. */
+int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s);
+/* Read @n guest frames into @dst, from the engine's thread. */
+int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst);
+
+#endif /* KVM_FT_EPOCH_H */

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Replication end to end: a primary VM whose guest keeps writing, its
+ * epochs on the backup, and the backup taking over.
+ *
+ *   +------ test host a ------+           +------ test host b ------+
+ *   | VM "rep" (backup)       |   eth0    | VM "rep" (primary)      |
+ *   | ftnl listen :7901       |<--------->| ftnl pair a:7901        |
+ *   | applies epochs          |  epochs   | guest churns pages,     |
+ *   |                         |   ACKs    | epoch engine snapshots  |
+ *   | takes over: guest goes  |           | dies (link cut) or      |
+ *   | on from the checkpoint  |           | stops cleanly           |
+ *   +-------------------------+           +-------------------------+
+ *
+ * The guest's own invariant is the consistency check: at the top of every
+ * round, each of its pages holds the round number it keeps in a register
+ * (or on its stack).  A checkpoint whose memory and registers came from
+ * different instants breaks it on the backup, and the guest says so.
+ */
+#include <linux/kvm_ft.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "test.h"
+#include "ucall.h"
+#include "vmm.h"
+
+#define PORT		"7901"
+#define CRC_PORT	7902	/* the tests' own exchange of checksums */
+#define WAIT_S		120
+#define FAILOVER_MS	5000	/* roomy: a slow emulated host must not trip it */
+#define ASK_PORT	0x1001	/* the guest asks the host whether to stop */
+#define NPAGES		64
+
+/* ---- the guest ------------------------------------------------------------ */
+
+static uint8_t area[NPAGES][VMM_PAGE_SIZE] __attribute__((aligned(VMM_PAGE_SIZE)));
+
+static inline uint8_t guest_ask_stop(uint64_t round)
+{
+	uint8_t v;
+
+	asm volatile("in %%dx, %%al" : "=a"(v) : "d"(ASK_PORT), "D"(round) : "memory");
+	return v;
+}
+
+static void guest_churn(void)
+{
+	uint64_t round = *(volatile uint64_t *)area[0];
+	int i;
+
+	for (;;) {
+		for (i = 0; i < NPAGES; i++)
+			GUEST_ASSERT(*(volatile uint64_t *)area[i] == round);
+		round++;
+		for (i = 0; i < NPAGES; i++)
+			*(volatile uint64_t *)area[i] = round;
+		if (guest_ask_stop(round))
+			break;
+	}
+	GUEST_SYNC(round);
+}
+
+/* ---- the host ------------------------------------------------------------- */
+
+static void knob(const char *name, unsigned int v)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), KVM_FT_SYSFS_DIR "/%s", name);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%u\n", v);
+		fclose(f);
+	}
+}
+
+/* The vCPU's thread: runs the guest until it stops, answers its questions. */
+struct runner {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	volatile uint64_t stop_after;	/* answer "stop" once a round passes this */
+	volatile uint64_t last_round;
+	uint64_t final_round;		/* from its GUEST_SYNC */
+	bool done;
+};
+
+static void *run_guest(void *arg)
+{
+	struct runner *r = arg;
+	struct kvm_run *run = r->vcpu->run;
+	struct ucall uc;
+
+	for (;;) {
+		uint32_t reason = vcpu_run(r->vcpu);
+
+		if (reason == KVM_EXIT_IO && run->io.port == ASK_PORT) {
+			struct kvm_regs regs;
+
+			vcpu_get_regs(r->vcpu, &regs);
+			r->last_round = regs.rdi;
+			*((uint8_t *)run + run->io.data_offset) = regs.rdi > r->stop_after;
+			continue;
+		}
+		/* Anything else is a ucall: vcpu_run_ucall's checks, on this exit. */
+		VMM_ASSERT(reason == KVM_EXIT_IO && run->io.port == UCALL_PORT,
+			   "unexpected exit %u", reason);
+		{
+			struct kvm_regs regs;
+
+			vcpu_get_regs(r->vcpu, &regs);
+			memcpy(&uc, vm_gpa2hva(r->vcpu->vm, regs.rdi), sizeof(uc));
+		}
+		VMM_ASSERT(uc.cmd != UCALL_ABORT, "guest assertion '%s' failed at %s:%lu",
+			   (const char *)uc.args[1], (const char *)uc.args[2], uc.args[0]);
+		VMM_ASSERT(uc.cmd == UCALL_SYNC, "guest ucall %lu", uc.cmd);
+		r->final_round = uc.args[0];
+		r->done = true;
+		return NULL;
+	}
+}
+
+static void runner_start(struct runner *r, struct vcpu *vcpu)
+{
+	r->vcpu = vcpu;
+	r->stop_after = UINT64_MAX;
+	pthread_create(&r->thread, NULL, run_guest, r);
+}
+
+static void runner_stop(struct runner *r, uint64_t more_rounds)
+{
+	r->stop_after = r->last_round + more_rounds;
+	pthread_join(r->thread, NULL);
+}
+
+FIXTURE(rep) {
+	const char *role, *peer;
+	struct vm *vm;
+	struct vcpu *vcpu;
+	pid_t mon;
+	int mon_fd;
+	char out[4096];
+	char event[128];
+};
+
+FIXTURE_SETUP(rep)
+{
+	struct kvm_ft_register r = { .name = "rep", .flags = KVM_FT_F_NO_DEVICE_STATE };
+
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	ASSERT_NE(NULL, self->peer);
+	knob("failover_timeout_ms", FAILOVER_MS);
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);	/* same shape on both */
+	self->vcpu = vcpu_add(self->vm, 0, guest_churn, 0, 0);
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+}
+
+FIXTURE_TEARDOWN(rep)
+{
+	char out[256];
+
+	if (self->mon > 0) {
+		kill(self->mon, SIGTERM);
+		run_finish(self->mon, self->mon_fd, out, sizeof(out));
+	}
+	IP(out, "link", "set", "eth0", "up");
+	FTNL(out, "stop", "rep");
+	vm_destroy(self->vm);
+	knob("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
+}
+
+/* ftnl monitor in the background, once it listens (its first line says so). */
+static pid_t monitor_start(int *fd)
+{
+	const char *const argv[] = { "ftnl", "monitor", NULL };
+	char line[128];
+	size_t n = 0;
+	pid_t pid;
+
+	pid = run_start(0, fd, getenv("CUJU_FTNL"), argv);
+	if (pid < 0)
+		return -1;
+	while (n < sizeof(line) - 1 && read(*fd, line + n, 1) == 1 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	return strstr(line, "monitoring events") ? pid : -1;
+}
+
+/* The monitor's next event line starts with @want (within WAIT_S). */
+static bool next_event(FIXTURE_DATA(rep) *self, const char *want)
+{
+	struct pollfd p = { .fd = self->mon_fd, .events = POLLIN };
+	time_t deadline = time(NULL) + WAIT_S;
+	size_t n = 0;
+
+	while (n < sizeof(self->event) - 1 && time(NULL) < deadline) {
+		if (poll(&p, 1, 1000) != 1)
+			continue;
+		if (read(self->mon_fd, self->event + n, 1) != 1 || self->event[n] == '\n')
+			break;
+		n++;
+	}
+	self->event[n] = 0;
+	return !strncmp(self->event, want, strlen(want));
+}
+
+#define EVENT(want) ASSERT_TRUE(next_event(self, want)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->event)
+
+/* Poll until the counter @key ("\"name\":") of ftnl -j show rep reaches @min. */
+static bool counter_reaches(FIXTURE_DATA(rep) *self, const char *key, unsigned long long min)
+{
+	time_t deadline = time(NULL) + WAIT_S;
+	unsigned long long n;
+	char *p;
+
+	do {
+		if (!FTNL(self->out, "-j", "show", "rep") && (p = strstr(self->out, key)) &&
+		    sscanf(p + strlen(key), "%llu", &n) == 1 && n >= min)
+			return true;
+		usleep(200 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+static unsigned long long counter(FIXTURE_DATA(rep) *self, const char *key)
+{
+	unsigned long long n = 0;
+	char *p;
+
+	if (!FTNL(self->out, "-j", "show", "rep") && (p = strstr(self->out, key)))
+		sscanf(p + strlen(key), "%llu", &n);
+	return n;
+}
+
+/* CRC-32C of the VM's main memory, by the kernel. */
+static uint32_t memory_crc(struct vm *vm)
+{
+	struct kvm_ft_checksum c = { .gpa = 0, .size = VMM_MAIN_SIZE };
+
+	if (ioctl(vm->fd, KVM_FT_CHECKSUM, &c))
+		return 0;
+	return c.crc;
+}
+
+/* Host a takes host b's value over TCP (port CRC_PORT); -1 on failure. */
+static int64_t take_value(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(CRC_PORT) };
+	struct timeval tv = { .tv_sec = WAIT_S };
+	int one = 1, fd, conn;
+	uint32_t v;
+	int64_t ret = -1;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)) && !listen(fd, 1)) {
+		conn = accept(fd, NULL, NULL);
+		if (conn >= 0) {
+			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (recv(conn, &v, sizeof(v), MSG_WAITALL) == sizeof(v))
+				ret = v;
+			close(conn);
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static bool give_value(const char *peer, uint32_t v)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(CRC_PORT) };
+	time_t deadline = time(NULL) + WAIT_S;
+	bool ok = false;
+	int fd;
+
+	inet_pton(AF_INET, peer, &sin.sin_addr);
+	do {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+			ok = send(fd, &v, sizeof(v), 0) == sizeof(v);
+			close(fd);
+			break;
+		}
+		close(fd);
+		usleep(200 * 1000);
+	} while (time(NULL) < deadline);
+	return ok;
+}
+
+/* Both sides: link up, primary synced (a sees the epochs come). */
+static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(rep) *self)
+{
+	self->mon = monitor_start(&self->mon_fd);
+	ASSERT_LT(0, self->mon) TH_LOG("ftnl monitor did not start");
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", PORT))
+			TH_LOG("%s", self->out);
+		EVENT("rep: linked");
+		return;
+	}
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT("rep: linked");
+	EVENT("rep: synced");
+}
+
+/*
+ * The guest runs on the primary through many epochs, then stops; once the
+ * epochs after its stop are acknowledged, the backup's memory is the
+ * primary's, byte for byte.
+ */
+TEST_F(rep, quiesced_memory_matches)
+{
+	struct runner r = { 0 };
+	unsigned long long acked;
+
+	if (!strcmp(self->role, "a")) {
+		/* No checkpoint yet: a failover is refused, with the reason. */
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", PORT));
+		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
+		EXPECT_NE(NULL, strstr(self->out, "no consistent checkpoint")) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
+	}
+	link_up(_metadata, self);
+	if (!strcmp(self->role, "a")) {
+		/* b stops cleanly once its guest is done and all is acknowledged. */
+		EVENT("rep: peer lost (closed)");
+		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+		EXPECT_NE(NULL, strstr(self->out, "\"state\":\"listening\"")) TH_LOG("%s", self->out);
+		/* Not listening when b pairs for its next test. */
+		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
+		EXPECT_EQ(take_value(), memory_crc(self->vm));
+		return;
+	}
+
+	runner_start(&r, self->vcpu);
+	ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+	runner_stop(&r, 20);
+	ASSERT_TRUE(r.done);
+	/* Two more epochs acknowledged: they hold every write of the guest. */
+	acked = counter(self, "\"epochs\":");
+	ASSERT_TRUE(counter_reaches(self, "\"epochs\":", acked + 2)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"connected\"")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, counter(self, "\"sync_total\":") - counter(self, "\"sync_done\":"));
+	EXPECT_LT(0, counter(self, "\"pause_max_ns\":")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
+	EXPECT_TRUE(give_value(self->peer, memory_crc(self->vm)));
+}
+
+/*
+ * The primary dies mid-run (its link cut): the backup takes over by itself
+ * from its last checkpoint, and the guest runs on there, its invariant
+ * intact, from a round no earlier than the primary's first.
+ */
+TEST_F(rep, failover_resumes_consistently)
+{
+	struct runner r = { 0 };
+
+	link_up(_metadata, self);
+	if (!strcmp(self->role, "a")) {
+		EVENT("rep: peer lost (silence)");
+		EVENT("rep: took over at epoch");
+		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+		EXPECT_NE(NULL, strstr(self->out, "\"state\":\"active\"")) TH_LOG("%s", self->out);
+		/* The guest goes on from the checkpoint and checks itself. */
+		runner_start(&r, self->vcpu);
+		while (!r.last_round)
+			usleep(10 * 1000);
+		runner_stop(&r, 50);
+		ASSERT_TRUE(r.done);
+		EXPECT_LT(0, r.final_round);
+		return;
+	}
+
+	runner_start(&r, self->vcpu);
+	ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+	/* Die, as far as a can tell: nothing more gets out. */
+	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
+	EVENT("rep: peer lost (silence)");
+	ASSERT_TRUE(counter_reaches(self, "\"peer_lost\":", 1)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"unprotected\"")) TH_LOG("%s", self->out);
+	runner_stop(&r, 20);
+	ASSERT_TRUE(r.done);
+	/* Let a take over before the link comes back in teardown. */
+	sleep(FAILOVER_MS / 1000 + 5);
+}
+
+/* ftnl failover: the backup takes over at once, the primary loses it. */
+TEST_F(rep, manual_failover)
+{
+	struct runner r = { 0 };
+
+	link_up(_metadata, self);
+	if (!strcmp(self->role, "a")) {
+		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+		EXPECT_EQ(0, FTNL(self->out, "failover", "rep")) TH_LOG("%s", self->out);
+		EVENT("rep: took over at epoch");
+		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
+		EXPECT_NE(NULL, strstr(self->out, "took over already")) TH_LOG("%s", self->out);
+		runner_start(&r, self->vcpu);
+		while (!r.last_round)
+			usleep(10 * 1000);
+		runner_stop(&r, 50);
+		ASSERT_TRUE(r.done);
+		return;
+	}
+	runner_start(&r, self->vcpu);
+	EVENT("rep: peer lost");
+	ASSERT_TRUE(counter_reaches(self, "\"peer_lost\":", 1)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"unprotected\"")) TH_LOG("%s", self->out);
+	runner_stop(&r, 20);
+	ASSERT_TRUE(r.done);
+}
+
+TEST_HARNESS_MAIN
