@@ -33,7 +33,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest_harness.h \
 	     tools/testing/selftests/kselftest.h
 
-.PHONY: all modules selftests shim deps kernel-check check check-run check-debug \
+.PHONY: all modules selftests shim deps kernel-check check check-run check-debug bench \
 	fuzz demo clean help
 
 all: modules shim selftests
@@ -45,6 +45,7 @@ help:
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
 	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
+	@echo "make bench     FT off and on at three dirty rates; failover time"
 	@echo "make clean      remove build/"
 	@echo "variables: KVER KDIR KIMG KSRC T=<test> (now KVER=$(KVER))"
 
@@ -131,7 +132,15 @@ demo: deps
 	@$(STAGE) build $(MAKE) --no-print-directory all
 	@$(TESTBED)/run --flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
 		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/demo \
-		--solo "kvm_run_test" --pair "peer_test" --demo
+		--solo "" --pair "replicate_test" --demo
+
+# Figures, not verdicts: FT off and on at three dirty rates, and failover
+# time, on the stock kernel's test hosts (Documentation/bench.rst).
+bench: deps
+	@$(STAGE) build $(MAKE) --no-print-directory all
+	@$(STAGE) bench $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
+		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
+		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)"
 
 clean:
 	rm -rf $(BUILD)

@@ -32,6 +32,7 @@
 #include "epoch.h"
 #include "netlink.h"
 #include "sysfs.h"
+#include "vcpu.h"
 #include "transfer.h"
 #include "vm.h"
 #include "wire.h"
@@ -49,7 +50,7 @@ struct kvm_ft_backup {
 	u32 staged_device_len, device_len;
 
 	u32 nr_vcpus;
-	struct kvm_ft_vcpu_state *staged_vcpus, *vcpus;	/* this epoch's, the checkpoint's */
+	struct kvm_ft_arch_vcpu *staged_vcpus, *vcpus;	/* this epoch's, the checkpoint's */
 	unsigned long *staged_seen;	/* vCPUs this epoch carried */
 	struct mutex apply_lock;	/* the checkpoint, against a failover */
 	bool consistent;		/* memory and vcpus are one checkpoint */
@@ -99,11 +100,13 @@ static void drop_staged(struct kvm_ft_backup *b)
 
 static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 {
-	if (m->vcpu.size != sizeof(struct kvm_ft_vcpu_state))
+	if (m->vcpu.size != sizeof(struct kvm_ft_arch_vcpu))
 		return KVM_FT_WIRE_E_LEN;
 	if (m->vcpu.index >= b->nr_vcpus)
 		return KVM_FT_WIRE_E_VCPU;
 	memcpy(&b->staged_vcpus[m->vcpu.index], m->vcpu.state, m->vcpu.size);
+	if (!kvm_ft_vcpu_valid(&b->staged_vcpus[m->vcpu.index]))
+		return KVM_FT_WIRE_E_VCPU;
 	__set_bit(m->vcpu.index, b->staged_seen);
 	return KVM_FT_WIRE_OK;
 }
@@ -299,35 +302,56 @@ static bool freeze(struct kvm_ft_backup *b)
 	return ok;
 }
 
+static void release_vcpus(struct kvm *kvm, u32 n)
+{
+	while (n--)
+		mutex_unlock(&kvm_get_vcpu(kvm, n)->mutex);
+}
+
+/* Hold every vCPU's mutex; the VMM may be in a vCPU ioctl: wait up to 1 s. */
+static int hold_vcpus(struct kvm *kvm, u32 n)
+{
+	u32 i;
+	int tries;
+
+	for (i = 0; i < n; i++) {
+		for (tries = 0; !mutex_trylock(&kvm_get_vcpu(kvm, i)->mutex); tries++) {
+			if (tries == 100) {
+				release_vcpus(kvm, i);
+				return -EBUSY;
+			}
+			msleep(10);
+		}
+	}
+	return 0;
+}
+
 /*
- * Give the vCPUs the checkpoint's registers; the VM is then ACTIVE.  The
- * VMM must not run them before (it waits for the FAILOVER event): a vCPU
- * it holds is not overwritten, and the takeover fails with -EBUSY.
+ * Give the vCPUs the checkpoint's state; the VM is then ACTIVE.  The VMM
+ * must not run them before (it waits for the FAILOVER event).  If it holds
+ * a vCPU nothing is changed, the checkpoint is unfrozen and -EBUSY says
+ * why; a vCPU that refuses its state leaves the VM unusable (IDLE).
  */
 static int take_over(struct kvm_ft_backup *b)
 {
 	struct kvm_ft_vm *vm = b->vm;
-	struct kvm_vcpu *vcpu;
-	unsigned long i;
-	int ret = 0;
+	int ret;
+	u32 i;
 
-	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
-		if (i >= b->nr_vcpus)
-			break;
-		if (!mutex_trylock(&vcpu->mutex)) {
-			ret = -EBUSY;
-			break;
-		}
-		ret = kvm_arch_vcpu_ioctl_set_sregs(vcpu, &b->vcpus[i].sregs);
-		if (!ret)
-			ret = kvm_arch_vcpu_ioctl_set_regs(vcpu, &b->vcpus[i].regs);
-		mutex_unlock(&vcpu->mutex);
-		if (ret)
-			break;
-	}
+	ret = hold_vcpus(vm->kvm, b->nr_vcpus);
 	if (ret) {
-		pr_err("%s: cannot take over: vCPU %lu refused its registers (%d)\n",
-		       vm->name, i, ret);
+		pr_err("%s: cannot take over now: its VMM holds a vCPU\n", vm->name);
+		mutex_lock(&b->apply_lock);
+		b->frozen = false;
+		mutex_unlock(&b->apply_lock);
+		return ret;
+	}
+	for (i = 0; !ret && i < b->nr_vcpus; i++)
+		ret = kvm_ft_vcpu_load(kvm_get_vcpu(vm->kvm, i), &b->vcpus[i]);
+	release_vcpus(vm->kvm, b->nr_vcpus);
+	if (ret) {
+		pr_err("%s: cannot take over: vCPU %u refused its state (%d)\n",
+		       vm->name, i - 1, ret);
 		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
 		return ret;
 	}
@@ -335,6 +359,13 @@ static int take_over(struct kvm_ft_backup *b)
 	pr_info("%s: took over from the primary at epoch %llu\n", vm->name, b->checkpoint);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER, b->checkpoint);
 	return 0;
+}
+
+/* The primary is gone, not done: its link broke rather than we refused it. */
+static bool primary_lost(int err)
+{
+	return err == KVM_FT_WIRE_E_SILENCE || err == KVM_FT_WIRE_E_TRUNCATED ||
+	       err == KVM_FT_WIRE_E_IO;
 }
 
 static void serve(struct kvm_ft_backup *b)
@@ -355,16 +386,18 @@ static void serve(struct kvm_ft_backup *b)
 	while (err == KVM_FT_WIRE_OK);
 
 	drop_staged(b);
-	if (READ_ONCE(b->link.stopping))
-		return;
+	if (READ_ONCE(b->link.stopping) || READ_ONCE(b->frozen))
+		return;		/* stopped, or a failover by hand under way */
 	if (err != CLEAN_CLOSE)
 		count_error(vm, err);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);
-	/* The primary is gone, not done: resume the VM from the checkpoint. */
-	if (err != CLEAN_CLOSE && READ_ONCE(kvm_ft_defaults.auto_failover) && freeze(b)) {
-		kernel_sock_shutdown(b->listen, SHUT_RDWR);	/* no second primary */
-		take_over(b);
-	} else
+	/* Resume the VM from the checkpoint, and let no second primary in. */
+	if (primary_lost(err) && READ_ONCE(kvm_ft_defaults.auto_failover) && freeze(b) &&
+	    !take_over(b)) {
+		kernel_sock_shutdown(b->listen, SHUT_RDWR);
+		return;
+	}
+	if (!READ_ONCE(b->frozen))
 		WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
 }
 
@@ -392,8 +425,8 @@ static void backup_free(struct kvm_ft_backup *b)
 {
 	drop_staged(b);
 	xa_destroy(&b->staged);
-	kfree(b->staged_vcpus);
-	kfree(b->vcpus);
+	kvfree(b->staged_vcpus);
+	kvfree(b->vcpus);
 	bitmap_free(b->staged_seen);
 	kvfree(b->device);
 	kvfree(b->buf);
@@ -419,8 +452,8 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	xa_init(&b->staged);
 	mutex_init(&b->apply_lock);
 	b->nr_vcpus = kvm_ft_vm_nr_vcpus(vm);
-	b->staged_vcpus = kcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
-	b->vcpus = kcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
+	b->staged_vcpus = kvcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
+	b->vcpus = kvcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
 	b->staged_seen = bitmap_zalloc(max(b->nr_vcpus, 1U), GFP_KERNEL_ACCOUNT);
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
 	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen ?
@@ -459,8 +492,10 @@ int kvm_ft_backup_failover(struct kvm_ft_vm *vm)
 {
 	struct kvm_ft_backup *b = vm->backup;
 
+	if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE)
+		return -EALREADY;
 	if (!freeze(b))
-		return READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE ? -EALREADY : -EBUSY;
+		return -EAGAIN;
 	kvm_ft_link_stop(&b->link, b->listen);
 	return take_over(b);
 }

@@ -11,8 +11,9 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
 /* Stop listening and receiving; what was applied stays applied. */
 void kvm_ft_backup_stop(struct kvm_ft_vm *vm);
 /*
- * Take over now from the last checkpoint (see backup.c): -EBUSY if there is
- * none, -EALREADY if the VM took over already.
+ * Take over now from the last checkpoint (see backup.c): -EAGAIN if there
+ * is none, -EALREADY if the VM took over already, -EBUSY if its VMM holds
+ * a vCPU.
  */
 int kvm_ft_backup_failover(struct kvm_ft_vm *vm);
 

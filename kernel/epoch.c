@@ -25,6 +25,7 @@
 
 #include "epoch.h"
 #include "kvm_ft.h"
+#include "vcpu.h"
 
 static DEFINE_XARRAY(engines);		/* struct kvm * -> struct kvm_ft_epoch * */
 
@@ -36,14 +37,6 @@ static enum hrtimer_restart tick(struct hrtimer *t)
 	wake_up(e->tick_wq);
 	hrtimer_forward_now(t, ns_to_ktime(READ_ONCE(*e->epoch_us) * NSEC_PER_USEC));
 	return HRTIMER_RESTART;
-}
-
-/* The registers of a vCPU that is loaded nowhere (vcpu_put() or idle). */
-static int save_vcpu(struct kvm_vcpu *vcpu, struct kvm_ft_vcpu_state *st)
-{
-	int ret = kvm_arch_vcpu_ioctl_get_regs(vcpu, &st->regs);
-
-	return ret ? ret : kvm_arch_vcpu_ioctl_get_sregs(vcpu, &st->sregs);
 }
 
 static int park(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
@@ -63,7 +56,7 @@ static int park(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
 	/* As if preempted: unloaded, and not holding off memslot updates. */
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	vcpu_put(vcpu);
-	err = save_vcpu(vcpu, &e->vcpus[i]);
+	err = kvm_ft_vcpu_save(vcpu, &e->vcpus[i]);
 
 	spin_lock(&e->lock);
 	if (e->gen == gen) {
@@ -121,7 +114,7 @@ static bool all_held(struct kvm_ft_epoch *e)
 			continue;
 		if (mutex_trylock(&vcpu->mutex)) {
 			__set_bit(i, e->locked);
-			e->vcpu_err[i] = save_vcpu(vcpu, &e->vcpus[i]);
+			e->vcpu_err[i] = kvm_ft_vcpu_save(vcpu, &e->vcpus[i]);
 		} else {
 			all = false;
 		}
@@ -169,12 +162,9 @@ static int park_all(struct kvm_ft_epoch *e)
 		kvm_vcpu_kick(vcpu);
 	}
 	/* Idle vCPUs are locked on sight; a vCPU leaving an ioctl is retried. */
-	while (!all_held(e)) {
+	while (!READ_ONCE(*e->abort) && !all_held(e))
 		wait_event_timeout(e->wq, READ_ONCE(*e->abort) || nr_held(e) == e->nr_vcpus, 1);
-		if (READ_ONCE(*e->abort))
-			return -EINTR;
-	}
-	return 0;
+	return READ_ONCE(*e->abort) ? -EINTR : 0;
 }
 
 /* The snapshot's copies of the dirty frames, in a buffer kept across epochs. */
@@ -252,7 +242,7 @@ static void epoch_free(struct kvm_ft_epoch *e)
 {
 	kvm_ft_dirty_free(&e->dirty);
 	kvfree(e->pages);
-	kfree(e->vcpus);
+	kvfree(e->vcpus);
 	kfree(e->vcpu_err);
 	bitmap_free(e->parked);
 	bitmap_free(e->locked);
@@ -283,7 +273,7 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 
 	e->parked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
 	e->locked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
-	e->vcpus = kcalloc(max(n, 1U), sizeof(*e->vcpus), GFP_KERNEL_ACCOUNT);
+	e->vcpus = kvcalloc(max(n, 1U), sizeof(*e->vcpus), GFP_KERNEL_ACCOUNT);
 	e->vcpu_err = kcalloc(max(n, 1U), sizeof(int), GFP_KERNEL_ACCOUNT);
 	ret = kvm_ft_dirty_init(&e->dirty, kvm);
 	if (ret || !e->parked || !e->locked || !e->vcpus || !e->vcpu_err) {

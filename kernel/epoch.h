@@ -9,20 +9,10 @@
 #include <linux/wait.h>
 
 #include "dirty.h"
+#include "kvm_ft.h"
 
 struct kvm;
 struct kvm_vcpu;
-
-/*
- * A vCPU's state in a VCPU frame: the registers KVM_GET_REGS and
- * KVM_GET_SREGS return, in this host's layout (both hosts are x86-64 and
- * run the same kvm.ko).  See Documentation/wire-protocol.rst for what it
- * does not carry yet.
- */
-struct kvm_ft_vcpu_state {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-};
 
 /* One epoch of a VM, taken while none of its vCPUs ran. */
 struct kvm_ft_snapshot {
@@ -30,7 +20,7 @@ struct kvm_ft_snapshot {
 	const u64 *gfns;			/* nr_pages frames ... */
 	const void *pages;			/* ... and their contents */
 	u32 nr_vcpus;
-	const struct kvm_ft_vcpu_state *vcpus;	/* by vCPU index */
+	const struct kvm_ft_arch_vcpu *vcpus;	/* by vCPU index */
 	u64 pause_ns;				/* how long the vCPUs were held */
 };
 
@@ -58,7 +48,7 @@ struct kvm_ft_epoch {
 	struct kvm_ft_dirty dirty;
 	void *pages;			/* the copies of dirty frames */
 	u64 pages_cap;
-	struct kvm_ft_vcpu_state *vcpus;
+	struct kvm_ft_arch_vcpu *vcpus;
 	int *vcpu_err;
 };
 

@@ -7,6 +7,7 @@
 #define KVM_FT_H
 
 #include <linux/compiler_types.h>
+#include <linux/kvm.h>
 
 struct kvm;
 struct kvm_vcpu;
@@ -27,5 +28,30 @@ void kvm_ft_vm_destroy(struct kvm *kvm);
 #define KVM_REQ_FT_PARK		KVM_ARCH_REQ(48)
 /* From the top of vcpu_run()'s loop: 1 to go on, <= 0 to leave KVM_RUN. */
 int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu);
+
+#define KVM_FT_NR_MSRS		32
+
+/*
+ * A vCPU's architectural state, as the KVM_GET_* vCPU ioctls give it; the
+ * payload of a VCPU frame (both hosts are x86-64 and run the same kvm.ko).
+ */
+struct kvm_ft_arch_vcpu {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs debugregs;
+	struct kvm_lapic_state lapic;		/* if has_lapic */
+	struct kvm_msr_entry msrs[KVM_FT_NR_MSRS];
+	__u32 nr_msrs;
+	__u32 mp_state;
+	__u32 has_lapic;
+	__u32 reserved;
+};
+
+/* In x86.c (kernel/patches/0005): on a vCPU loaded nowhere. */
+int kvm_ft_arch_vcpu_get(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
+int kvm_ft_arch_vcpu_set(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
 
 #endif /* KVM_FT_H */

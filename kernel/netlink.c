@@ -49,8 +49,21 @@ static int put_primary_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 		&st->pause_max_ns, &st->pause_total_ns, &st->stalls,
 	};
 
+	struct nlattr *nest;
+	int i;
+
 	BUILD_BUG_ON(ARRAY_SIZE(attrs) != ARRAY_SIZE(vals));
-	return put_u64s(skb, attrs, vals, ARRAY_SIZE(attrs));
+	if (put_u64s(skb, attrs, vals, ARRAY_SIZE(attrs)) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_INFLIGHT, atomic_read(&st->inflight)))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, KVM_FT_A_VM_PAUSE_HIST);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		if (nla_put_u64_64bit(skb, i + 1, atomic64_read(&st->pause_hist[i]), KVM_FT_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
 }
 
 static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
@@ -270,8 +283,10 @@ static int failover_doit(struct sk_buff *skb, struct genl_info *info)
 		ret = -EINVAL;
 	} else {
 		ret = kvm_ft_backup_failover(vm);
-		if (ret == -EBUSY)
+		if (ret == -EAGAIN)
 			GENL_SET_ERR_MSG(info, "no consistent checkpoint yet");
+		else if (ret == -EBUSY)
+			GENL_SET_ERR_MSG(info, "its VMM holds a vCPU: try again");
 		else if (ret == -EALREADY)
 			GENL_SET_ERR_MSG(info, "the VM took over already");
 	}
@@ -298,7 +313,7 @@ void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u64 arg)
 	if (!hdr || nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
 	    nla_put_u32(skb, KVM_FT_A_EVENT, event) ||
 	    (event == KVM_FT_EV_PEER_LOST && nla_put_u32(skb, KVM_FT_A_EVENT_REASON, arg)) ||
-	    (event == KVM_FT_EV_FAILOVER &&
+	    ((event == KVM_FT_EV_FAILOVER || event == KVM_FT_EV_COMMITTED) &&
 	     nla_put_u64_64bit(skb, KVM_FT_A_EVENT_EPOCH, arg, KVM_FT_A_PAD))) {
 		nlmsg_free(skb);
 		return;

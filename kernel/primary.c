@@ -22,6 +22,7 @@
 
 #include "epoch.h"
 #include "netlink.h"
+#include "output.h"
 #include "primary.h"
 #include "sysfs.h"
 #include "transfer.h"
@@ -129,6 +130,7 @@ static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vc
 static int begin_epoch(struct kvm_ft_primary *p)
 {
 	WRITE_ONCE(p->sent, p->sent + 1);	/* before its ACK can arrive */
+	atomic_inc(&p->vm->stats.inflight);
 	return send_frame(p, KVM_FT_WIRE_EPOCH_BEGIN, p->sent, 0) ? KVM_FT_WIRE_E_IO : 0;
 }
 
@@ -152,7 +154,7 @@ static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 
 static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot *s)
 {
-	const size_t size = sizeof(struct kvm_ft_vcpu_state);
+	const size_t size = sizeof(struct kvm_ft_arch_vcpu);
 	u8 *v = p->frame + HDR_LEN;
 	u32 i;
 	int ret;
@@ -177,6 +179,8 @@ static void count_pause(struct kvm_ft_stats *st, u64 ns)
 	atomic64_add(ns, &st->pause_total_ns);
 	if (ns > atomic64_read(&st->pause_max_ns))	/* one writer: no race */
 		atomic64_set(&st->pause_max_ns, ns);
+	atomic64_inc(&st->pause_hist[min_t(int, ilog2(max_t(u64, ns / NSEC_PER_USEC, 1)),
+					   KVM_FT_PAUSE_BUCKETS - 1)]);
 }
 
 /* Take and send an epoch whole: a stop waits for it (see kvm_ft_primary_stop()). */
@@ -186,6 +190,10 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	int ret;
 
 	mutex_lock(&p->epoch_lock);
+	if (sender_done(p)) {		/* a stop took the lock first */
+		mutex_unlock(&p->epoch_lock);
+		return 0;
+	}
 	ret = kvm_ft_epoch_snapshot(e, &s);
 	if (!ret) {
 		count_pause(&p->vm->stats, s.pause_ns);
@@ -261,7 +269,9 @@ static int take_ack(struct kvm_ft_primary *p, u64 epoch)
 	WRITE_ONCE(p->acked, epoch);
 	atomic64_inc(&st->epochs);
 	atomic64_set(&st->last_epoch, epoch);
+	atomic_dec(&st->inflight);
 	wake_up(&p->wq);
+	kvm_ft_output_commit(p->vm, epoch);
 	return 0;
 }
 
@@ -321,6 +331,7 @@ static int serve(struct kvm_ft_primary *p)
 
 	if (send_hello(p))
 		return KVM_FT_WIRE_E_IO;
+	atomic_set(&vm->stats.inflight, 0);
 	p->sender = kthread_run(sender_thread, p, "kvm_ft_ep/%s", vm->name);
 	if (IS_ERR(p->sender)) {
 		p->sender = NULL;

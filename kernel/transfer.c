@@ -165,7 +165,7 @@ int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
 		done += n;
 	}
 	if (done == len)
-		link->last_tx = jiffies;
+		WRITE_ONCE(link->last_tx, jiffies);
 	mutex_unlock(&link->send_lock);
 	return n < 0 ? n : 0;
 }
@@ -179,17 +179,28 @@ int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
 	return kvm_ft_link_send(link, hdr, sizeof(hdr));
 }
 
-/* Nothing arrived for a while: send a heartbeat if due; give up on silence. */
-static int idle(struct kvm_ft_link *link)
+/*
+ * Send a heartbeat if we have been quiet for an interval.  Also while
+ * frames keep arriving: a backup taking a long epoch (the sync) must not
+ * look dead to its primary for want of anything to say.
+ */
+static int beat_if_due(struct kvm_ft_link *link)
 {
 	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
+
+	if (time_after_eq(jiffies, READ_ONCE(link->last_tx) + beat))
+		return kvm_ft_link_send_empty(link, KVM_FT_WIRE_HEARTBEAT, 0);
+	return 0;
+}
+
+/* Nothing arrived for a while: give up on silence, else beat if due. */
+static int idle(struct kvm_ft_link *link)
+{
 	unsigned long dead = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
 
 	if (time_after(jiffies, link->last_rx + dead))
 		return -ETIMEDOUT;
-	if (time_after_eq(jiffies, link->last_tx + beat))
-		return kvm_ft_link_send_empty(link, KVM_FT_WIRE_HEARTBEAT, 0);
-	return 0;
+	return beat_if_due(link);
 }
 
 int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
@@ -216,6 +227,9 @@ int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
 			return done ? -EPIPE : -ENODATA;
 		done += n;
 		link->last_rx = jiffies;
+		n = beat_if_due(link);
+		if (n)
+			return n;
 	}
 	return 0;
 }

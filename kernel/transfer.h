@@ -10,8 +10,9 @@ struct task_struct;
 
 /*
  * One side's connection and the kernel thread that owns it.  Only the
- * thread reads and writes the socket; a stopper may shut it down (under
- * @lock) to wake the thread from a blocking call.
+ * thread reads the socket; it and, on a primary, the sender write whole
+ * frames under @send_lock; a stopper may shut it down (under @lock) to
+ * wake the thread from a blocking call.
  */
 struct kvm_ft_link {
 	struct task_struct *thread;

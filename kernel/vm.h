@@ -26,6 +26,8 @@ struct kvm_ft_stats {
 	atomic64_t sync_done, sync_total;	/* pages of the sync */
 	atomic64_t pause_last_ns, pause_max_ns, pause_total_ns;
 	atomic64_t stalls;
+	atomic64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
+	atomic_t inflight;
 };
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
@@ -41,6 +43,7 @@ struct kvm_ft_vm {
 	struct kvm_ft_backup *backup;	/* while listening (backup role) */
 	struct kvm_ft_primary *primary;	/* while paired (primary role) */
 	struct kvm_ft_stats stats;
+	unsigned long commit_event_at;	/* jiffies: no COMMITTED event before */
 };
 
 /*

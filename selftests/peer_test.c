@@ -14,16 +14,14 @@
  *   +-------------------------+           +-------------------------+
  */
 #include <linux/kvm_ft.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pair.h"
 #include "run.h"
 #include "test.h"
 #include "vmm.h"
@@ -34,26 +32,11 @@
 #define CUT_S		8
 #define REPAIR_MS	30000	/* while the link is re-made */
 
-static void knob(const char *name, unsigned int v)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), KVM_FT_SYSFS_DIR "/%s", name);
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%u\n", v);
-		fclose(f);
-	}
-}
-
 FIXTURE(peer) {
 	const char *role;
 	struct vm *vm;
-	pid_t mon;		/* ftnl monitor, if started */
-	int mon_fd;
+	struct monitor mon;
 	char out[4096];
-	char event[128];
 };
 
 FIXTURE_SETUP(peer)
@@ -63,8 +46,8 @@ FIXTURE_SETUP(peer)
 	self->role = getenv("CUJU_ROLE");
 	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
 	ASSERT_NE(NULL, getenv("CUJU_PEER"));
-	knob("failover_timeout_ms", FAILOVER_MS);
-	knob("auto_failover", 0);	/* a partition, not a failover: see replicate_test */
+	knob_set("failover_timeout_ms", FAILOVER_MS);
+	knob_set("auto_failover", 0);	/* a partition, not a failover: see replicate_test */
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);	/* same shape on both hosts */
 	vcpu_add(self->vm, 0, NULL, 0, 0);
@@ -75,15 +58,12 @@ FIXTURE_TEARDOWN(peer)
 {
 	char out[256];
 
-	if (self->mon > 0) {
-		kill(self->mon, SIGTERM);
-		run_finish(self->mon, self->mon_fd, out, sizeof(out));
-	}
+	monitor_stop(&self->mon);
 	IP(out, "link", "set", "eth0", "up");
 	FTNL(out, "stop", "hb");
 	vm_destroy(self->vm);
-	knob("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
-	knob("auto_failover", 1);
+	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
+	knob_set("auto_failover", 1);
 }
 
 /* Poll until ftnl -j show hb has every string of @want, within WAIT_S. */
@@ -107,80 +87,23 @@ static bool wait_for(FIXTURE_DATA(peer) *self, const char *const *want)
 #define WAIT_FOR(...) wait_for(self, (const char *const[]){ __VA_ARGS__, NULL })
 
 
-/* Poll until the counter @key ("\"name\":") of ftnl -j show hb reaches @min. */
-static bool counter_reaches(FIXTURE_DATA(peer) *self, const char *key, unsigned long long min)
-{
-	time_t deadline = time(NULL) + WAIT_S;
-	unsigned long long n;
-	char *p;
-
-	do {
-		if (!FTNL(self->out, "-j", "show", "hb") && (p = strstr(self->out, key)) &&
-		    sscanf(p + strlen(key), "%llu", &n) == 1 && n >= min)
-			return true;
-		usleep(100 * 1000);
-	} while (time(NULL) < deadline);
-	return false;
-}
-
-/* ftnl monitor in the background, once it listens; -1 if it never does. */
-static pid_t monitor_start(int *fd)
-{
-	const char *const argv[] = { "ftnl", "monitor", NULL };
-	char line[128];
-	size_t n = 0;
-	pid_t pid;
-
-	pid = run_start(0, fd, getenv("CUJU_FTNL"), argv);
-	if (pid < 0)
-		return -1;
-	/* Its first line says it is subscribed: no event can be missed after. */
-	while (n < sizeof(line) - 1 && read(*fd, line + n, 1) == 1 && line[n] != '\n')
-		n++;
-	line[n] = 0;
-	return strstr(line, "monitoring events") ? pid : -1;
-}
-
-/*
- * The monitor's next event line is @want (within WAIT_S).  Events queue up
- * in the monitor's socket, so a host stalled for seconds still sees each
- * one: the hosts hand over by events, never by how long a state lasted.
- */
-static bool next_event(FIXTURE_DATA(peer) *self, const char *want)
-{
-	struct pollfd p = { .fd = self->mon_fd, .events = POLLIN };
-	time_t deadline = time(NULL) + WAIT_S;
-	size_t n = 0;
-
-	while (n < sizeof(self->event) - 1 && time(NULL) < deadline) {
-		if (poll(&p, 1, 1000) != 1)
-			continue;
-		if (read(self->mon_fd, self->event + n, 1) != 1)
-			break;
-		if (self->event[n] == '\n')
-			break;
-		n++;
-	}
-	self->event[n] = 0;
-	return !strcmp(self->event, want);
-}
-
-#define EVENT(want) ASSERT_TRUE(next_event(self, want)) \
-	TH_LOG("expected event '%s', got '%s'", want, self->event)
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+#define COUNTER_REACHES(key, min) \
+	ASSERT_TRUE(ftnl_counter_reaches("hb", key, min, WAIT_S)) TH_LOG("%s", ftnl_last())
 
 TEST_F(peer, partition_and_repair)
 {
 	const char *peer = getenv("CUJU_PEER");
 
-	self->mon = monitor_start(&self->mon_fd);
-	ASSERT_LT(0, self->mon) TH_LOG("ftnl monitor did not start");
+	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
 
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 		EVENT("hb: linked");
 		/* The sync and one epoch of b's are applied: b saw "synced" before the cut. */
-		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 2)) TH_LOG("%s", self->out);
-		ASSERT_TRUE(counter_reaches(self, "\"heartbeats\":", 3)) TH_LOG("%s", self->out);
+		COUNTER_REACHES("\"epochs\":", 2);
+		COUNTER_REACHES("\"heartbeats\":", 3);
 		sleep(4);		/* b's kernel counts our heartbeats meanwhile */
 
 		ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
@@ -188,7 +111,7 @@ TEST_F(peer, partition_and_repair)
 		ASSERT_TRUE(WAIT_FOR("\"silence\":1", "\"state\":\"listening\""))
 			TH_LOG("%s", self->out);
 		/* The repair is not about silence: let no stall of b trip it. */
-		knob("failover_timeout_ms", REPAIR_MS);
+		knob_set("failover_timeout_ms", REPAIR_MS);
 		sleep(CUT_S);
 		ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "up")) TH_LOG("%s", self->out);
 
@@ -206,14 +129,14 @@ TEST_F(peer, partition_and_repair)
 	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
 	EVENT("hb: linked");
 	EVENT("hb: synced");
-	ASSERT_TRUE(counter_reaches(self, "\"heartbeats\":", 3)) TH_LOG("%s", self->out);
+	COUNTER_REACHES("\"heartbeats\":", 3);
 
 	/* a cuts its link: the backup goes silent. */
 	EVENT("hb: peer lost (silence)");
 	ASSERT_TRUE(WAIT_FOR("\"state\":\"unprotected\"", "\"peer_lost\":1,", "\"silence\":1"))
 		TH_LOG("%s", self->out);
 	/* Pairing again is allowed from unprotected; it connects once a is back. */
-	knob("failover_timeout_ms", REPAIR_MS);
+	knob_set("failover_timeout_ms", REPAIR_MS);
 	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
 	EVENT("hb: linked");
 	EVENT("hb: synced");	/* a stop mid-sync would end the stream mid-epoch */

@@ -20,18 +20,16 @@
 #include <linux/kvm_ft.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pair.h"
 #include "run.h"
 #include "test.h"
 #include "ucall.h"
@@ -39,6 +37,7 @@
 
 #define PORT		"7901"
 #define CRC_PORT	7902	/* the tests' own exchange of checksums */
+#define SPARE_PORT	"7904"
 #define WAIT_S		120
 #define FAILOVER_MS	5000	/* roomy: a slow emulated host must not trip it */
 #define ASK_PORT	0x1001	/* the guest asks the host whether to stop */
@@ -74,19 +73,6 @@ static void guest_churn(void)
 }
 
 /* ---- the host ------------------------------------------------------------- */
-
-static void knob(const char *name, unsigned int v)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), KVM_FT_SYSFS_DIR "/%s", name);
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%u\n", v);
-		fclose(f);
-	}
-}
 
 /* The vCPU's thread: runs the guest until it stops, answers its questions. */
 struct runner {
@@ -150,10 +136,8 @@ FIXTURE(rep) {
 	const char *role, *peer;
 	struct vm *vm;
 	struct vcpu *vcpu;
-	pid_t mon;
-	int mon_fd;
+	struct monitor mon;
 	char out[4096];
-	char event[128];
 };
 
 FIXTURE_SETUP(rep)
@@ -164,7 +148,7 @@ FIXTURE_SETUP(rep)
 	self->peer = getenv("CUJU_PEER");
 	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
 	ASSERT_NE(NULL, self->peer);
-	knob("failover_timeout_ms", FAILOVER_MS);
+	knob_set("failover_timeout_ms", FAILOVER_MS);
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);	/* same shape on both */
 	self->vcpu = vcpu_add(self->vm, 0, guest_churn, 0, 0);
@@ -175,79 +159,17 @@ FIXTURE_TEARDOWN(rep)
 {
 	char out[256];
 
-	if (self->mon > 0) {
-		kill(self->mon, SIGTERM);
-		run_finish(self->mon, self->mon_fd, out, sizeof(out));
-	}
+	monitor_stop(&self->mon);
 	IP(out, "link", "set", "eth0", "up");
 	FTNL(out, "stop", "rep");
 	vm_destroy(self->vm);
-	knob("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
+	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
 }
 
-/* ftnl monitor in the background, once it listens (its first line says so). */
-static pid_t monitor_start(int *fd)
-{
-	const char *const argv[] = { "ftnl", "monitor", NULL };
-	char line[128];
-	size_t n = 0;
-	pid_t pid;
-
-	pid = run_start(0, fd, getenv("CUJU_FTNL"), argv);
-	if (pid < 0)
-		return -1;
-	while (n < sizeof(line) - 1 && read(*fd, line + n, 1) == 1 && line[n] != '\n')
-		n++;
-	line[n] = 0;
-	return strstr(line, "monitoring events") ? pid : -1;
-}
-
-/* The monitor's next event line starts with @want (within WAIT_S). */
-static bool next_event(FIXTURE_DATA(rep) *self, const char *want)
-{
-	struct pollfd p = { .fd = self->mon_fd, .events = POLLIN };
-	time_t deadline = time(NULL) + WAIT_S;
-	size_t n = 0;
-
-	while (n < sizeof(self->event) - 1 && time(NULL) < deadline) {
-		if (poll(&p, 1, 1000) != 1)
-			continue;
-		if (read(self->mon_fd, self->event + n, 1) != 1 || self->event[n] == '\n')
-			break;
-		n++;
-	}
-	self->event[n] = 0;
-	return !strncmp(self->event, want, strlen(want));
-}
-
-#define EVENT(want) ASSERT_TRUE(next_event(self, want)) \
-	TH_LOG("expected event '%s', got '%s'", want, self->event)
-
-/* Poll until the counter @key ("\"name\":") of ftnl -j show rep reaches @min. */
-static bool counter_reaches(FIXTURE_DATA(rep) *self, const char *key, unsigned long long min)
-{
-	time_t deadline = time(NULL) + WAIT_S;
-	unsigned long long n;
-	char *p;
-
-	do {
-		if (!FTNL(self->out, "-j", "show", "rep") && (p = strstr(self->out, key)) &&
-		    sscanf(p + strlen(key), "%llu", &n) == 1 && n >= min)
-			return true;
-		usleep(200 * 1000);
-	} while (time(NULL) < deadline);
-	return false;
-}
-
-static unsigned long long counter(FIXTURE_DATA(rep) *self, const char *key)
-{
-	unsigned long long n = 0;
-	char *p;
-
-	if (!FTNL(self->out, "-j", "show", "rep") && (p = strstr(self->out, key)))
-		sscanf(p + strlen(key), "%llu", &n);
-	return n;
-}
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+#define COUNTER_REACHES(key, min) \
+	ASSERT_TRUE(ftnl_counter_reaches("rep", key, min, WAIT_S)) TH_LOG("%s", ftnl_last())
 
 /* CRC-32C of the VM's main memory, by the kernel. */
 static uint32_t memory_crc(struct vm *vm)
@@ -308,8 +230,7 @@ static bool give_value(const char *peer, uint32_t v)
 /* Both sides: link up, primary synced (a sees the epochs come). */
 static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(rep) *self)
 {
-	self->mon = monitor_start(&self->mon_fd);
-	ASSERT_LT(0, self->mon) TH_LOG("ftnl monitor did not start");
+	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", PORT))
 			TH_LOG("%s", self->out);
@@ -332,8 +253,9 @@ TEST_F(rep, quiesced_memory_matches)
 	unsigned long long acked;
 
 	if (!strcmp(self->role, "a")) {
-		/* No checkpoint yet: a failover is refused, with the reason. */
-		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", PORT));
+		/* No checkpoint yet: a failover is refused, with the reason (on a
+		 * port of its own, where b cannot link meanwhile). */
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", SPARE_PORT));
 		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
 		EXPECT_NE(NULL, strstr(self->out, "no consistent checkpoint")) TH_LOG("%s", self->out);
 		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
@@ -342,8 +264,8 @@ TEST_F(rep, quiesced_memory_matches)
 	if (!strcmp(self->role, "a")) {
 		/* b stops cleanly once its guest is done and all is acknowledged. */
 		EVENT("rep: peer lost (closed)");
-		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
-		EXPECT_NE(NULL, strstr(self->out, "\"state\":\"listening\"")) TH_LOG("%s", self->out);
+		COUNTER_REACHES("\"epochs\":", 10);
+		EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"listening\"")) TH_LOG("%s", ftnl_last());
 		/* Not listening when b pairs for its next test. */
 		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
 		EXPECT_EQ(take_value(), memory_crc(self->vm));
@@ -351,15 +273,15 @@ TEST_F(rep, quiesced_memory_matches)
 	}
 
 	runner_start(&r, self->vcpu);
-	ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+	COUNTER_REACHES("\"epochs\":", 10);
 	runner_stop(&r, 20);
 	ASSERT_TRUE(r.done);
 	/* Two more epochs acknowledged: they hold every write of the guest. */
-	acked = counter(self, "\"epochs\":");
-	ASSERT_TRUE(counter_reaches(self, "\"epochs\":", acked + 2)) TH_LOG("%s", self->out);
-	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"connected\"")) TH_LOG("%s", self->out);
-	EXPECT_EQ(0, counter(self, "\"sync_total\":") - counter(self, "\"sync_done\":"));
-	EXPECT_LT(0, counter(self, "\"pause_max_ns\":")) TH_LOG("%s", self->out);
+	acked = ftnl_counter("rep", "\"epochs\":");
+	COUNTER_REACHES("\"epochs\":", acked + 2);
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"connected\"")) TH_LOG("%s", ftnl_last());
+	EXPECT_EQ(0, ftnl_counter("rep", "\"sync_total\":") - ftnl_counter("rep", "\"sync_done\":"));
+	EXPECT_LT(0, ftnl_counter("rep", "\"pause_max_ns\":")) TH_LOG("%s", ftnl_last());
 	EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
 	EXPECT_TRUE(give_value(self->peer, memory_crc(self->vm)));
 }
@@ -377,8 +299,8 @@ TEST_F(rep, failover_resumes_consistently)
 	if (!strcmp(self->role, "a")) {
 		EVENT("rep: peer lost (silence)");
 		EVENT("rep: took over at epoch");
-		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
-		EXPECT_NE(NULL, strstr(self->out, "\"state\":\"active\"")) TH_LOG("%s", self->out);
+		COUNTER_REACHES("\"epochs\":", 10);
+		EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"active\"")) TH_LOG("%s", ftnl_last());
 		/* The guest goes on from the checkpoint and checks itself. */
 		runner_start(&r, self->vcpu);
 		while (!r.last_round)
@@ -390,12 +312,12 @@ TEST_F(rep, failover_resumes_consistently)
 	}
 
 	runner_start(&r, self->vcpu);
-	ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+	COUNTER_REACHES("\"epochs\":", 10);
 	/* Die, as far as a can tell: nothing more gets out. */
 	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
 	EVENT("rep: peer lost (silence)");
-	ASSERT_TRUE(counter_reaches(self, "\"peer_lost\":", 1)) TH_LOG("%s", self->out);
-	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"unprotected\"")) TH_LOG("%s", self->out);
+	COUNTER_REACHES("\"peer_lost\":", 1);
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
 	runner_stop(&r, 20);
 	ASSERT_TRUE(r.done);
 	/* Let a take over before the link comes back in teardown. */
@@ -409,7 +331,7 @@ TEST_F(rep, manual_failover)
 
 	link_up(_metadata, self);
 	if (!strcmp(self->role, "a")) {
-		ASSERT_TRUE(counter_reaches(self, "\"epochs\":", 10)) TH_LOG("%s", self->out);
+		COUNTER_REACHES("\"epochs\":", 10);
 		EXPECT_EQ(0, FTNL(self->out, "failover", "rep")) TH_LOG("%s", self->out);
 		EVENT("rep: took over at epoch");
 		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
@@ -423,8 +345,8 @@ TEST_F(rep, manual_failover)
 	}
 	runner_start(&r, self->vcpu);
 	EVENT("rep: peer lost");
-	ASSERT_TRUE(counter_reaches(self, "\"peer_lost\":", 1)) TH_LOG("%s", self->out);
-	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"unprotected\"")) TH_LOG("%s", self->out);
+	COUNTER_REACHES("\"peer_lost\":", 1);
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
 	runner_stop(&r, 20);
 	ASSERT_TRUE(r.done);
 }

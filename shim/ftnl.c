@@ -30,6 +30,8 @@ struct vm_info {
 	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
 		 pause_total_ns, stalls;
+	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
+	uint32_t inflight;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
 };
 
@@ -93,6 +95,7 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U32(KVM_FT_A_VM_EPOCH_US, epoch_us);
 	U32(KVM_FT_A_VM_NR_VCPUS, nr_vcpus);
 	U32(KVM_FT_A_VM_VMM_PID, vmm_pid);
+	U32(KVM_FT_A_VM_INFLIGHT, inflight);
 #undef U32
 #define U64(attr, field) if (a[attr]) vm->field = nla_get_u64(a[attr])
 	U64(KVM_FT_A_VM_MEM_BYTES, mem_bytes);
@@ -110,6 +113,14 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_PAUSE_TOTAL_NS, pause_total_ns);
 	U64(KVM_FT_A_VM_STALLS, stalls);
 #undef U64
+	if (a[KVM_FT_A_VM_PAUSE_HIST]) {
+		struct nlattr *h;
+		int rem;
+
+		nla_for_each_nested(h, a[KVM_FT_A_VM_PAUSE_HIST], rem)
+			if (nla_type(h) >= 1 && nla_type(h) <= KVM_FT_PAUSE_BUCKETS)
+				vm->pause_hist[nla_type(h) - 1] = nla_get_u64(h);
+	}
 	if (a[KVM_FT_A_VM_ERRORS]) {
 		struct nlattr *e;
 		int rem;
@@ -130,7 +141,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
 	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
 	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
-	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"errors\":{",
+	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"inflight\":%u,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
 	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
@@ -139,11 +150,14 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       (unsigned long long)vm->bytes_tx, (unsigned long long)vm->sync_done,
 	       (unsigned long long)vm->sync_total, (unsigned long long)vm->pause_last_ns,
 	       (unsigned long long)vm->pause_max_ns, (unsigned long long)vm->pause_total_ns,
-	       (unsigned long long)vm->stalls);
+	       (unsigned long long)vm->stalls, vm->inflight);
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
 		       (unsigned long long)vm->errors[i]);
-	printf("}}");
+	printf("},\"pause_hist\":[");
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)vm->pause_hist[i]);
+	printf("]}");
 }
 
 static int list_cb(struct nl_msg *msg, void *arg)
@@ -197,13 +211,13 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		if (vm.role == KVM_FT_ROLE_PRIMARY)
 			printf("sent:      %llu bytes; sync %llu of %llu pages\n"
 			       "paused:    last %llu us, longest %llu us, in all %llu us\n"
-			       "stalls:    %llu\n",
+			       "stalls:    %llu; in flight %u\n",
 			       (unsigned long long)vm.bytes_tx, (unsigned long long)vm.sync_done,
 			       (unsigned long long)vm.sync_total,
 			       (unsigned long long)vm.pause_last_ns / 1000,
 			       (unsigned long long)vm.pause_max_ns / 1000,
 			       (unsigned long long)vm.pause_total_ns / 1000,
-			       (unsigned long long)vm.stalls);
+			       (unsigned long long)vm.stalls, vm.inflight);
 	}
 	c->shown++;
 	return NL_OK;
@@ -419,6 +433,7 @@ static const char *event_name(uint32_t ev, bool json)
 	case KVM_FT_EV_PEER_LOST: return json ? "peer_lost" : "peer lost";
 	case KVM_FT_EV_SYNCED: return "synced";
 	case KVM_FT_EV_FAILOVER: return json ? "failover" : "took over";
+	case KVM_FT_EV_COMMITTED: return "committed";
 	}
 	return json ? "unknown" : "unknown event";
 }
@@ -445,7 +460,8 @@ static int event_cb(struct nl_msg *msg, void *arg)
 		printf("%s: %s", nla_get_string(a[KVM_FT_A_VM_NAME]), event_name(ev, false));
 	if (ev == KVM_FT_EV_PEER_LOST)
 		printf(json ? ",\"reason\":\"%s\"}\n" : " (%s)\n", why);
-	else if (ev == KVM_FT_EV_FAILOVER && a[KVM_FT_A_EVENT_EPOCH])
+	else if ((ev == KVM_FT_EV_FAILOVER || ev == KVM_FT_EV_COMMITTED) &&
+		 a[KVM_FT_A_EVENT_EPOCH])
 		printf(json ? ",\"epoch\":%llu}\n" : " at epoch %llu\n",
 		       (unsigned long long)nla_get_u64(a[KVM_FT_A_EVENT_EPOCH]));
 	else

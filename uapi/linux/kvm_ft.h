@@ -16,7 +16,8 @@
  *                        execution one checkpoint covers, and so the most
  *                        output commit delays a packet by, plus transfer time.
  *   inflight_max         epochs captured but not yet acknowledged, at most;
- *                        beyond it the vCPUs wait (a stall).
+ *                        at the limit the next snapshot waits (a stall,
+ *                        counted) while the VM runs on: the epoch grows.
  *   failover_timeout_ms  silence (no epoch, no heartbeat) after which a peer
  *                        is taken for dead.
  *   heartbeat_ms         how often an idle link carries a heartbeat; always
@@ -75,8 +76,9 @@
  *   KVM_FT_CMD_FAILOVER [VM_NAME]: a backup VM that holds a consistent
  *                      checkpoint takes over now: its vCPUs get the
  *                      checkpoint's registers and the VM is ACTIVE, for its
- *                      VMM to run.  EINVAL: not a backup; EBUSY: no
- *                      consistent checkpoint yet.  A backup also takes over
+ *                      VMM to run.  EINVAL: not a listening backup;
+ *                      EAGAIN: no consistent checkpoint yet; EALREADY:
+ *                      it took over already; EBUSY: its VMM holds a vCPU.  A backup also takes over
  *                      by itself when it loses its primary after one.
  *
  * Either side takes its peer for lost when no frame (heartbeats count) has
@@ -87,7 +89,9 @@
  * Events go to the multicast group KVM_FT_GENL_MCGRP_EVENTS (listening to
  * it needs CAP_NET_ADMIN) as KVM_FT_CMD_EVENT messages: VM_NAME, EVENT and,
  * for PEER_LOST, EVENT_REASON (enum kvm_ft_wire_err; OK: closed cleanly);
- * for FAILOVER, EVENT_EPOCH (the checkpoint the VM resumes from).
+ * for FAILOVER, EVENT_EPOCH (the checkpoint the VM resumes from); for
+ * COMMITTED, EVENT_EPOCH (the newest epoch the backup holds; sent at most
+ * ten times a second, so it is a progress report, not one per epoch).
  *
  * GET_VM also reports the link: VM_LAST_EPOCH (the last epoch applied),
  * VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, VM_HEARTBEATS (received),
@@ -97,7 +101,8 @@
  * count epochs acknowledged, VM_PAGES pages sent; VM_BYTES_TX, VM_SYNC_DONE
  * of VM_SYNC_TOTAL pages of the sync, VM_PAUSE_{LAST,MAX,TOTAL}_NS (how long
  * the vCPUs were held per epoch), VM_STALLS (ticks that waited for the
- * backup because inflight_max epochs were unacknowledged).
+ * backup because inflight_max epochs were unacknowledged), VM_PAUSE_HIST
+ * (pauses by power-of-two microseconds, for percentiles) and VM_INFLIGHT.
  *
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
@@ -143,6 +148,7 @@
 #include <linux/ioctl.h>
 
 #define KVM_FT_NAME_LEN			32	/* with the NUL; [A-Za-z0-9._-] */
+#define KVM_FT_PAUSE_BUCKETS		24	/* of VM_PAUSE_HIST: up to 16 s */
 
 #define KVM_FT_IO			0xCF
 
@@ -192,6 +198,7 @@ enum kvm_ft_event {
 	KVM_FT_EV_PEER_LOST	= 2,	/* it is down, for EVENT_REASON */
 	KVM_FT_EV_SYNCED	= 3,	/* primary: all memory sent once */
 	KVM_FT_EV_FAILOVER	= 4,	/* backup: took over at EVENT_EPOCH */
+	KVM_FT_EV_COMMITTED	= 5,	/* primary: EVENT_EPOCH is held; at most 10/s */
 };
 
 enum kvm_ft_cmd {
@@ -236,6 +243,9 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_PAUSE_MAX_NS,	/* u64 */
 	KVM_FT_A_VM_PAUSE_TOTAL_NS,	/* u64 */
 	KVM_FT_A_VM_STALLS,		/* u64 */
+	KVM_FT_A_VM_PAUSE_HIST,		/* nest: [i + 1] = u64 epochs paused
+					 * [2^i, 2^(i+1)) us (i = 0: < 2 us) */
+	KVM_FT_A_VM_INFLIGHT,		/* u32, epochs sent, not yet acknowledged */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The benchmark (make bench; not part of make check).  On two test hosts,
+ * host b runs a guest that does units of work, each unit a fixed amount of
+ * computation plus writes to a number of pages (its dirty rate), first
+ * with fault tolerance off, then on (paired with host a), in the same hosts
+ * and the same run.  Work is counted by the guest in its memory and read
+ * by the host on the outer machine's clock: a guest's own clock stops
+ * while it is paused, so it would over-report its speed.
+ *
+ * It prints, per dirty rate: work rate off and on and their ratio, epochs
+ * per second, the pause per epoch (p50, p99 from the engine's histogram of
+ * powers of two, so each an upper bound; max exact), pages and bytes per
+ * epoch, replication throughput.  Then failover time: on host a, from the
+ * backup's verdict (failover_timeout_ms of silence) to the guest running
+ * again; the silence itself is the configured timeout.
+ *
+ * Each variant "passes" when it measured something; the figures are
+ * reported, never asserted (speed is not a test).
+ */
+#include <linux/kvm_ft.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pair.h"
+#include "run.h"
+#include "test.h"
+#include "ucall.h"
+#include "vmm.h"
+
+#define PORT		"7903"
+#define WAIT_S		120
+#define MEASURE_S	4
+#define WARMUP_S	1
+#define FAILOVER_MS	2000
+#define AREA_PAGES	2048	/* 8 MiB the guest writes over, in turn */
+#define WORK_ROUNDS	2000	/* xorshift rounds per unit of work */
+
+/* ---- the guest ------------------------------------------------------------ */
+
+static uint8_t area[AREA_PAGES][VMM_PAGE_SIZE] __attribute__((aligned(VMM_PAGE_SIZE)));
+static volatile uint64_t units;		/* work done; read by the host */
+static volatile uint64_t stop;		/* set by the host */
+
+static void guest_work(uint64_t pages_per_unit, uint64_t unused)
+{
+	uint64_t x = 0x9e3779b97f4a7c15UL, page = 0;
+	int i;
+
+	while (!stop) {
+		for (i = 0; i < WORK_ROUNDS; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+		}
+		for (i = 0; i < pages_per_unit; i++)
+			*(volatile uint64_t *)area[page++ % AREA_PAGES] = x;
+		units = units + 1;
+	}
+	GUEST_DONE();
+}
+
+/* ---- the host ------------------------------------------------------------- */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct runner {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	bool done;
+};
+
+static void *run_guest(void *arg)
+{
+	struct runner *r = arg;
+	struct ucall uc;
+
+	r->done = vcpu_run_ucall(r->vcpu, &uc) == UCALL_DONE;
+	return NULL;
+}
+
+FIXTURE(bench) {
+	const char *role, *peer;
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct monitor mon;
+	struct runner run;
+	char out[4096];
+};
+
+FIXTURE_VARIANT(bench) {
+	const char *name;
+	uint64_t pages_per_unit;
+};
+
+FIXTURE_VARIANT_ADD(bench, light) { .name = "light", .pages_per_unit = 1 };
+FIXTURE_VARIANT_ADD(bench, medium) { .name = "medium", .pages_per_unit = 16 };
+FIXTURE_VARIANT_ADD(bench, heavy) { .name = "heavy", .pages_per_unit = 256 };
+
+FIXTURE_SETUP(bench)
+{
+	struct kvm_ft_register r = { .name = "bench", .flags = KVM_FT_F_NO_DEVICE_STATE };
+
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	self->vcpu = vcpu_add(self->vm, 0, guest_work, variant->pages_per_unit, 0);
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+	ASSERT_TRUE(monitor_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(bench)
+{
+	char out[256];
+
+	monitor_stop(&self->mon);
+	IP(out, "link", "set", "eth0", "up");
+	FTNL(out, "stop", "bench");
+	vm_destroy(self->vm);
+	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
+}
+
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+
+static void guest_start(FIXTURE_DATA(bench) *self)
+{
+	self->run.vcpu = self->vcpu;
+	pthread_create(&self->run.thread, NULL, run_guest, &self->run);
+}
+
+static void guest_stop(FIXTURE_DATA(bench) *self)
+{
+	GUEST_VAR(self->vm, stop) = 1;
+	pthread_join(self->run.thread, NULL);
+}
+
+/* Units of work per second over MEASURE_S, on the host's clock. */
+static double work_rate(FIXTURE_DATA(bench) *self)
+{
+	uint64_t u0 = GUEST_VAR(self->vm, units);
+	double t0 = now();
+
+	sleep(MEASURE_S);
+	return (GUEST_VAR(self->vm, units) - u0) / (now() - t0);
+}
+
+/* The engine's counters, read together. */
+struct sample {
+	double t;
+	unsigned long long epochs, pages, bytes, pause_ns, stalls;
+	unsigned long long hist[KVM_FT_PAUSE_BUCKETS];
+};
+
+static void sample(struct sample *s)
+{
+	const char *p;
+	int i;
+
+	s->t = now();
+	s->epochs = ftnl_counter("bench", "\"epochs\":");
+	s->pages = ftnl_counter("bench", "\"pages\":");
+	s->bytes = ftnl_counter("bench", "\"bytes_tx\":");
+	s->pause_ns = ftnl_counter("bench", "\"pause_total_ns\":");
+	s->stalls = ftnl_counter("bench", "\"stalls\":");
+	p = strstr(ftnl_last(), "\"pause_hist\":[");
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		s->hist[i] = 0;
+	if (p)
+		for (p += strlen("\"pause_hist\":["), i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
+			s->hist[i] = strtoull(p, (char **)&p, 10);
+			if (*p == ',')
+				p++;
+		}
+}
+
+/* The upper end (us) of the bucket holding fraction @q of the pauses. */
+static unsigned long long percentile(const struct sample *a, const struct sample *b, double q)
+{
+	unsigned long long total = 0, seen = 0;
+	int i;
+
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		total += b->hist[i] - a->hist[i];
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
+		seen += b->hist[i] - a->hist[i];
+		if (total && seen >= q * total)
+			return 2ULL << i;
+	}
+	return 0;
+}
+
+static void report(const FIXTURE_VARIANT(bench) *variant, double off, double on,
+		   const struct sample *a, const struct sample *b, unsigned long long max_ns)
+{
+	double dt = b->t - a->t, n = b->epochs - a->epochs;
+
+	printf("# bench %-6s %3lu pages/unit: work off %.0f units/s, on %.0f units/s, "
+	       "ratio %.2f\n", variant->name, (unsigned long)variant->pages_per_unit,
+	       off, on, off ? on / off : 0);
+	printf("# bench %-6s epochs %.1f/s, pause p50 <= %llu us, p99 <= %llu us, "
+	       "max %llu us, mean %.0f us\n", variant->name, n / dt,
+	       percentile(a, b, 0.5), percentile(a, b, 0.99), max_ns / 1000,
+	       n ? (b->pause_ns - a->pause_ns) / n / 1000 : 0);
+	printf("# bench %-6s pages/epoch %.1f, bytes/epoch %.0f, throughput %.2f MB/s, "
+	       "stalls %llu\n", variant->name, n ? (b->pages - a->pages) / n : 0,
+	       n ? (b->bytes - a->bytes) / n : 0, (b->bytes - a->bytes) / dt / 1e6,
+	       b->stalls - a->stalls);
+}
+
+TEST_F(bench, work_rate_off_and_on)
+{
+	struct sample a, b;
+	double off, on;
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT))
+			TH_LOG("%s", self->out);
+		EVENT("bench: linked");
+		EVENT("bench: peer lost (closed)");	/* b is done */
+		ASSERT_EQ(0, FTNL(self->out, "stop", "bench"));
+		return;
+	}
+	guest_start(self);
+	sleep(WARMUP_S);
+	off = work_rate(self);
+
+	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT("bench: linked");
+	EVENT("bench: synced");
+	sleep(WARMUP_S);
+	sample(&a);
+	on = work_rate(self);
+	sample(&b);
+	report(variant, off, on, &a, &b, ftnl_counter("bench", "\"pause_max_ns\":"));
+	EXPECT_LT(0, b.epochs - a.epochs) TH_LOG("%s", ftnl_last());
+	EXPECT_LT(0, on);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "bench")) TH_LOG("%s", self->out);
+	guest_stop(self);
+	EXPECT_TRUE(self->run.done);
+}
+
+TEST_F(bench, failover_time)
+{
+	double lost, running;
+	uint64_t u0;
+
+	if (strcmp(variant->name, "light"))
+		return;		/* once is enough */
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT))
+			TH_LOG("%s", self->out);
+		EVENT("bench: linked");
+		EVENT("bench: peer lost (silence)");
+		lost = now();
+		EVENT("bench: took over at epoch");
+		u0 = GUEST_VAR(self->vm, units);
+		guest_start(self);
+		while (GUEST_VAR(self->vm, units) == u0 && now() - lost < WAIT_S)
+			usleep(100);
+		running = now();
+		printf("# bench failover: silence %u ms (failover_timeout_ms), then guest "
+		       "running again after %.1f ms\n", FAILOVER_MS, (running - lost) * 1000);
+		guest_stop(self);
+		EXPECT_TRUE(self->run.done);
+		return;
+	}
+	guest_start(self);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT("bench: linked");
+	EVENT("bench: synced");
+	ASSERT_TRUE(ftnl_counter_reaches("bench", "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
+	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
+	EVENT("bench: peer lost (silence)");
+	guest_stop(self);
+	sleep(FAILOVER_MS / 1000 + 3);	/* a takes over before the link is back */
+}
+
+TEST_HARNESS_MAIN

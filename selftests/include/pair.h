@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the tests on two test hosts share: the engine's knobs, ftnl's
+ * counters, and its event monitor.  The two hosts hand over by events (they
+ * queue up in the monitor's socket, so a host stalled for seconds still
+ * sees each one), never by how long a state lasted.
+ */
+#ifndef CUJU_SELFTEST_PAIR_H
+#define CUJU_SELFTEST_PAIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write a /sys/kernel/kvm_ft knob; false if it could not be written. */
+bool knob_set(const char *name, unsigned int v);
+
+/* The counter @key (e.g. "\"epochs\":") of ftnl -j show @vm; 0 if none. */
+unsigned long long ftnl_counter(const char *vm, const char *key);
+/* Poll until it reaches @min, for up to @wait_s seconds. */
+bool ftnl_counter_reaches(const char *vm, const char *key, unsigned long long min,
+			  int wait_s);
+/* ftnl -j show @vm's last output, for a test's log. */
+const char *ftnl_last(void);
+
+struct monitor {
+	pid_t pid;
+	int fd;
+	char event[128];	/* the last event line read */
+};
+
+/* ftnl monitor in the background, once it is subscribed; false if not. */
+bool monitor_start(struct monitor *m);
+/*
+ * The next event line starts with @want (within @wait_s seconds).
+ * COMMITTED events are progress reports, skipped.
+ */
+bool monitor_next(struct monitor *m, const char *want, int wait_s);
+void monitor_stop(struct monitor *m);
+
+#endif /* CUJU_SELFTEST_PAIR_H */

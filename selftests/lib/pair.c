@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See pair.h. */
+#include <linux/kvm_ft.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pair.h"
+#include "run.h"
+
+static char show_out[4096];
+
+bool knob_set(const char *name, unsigned int v)
+{
+	char path[128];
+	bool ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), KVM_FT_SYSFS_DIR "/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return false;
+	ok = fprintf(f, "%u\n", v) > 0;
+	return !fclose(f) && ok;
+}
+
+const char *ftnl_last(void)
+{
+	return show_out;
+}
+
+static bool counter_of(const char *vm, const char *key, unsigned long long *n)
+{
+	char *p;
+
+	return !FTNL(show_out, "-j", "show", vm) && (p = strstr(show_out, key)) &&
+	       sscanf(p + strlen(key), "%llu", n) == 1;
+}
+
+unsigned long long ftnl_counter(const char *vm, const char *key)
+{
+	unsigned long long n;
+
+	return counter_of(vm, key, &n) ? n : 0;
+}
+
+bool ftnl_counter_reaches(const char *vm, const char *key, unsigned long long min,
+			  int wait_s)
+{
+	time_t deadline = time(NULL) + wait_s;
+	unsigned long long n;
+
+	do {
+		if (counter_of(vm, key, &n) && n >= min)
+			return true;
+		usleep(100 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+bool monitor_start(struct monitor *m)
+{
+	const char *const argv[] = { "ftnl", "monitor", NULL };
+	size_t n = 0;
+
+	m->pid = run_start(0, &m->fd, getenv("CUJU_FTNL"), argv);
+	if (m->pid < 0)
+		return false;
+	/* Its first line says it is subscribed: no event can be missed after. */
+	while (n < sizeof(m->event) - 1 && read(m->fd, m->event + n, 1) == 1 &&
+	       m->event[n] != '\n')
+		n++;
+	m->event[n] = 0;
+	return strstr(m->event, "monitoring events");
+}
+
+/* One line into m->event, within @deadline; false on timeout or EOF. */
+static bool read_line(struct monitor *m, time_t deadline)
+{
+	struct pollfd p = { .fd = m->fd, .events = POLLIN };
+	size_t n = 0;
+	bool ok = false;
+
+	while (n < sizeof(m->event) - 1 && time(NULL) < deadline) {
+		if (poll(&p, 1, 1000) != 1)
+			continue;
+		if (read(m->fd, m->event + n, 1) != 1)
+			break;
+		if (m->event[n] == '\n') {
+			ok = true;
+			break;
+		}
+		n++;
+	}
+	m->event[n] = 0;
+	return ok;
+}
+
+bool monitor_next(struct monitor *m, const char *want, int wait_s)
+{
+	time_t deadline = time(NULL) + wait_s;
+
+	while (read_line(m, deadline))
+		if (!strstr(m->event, ": committed at epoch"))
+			return !strncmp(m->event, want, strlen(want));
+	return false;
+}
+
+void monitor_stop(struct monitor *m)
+{
+	char out[1024];
+
+	if (m->pid > 0) {
+		kill(m->pid, SIGTERM);
+		run_finish(m->pid, m->fd, out, sizeof(out));
+	}
+	m->pid = 0;
+}
