@@ -125,13 +125,8 @@ FIXTURE_SETUP(bench)
 
 FIXTURE_TEARDOWN(bench)
 {
-	char out[256];
-
-	monitor_stop(&self->mon);
-	IP(out, "link", "set", "eth0", "up");
-	FTNL(out, "stop", "bench");
+	pair_teardown(&self->mon, "bench");
 	vm_destroy(self->vm);
-	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
 }
 
 #define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \

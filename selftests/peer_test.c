@@ -56,14 +56,8 @@ FIXTURE_SETUP(peer)
 
 FIXTURE_TEARDOWN(peer)
 {
-	char out[256];
-
-	monitor_stop(&self->mon);
-	IP(out, "link", "set", "eth0", "up");
-	FTNL(out, "stop", "hb");
+	pair_teardown(&self->mon, "hb");
 	vm_destroy(self->vm);
-	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
-	knob_set("auto_failover", 1);
 }
 
 /* Poll until ftnl -j show hb has every string of @want, within WAIT_S. */

@@ -101,18 +101,9 @@ static void *run_guest(void *arg)
 			*((uint8_t *)run + run->io.data_offset) = regs.rdi > r->stop_after;
 			continue;
 		}
-		/* Anything else is a ucall: vcpu_run_ucall's checks, on this exit. */
-		VMM_ASSERT(reason == KVM_EXIT_IO && run->io.port == UCALL_PORT,
-			   "unexpected exit %u", reason);
-		{
-			struct kvm_regs regs;
-
-			vcpu_get_regs(r->vcpu, &regs);
-			memcpy(&uc, vm_gpa2hva(r->vcpu->vm, regs.rdi), sizeof(uc));
-		}
-		VMM_ASSERT(uc.cmd != UCALL_ABORT, "guest assertion '%s' failed at %s:%lu",
-			   (const char *)uc.args[1], (const char *)uc.args[2], uc.args[0]);
-		VMM_ASSERT(uc.cmd == UCALL_SYNC, "guest ucall %lu", uc.cmd);
+		/* Anything else is a ucall, checked as vcpu_run_ucall() would. */
+		VMM_ASSERT(vcpu_get_ucall(r->vcpu, reason, &uc) == UCALL_SYNC,
+			   "guest ucall %lu", uc.cmd);
 		r->final_round = uc.args[0];
 		r->done = true;
 		return NULL;
@@ -157,13 +148,8 @@ FIXTURE_SETUP(rep)
 
 FIXTURE_TEARDOWN(rep)
 {
-	char out[256];
-
-	monitor_stop(&self->mon);
-	IP(out, "link", "set", "eth0", "up");
-	FTNL(out, "stop", "rep");
+	pair_teardown(&self->mon, "rep");
 	vm_destroy(self->vm);
-	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
 }
 
 #define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
@@ -349,6 +335,203 @@ TEST_F(rep, manual_failover)
 	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
 	runner_stop(&r, 20);
 	ASSERT_TRUE(r.done);
+}
+
+/* ---- vCPU state: 2 vCPUs, SSE registers and an MSR across a failover --------- */
+
+#define MSR_KERNEL_GS_BASE	0xc0000102
+#define TICK_PORT		0x80
+#define TICK_PORT_S		"0x80"
+
+static volatile uint64_t sse_stop;
+static volatile uint64_t sse_progress[2];
+
+/*
+ * A chain of SSE operations whose state lives in xmm5..xmm7 and a counter
+ * register for the whole loop, until *stop or @limit rounds: any of it lost
+ * at a failover changes the result.  The host runs the same code natively,
+ * for the rounds a guest reports, to check it.  A guest leaves the loop
+ * for its VMM every @tick + 1 rounds (a power of two; 0: never), so that a
+ * long run is not taken for a hung vCPU.
+ */
+static uint64_t sse_chain(uint64_t seed, volatile uint64_t *stop,
+			  volatile uint64_t *progress, uint64_t limit, uint64_t tick,
+			  uint64_t *rounds)
+{
+	uint64_t r, n = 0;
+
+	asm volatile("movq %[seed], %%xmm7\n\t"
+		     "pshufd $0x44, %%xmm7, %%xmm7\n\t"
+		     "pxor %%xmm6, %%xmm6\n"
+		     "1:\n\t"
+		     "paddq %%xmm7, %%xmm6\n\t"
+		     "pshufd $0x4e, %%xmm6, %%xmm5\n\t"
+		     "pxor %%xmm5, %%xmm7\n\t"
+		     "psllq $1, %%xmm5\n\t"
+		     "paddq %%xmm5, %%xmm7\n\t"
+		     "inc %[n]\n\t"
+		     "mov %[n], (%[progress])\n\t"
+		     "test %[tick], %[n]\n\t"
+		     "jnz 3f\n\t"
+		     "test %[tick], %[tick]\n\t"
+		     "jz 3f\n\t"
+		     "outb %%al, $" TICK_PORT_S "\n"
+		     "3:\n\t"
+		     "cmp %[limit], %[n]\n\t"
+		     "je 2f\n\t"
+		     "cmpq $0, (%[stop])\n\t"
+		     "je 1b\n"
+		     "2:\n\t"
+		     "movq %%xmm6, %[r]"
+		     : [r] "=r"(r), [n] "+r"(n)
+		     : [seed] "r"(seed), [stop] "r"(stop), [progress] "r"(progress),
+		       [limit] "r"(limit), [tick] "r"(tick)
+		     : "xmm5", "xmm6", "xmm7", "memory", "cc");
+	*rounds = n;
+	return r;
+}
+
+/* What the chain gives natively after exactly @rounds. */
+static uint64_t sse_expected(uint64_t seed, uint64_t rounds)
+{
+	static volatile uint64_t never, scratch;
+	uint64_t n;
+
+	return sse_chain(seed, &never, &scratch, rounds, 0, &n);
+}
+
+/* Also a canonical address: it goes into MSR_KERNEL_GS_BASE. */
+static uint64_t seed_of(uint64_t id)
+{
+	return (0x9e3779b97f4a7c15UL * (id + 1)) & 0x00007ffffffff000UL;
+}
+
+static void guest_sse(uint64_t id, uint64_t unused)
+{
+	uint64_t rounds, r, msr;
+	uint32_t lo, hi;
+
+	/* A per-vCPU MSR, set before and read after: it must travel too. */
+	asm volatile("wrmsr" : : "c"(MSR_KERNEL_GS_BASE), "a"((uint32_t)seed_of(id)),
+		     "d"((uint32_t)(seed_of(id) >> 32)));
+	r = sse_chain(seed_of(id), &sse_stop, &sse_progress[id], UINT64_MAX, 0xffff, &rounds);
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_KERNEL_GS_BASE));
+	msr = (uint64_t)hi << 32 | lo;
+	ucall(UCALL_SYNC, rounds, r, msr);
+}
+
+struct sse_run {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	struct ucall uc;
+	uint64_t cmd;
+};
+
+static void *run_sse(void *arg)
+{
+	struct sse_run *r = arg;
+	uint32_t reason;
+
+	do
+		reason = vcpu_run(r->vcpu);
+	while (reason == KVM_EXIT_IO && r->vcpu->run->io.port == TICK_PORT);
+	r->cmd = vcpu_get_ucall(r->vcpu, reason, &r->uc);
+	return NULL;
+}
+
+FIXTURE(state) {
+	const char *role, *peer;
+	struct vm *vm;
+	struct sse_run run[2];
+	struct monitor mon;
+	char out[4096];
+};
+
+FIXTURE_SETUP(state)
+{
+	struct kvm_ft_register r = { .name = "st", .flags = KVM_FT_F_NO_DEVICE_STATE };
+	int i;
+
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	for (i = 0; i < 2; i++)
+		self->run[i].vcpu = vcpu_add(self->vm, i, guest_sse, i, 0);
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+	ASSERT_TRUE(monitor_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(state)
+{
+	pair_teardown(&self->mon, "st");
+	vm_destroy(self->vm);
+}
+
+static void chains_start(FIXTURE_DATA(state) *self)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		pthread_create(&self->run[i].thread, NULL, run_sse, &self->run[i]);
+}
+
+static void chains_stop(FIXTURE_DATA(state) *self)
+{
+	int i;
+
+	GUEST_VAR(self->vm, sse_stop) = 1;
+	for (i = 0; i < 2; i++)
+		pthread_join(self->run[i].thread, NULL);
+}
+
+/*
+ * The primary dies while both vCPUs are mid-chain; on the backup each
+ * finishes with exactly the result the chain gives natively for the
+ * rounds it reports, and its MSR intact.
+ */
+TEST_F(state, vcpus_survive_failover)
+{
+	uint64_t p0, p1;
+	int i;
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "st", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		EVENT("st: linked");
+		EVENT("st: peer lost (silence)");
+		EVENT("st: took over at epoch");
+		p0 = GUEST_VAR(self->vm, sse_progress[0]);
+		p1 = GUEST_VAR(self->vm, sse_progress[1]);
+		EXPECT_LT(0, p0 + p1) TH_LOG("the checkpoint has the chains under way");
+		chains_start(self);
+		while (GUEST_VAR(self->vm, sse_progress[0]) == p0 ||
+		       GUEST_VAR(self->vm, sse_progress[1]) == p1)
+			usleep(1000);
+		chains_stop(self);
+		for (i = 0; i < 2; i++) {
+			struct ucall *uc = &self->run[i].uc;
+
+			ASSERT_EQ(UCALL_SYNC, self->run[i].cmd);
+			EXPECT_EQ(sse_expected(seed_of(i), uc->args[0]), uc->args[1])
+				TH_LOG("vCPU %d after %lu rounds", i, uc->args[0]);
+			EXPECT_EQ(seed_of(i), uc->args[2]) TH_LOG("vCPU %d's MSR", i);
+		}
+		return;
+	}
+	chains_start(self);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "st", self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT("st: linked");
+	EVENT("st: synced");
+	ASSERT_TRUE(ftnl_counter_reaches("st", "\"epochs\":", 10, WAIT_S)) TH_LOG("%s", ftnl_last());
+	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
+	EVENT("st: peer lost (silence)");
+	chains_stop(self);
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(sse_expected(seed_of(i), self->run[i].uc.args[0]),
+			  self->run[i].uc.args[1]) TH_LOG("vCPU %d unprotected", i);
+	sleep(FAILOVER_MS / 1000 + 5);	/* a takes over before the link is back */
 }
 
 TEST_HARNESS_MAIN

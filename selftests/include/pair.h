@@ -38,4 +38,10 @@ bool monitor_start(struct monitor *m);
 bool monitor_next(struct monitor *m, const char *want, int wait_s);
 void monitor_stop(struct monitor *m);
 
+/*
+ * The end of a test on either host: the monitor stopped, the link up, @vm
+ * stopped, the knobs tests change back to their defaults.
+ */
+void pair_teardown(struct monitor *m, const char *vm);
+
 #endif /* CUJU_SELFTEST_PAIR_H */

@@ -46,5 +46,7 @@ struct vcpu;
  * other exit, and a guest assertion failure, fails the test with a message.
  */
 uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc);
+/* The same for an exit (@reason) the caller's own KVM_RUN returned. */
+uint64_t vcpu_get_ucall(struct vcpu *vcpu, uint32_t reason, struct ucall *uc);
 
 #endif /* CUJU_SELFTEST_UCALL_H */

@@ -119,3 +119,14 @@ void monitor_stop(struct monitor *m)
 	}
 	m->pid = 0;
 }
+
+void pair_teardown(struct monitor *m, const char *vm)
+{
+	char out[256];
+
+	monitor_stop(m);
+	IP(out, "link", "set", "eth0", "up");
+	FTNL(out, "stop", vm);
+	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
+	knob_set("auto_failover", 1);
+}

@@ -8,8 +8,12 @@
 
 uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 {
+	return vcpu_get_ucall(vcpu, vcpu_run(vcpu), uc);
+}
+
+uint64_t vcpu_get_ucall(struct vcpu *vcpu, uint32_t reason, struct ucall *uc)
+{
 	struct kvm_run *run = vcpu->run;
-	uint32_t reason = vcpu_run(vcpu);
 	struct kvm_regs regs;
 
 	vcpu_get_regs(vcpu, &regs);
