@@ -4,8 +4,8 @@
  * time (heartbeats and the failover timeout as in transfer.c) and reads its
  * frames: each is checked whole by the wire codec
  * (wire.c) before anything of it is used, an epoch is staged until its
- * EPOCH_END has arrived and checked, then acknowledged, then applied to the
- * VM's memory.  Any refusal ends the connection, is counted by kind and
+ * EPOCH_END has arrived and checked, then applied to the VM's memory, then
+ * acknowledged.  Any refusal ends the connection, is counted by kind and
  * logged (rate-limited), and drops what was staged: a partial or corrupt
  * epoch is never applied.  Guest frames are checked against the VM's user
  * memslots, so nothing outside them is ever written; staging is keyed by
@@ -311,12 +311,12 @@ static void release_vcpus(struct kvm *kvm, u32 n)
 /* Hold every vCPU's mutex; the VMM may be in a vCPU ioctl: wait up to 1 s. */
 static int hold_vcpus(struct kvm *kvm, u32 n)
 {
+	int tries = 0;
 	u32 i;
-	int tries;
 
 	for (i = 0; i < n; i++) {
-		for (tries = 0; !mutex_trylock(&kvm_get_vcpu(kvm, i)->mutex); tries++) {
-			if (tries == 100) {
+		while (!mutex_trylock(&kvm_get_vcpu(kvm, i)->mutex)) {
+			if (++tries == 100) {
 				release_vcpus(kvm, i);
 				return -EBUSY;
 			}
@@ -326,29 +326,25 @@ static int hold_vcpus(struct kvm *kvm, u32 n)
 	return 0;
 }
 
+static void unfreeze(struct kvm_ft_backup *b)
+{
+	mutex_lock(&b->apply_lock);
+	b->frozen = false;
+	mutex_unlock(&b->apply_lock);
+}
+
 /*
- * Give the vCPUs the checkpoint's state; the VM is then ACTIVE.  The VMM
- * must not run them before (it waits for the FAILOVER event).  If it holds
- * a vCPU nothing is changed, the checkpoint is unfrozen and -EBUSY says
- * why; a vCPU that refuses its state leaves the VM unusable (IDLE).
+ * Give the held vCPUs the checkpoint's state; the VM is then ACTIVE.  A
+ * vCPU that refuses its state leaves the VM unusable (IDLE).
  */
-static int take_over(struct kvm_ft_backup *b)
+static int load_checkpoint(struct kvm_ft_backup *b)
 {
 	struct kvm_ft_vm *vm = b->vm;
-	int ret;
+	int ret = 0;
 	u32 i;
 
-	ret = hold_vcpus(vm->kvm, b->nr_vcpus);
-	if (ret) {
-		pr_err("%s: cannot take over now: its VMM holds a vCPU\n", vm->name);
-		mutex_lock(&b->apply_lock);
-		b->frozen = false;
-		mutex_unlock(&b->apply_lock);
-		return ret;
-	}
 	for (i = 0; !ret && i < b->nr_vcpus; i++)
 		ret = kvm_ft_vcpu_load(kvm_get_vcpu(vm->kvm, i), &b->vcpus[i]);
-	release_vcpus(vm->kvm, b->nr_vcpus);
 	if (ret) {
 		pr_err("%s: cannot take over: vCPU %u refused its state (%d)\n",
 		       vm->name, i - 1, ret);
@@ -359,6 +355,26 @@ static int take_over(struct kvm_ft_backup *b)
 	pr_info("%s: took over from the primary at epoch %llu\n", vm->name, b->checkpoint);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER, b->checkpoint);
 	return 0;
+}
+
+/*
+ * Take over from the frozen checkpoint.  The VMM must not run the vCPUs
+ * before (it waits for the FAILOVER event); if it holds one, nothing is
+ * changed, the checkpoint is unfrozen and -EBUSY says why.
+ */
+static int take_over(struct kvm_ft_backup *b)
+{
+	struct kvm *kvm = b->vm->kvm;
+	int ret = hold_vcpus(kvm, b->nr_vcpus);
+
+	if (ret) {
+		pr_err("%s: cannot take over now: its VMM holds a vCPU\n", b->vm->name);
+		unfreeze(b);
+		return ret;
+	}
+	ret = load_checkpoint(b);
+	release_vcpus(kvm, b->nr_vcpus);
+	return ret;
 }
 
 /* The primary is gone, not done: its link broke rather than we refused it. */
@@ -491,11 +507,21 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 int kvm_ft_backup_failover(struct kvm_ft_vm *vm)
 {
 	struct kvm_ft_backup *b = vm->backup;
+	struct kvm *kvm = vm->kvm;
+	int ret;
 
 	if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE)
 		return -EALREADY;
 	if (!freeze(b))
 		return -EAGAIN;
+	/* The vCPUs first: if the VMM holds one, the link goes on as it was. */
+	ret = hold_vcpus(kvm, b->nr_vcpus);
+	if (ret) {
+		unfreeze(b);
+		return ret;
+	}
 	kvm_ft_link_stop(&b->link, b->listen);
-	return take_over(b);
+	ret = load_checkpoint(b);
+	release_vcpus(kvm, b->nr_vcpus);
+	return ret;
 }

@@ -8,9 +8,11 @@
 struct kvm_ft_vm;
 
 /*
- * Told of every committed epoch: action is the epoch number (truncated to
- * unsigned long, which is 64 bits on x86-64), data the struct kvm_ft_vm.
- * Called from the link thread; a callback must not sleep.
+ * Told of every committed epoch: action is the epoch number (unsigned
+ * long, 64 bits on x86-64), data the struct kvm_ft_vm.  Each new link
+ * numbers its epochs from 1, the sync, which is never told (it is no
+ * checkpoint), so the first one told is 2.  Called from the link thread;
+ * a callback must not sleep.
  */
 int kvm_ft_commit_register(struct notifier_block *nb);
 int kvm_ft_commit_unregister(struct notifier_block *nb);

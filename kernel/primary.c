@@ -271,7 +271,9 @@ static int take_ack(struct kvm_ft_primary *p, u64 epoch)
 	atomic64_set(&st->last_epoch, epoch);
 	atomic_dec(&st->inflight);
 	wake_up(&p->wq);
-	kvm_ft_output_commit(p->vm, epoch);
+	/* Epoch 1, the sync, is no checkpoint: what the VM did meanwhile waits for 2. */
+	if (epoch > 1)
+		kvm_ft_output_commit(p->vm, epoch);
 	return 0;
 }
 
@@ -357,6 +359,7 @@ static int primary_thread(void *arg)
 		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 		why = serve(p);
 		kvm_ft_link_detach(&p->link);
+		atomic_set(&vm->stats.inflight, 0);
 		if (!READ_ONCE(p->link.stopping)) {
 			atomic64_inc(&vm->stats.errors[why]);
 			atomic64_inc(&vm->stats.peer_lost);

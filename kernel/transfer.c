@@ -3,9 +3,10 @@
  * In-kernel TCP between the two hosts' engines: the sockets are the
  * kernel's own (sock_create_kern), each owned by one kernel thread.
  *
- * Liveness is judged on received frames alone: every frame counts, and an
- * idle sender sends heartbeats, so a peer silent for longer than the
- * failover timeout is gone (or cut off), whatever TCP still believes.
+ * Liveness is judged on received frames alone: every frame counts, and a
+ * side with nothing else to send sends heartbeats (also while it is busy
+ * receiving), so a peer silent for longer than the failover timeout is
+ * gone (or cut off), whatever TCP still believes.
  */
 #include <linux/jiffies.h>
 #include <linux/kthread.h>

@@ -43,8 +43,8 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
 			struct socket **res);
 
 /*
- * Exactly @len bytes from the link's socket.  While nothing arrives, a
- * heartbeat goes out every heartbeat_ms; a peer silent for
+ * Exactly @len bytes from the link's socket.  Meanwhile a heartbeat goes
+ * out whenever we sent nothing for heartbeat_ms; a peer silent for
  * failover_timeout_ms is given up (-ETIMEDOUT).  -ENODATA: EOF before the
  * first byte; -EPIPE: EOF after it.
  */

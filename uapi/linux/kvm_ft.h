@@ -20,10 +20,12 @@
  *                        counted) while the VM runs on: the epoch grows.
  *   failover_timeout_ms  silence (no epoch, no heartbeat) after which a peer
  *                        is taken for dead.
- *   heartbeat_ms         how often an idle link carries a heartbeat; always
+ *   heartbeat_ms         how often a side that has sent nothing else sends
+ *                        a heartbeat (also while it receives); always
  *                        below failover_timeout_ms (a write that would break
  *                        this is refused with EINVAL).
- *   auto_failover        1: a backup that loses its primary (not a clean
+ *   auto_failover        1: a backup whose link to its primary breaks
+ *                        (silence, truncation, a socket error; not a clean
  *                        stop) takes over by itself from its checkpoint;
  *                        0: it only says so, and waits for ftnl failover
  *                        (e.g. when something outside decides who runs).
@@ -75,11 +77,12 @@
  *                      idle again.
  *   KVM_FT_CMD_FAILOVER [VM_NAME]: a backup VM that holds a consistent
  *                      checkpoint takes over now: its vCPUs get the
- *                      checkpoint's registers and the VM is ACTIVE, for its
+ *                      checkpoint's state and the VM is ACTIVE, for its
  *                      VMM to run.  EINVAL: not a listening backup;
  *                      EAGAIN: no consistent checkpoint yet; EALREADY:
- *                      it took over already; EBUSY: its VMM holds a vCPU.  A backup also takes over
- *                      by itself when it loses its primary after one.
+ *                      it took over already; EBUSY: its VMM holds a vCPU
+ *                      (nothing changed: try again).  A backup also takes
+ *                      over by itself when it loses its primary after one.
  *
  * Either side takes its peer for lost when no frame (heartbeats count) has
  * come from it for failover_timeout_ms.  A primary that loses its backup
