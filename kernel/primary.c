@@ -31,6 +31,8 @@
 
 #define HDR_LEN		sizeof(struct kvm_ft_wire_hdr)
 #define PAGES_HDR	sizeof(struct kvm_ft_wire_pages)
+#define SYNC_PASSES	5	/* of the sync: all memory, then what changed */
+#define SYNC_ENOUGH	256	/* pages left for epoch 2 to copy while held */
 #define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
 			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
 
@@ -135,21 +137,40 @@ static int begin_epoch(struct kvm_ft_primary *p)
 }
 
 /* Epoch 1: all of guest memory, read while the VM runs. */
+/*
+ * Epoch 1: all of guest memory, read while the VM runs; then, in the same
+ * epoch, what it wrote meanwhile, again and again while that shrinks, so
+ * that the first held epoch (2) has little left to copy.
+ */
 static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 {
 	struct kvm_ft_stats *st = &p->vm->stats;
-	int ret;
+	bool last_pass = false;
+	u64 sent = 0, before;
+	int pass, ret;
 
-	ret = kvm_ft_dirty_all(e->kvm, &e->dirty);
-	if (ret)
+	if (kvm_ft_dirty_all(e->kvm, &e->dirty))
 		return KVM_FT_WIRE_E_SNAPSHOT;
 	atomic64_set(&st->sync_total, e->dirty.nr);
 	atomic64_set(&st->sync_done, 0);
 	ret = begin_epoch(p);
-	if (!ret)
+	/* Every harvest is sent: what is written after the last one is epoch 2's. */
+	for (pass = 1; !ret; pass++) {
 		ret = send_pages(p, e, p->sent, e->dirty.gfns, e->dirty.nr, NULL,
 				 &st->sync_done);
-	return ret ? ret : send_end(p, p->sent, e->dirty.nr, 0);
+		sent += e->dirty.nr;
+		if (ret || last_pass)
+			break;
+		before = e->dirty.nr;
+		if (kvm_ft_dirty_harvest(e->kvm, &e->dirty)) {
+			ret = KVM_FT_WIRE_E_SNAPSHOT;
+			break;
+		}
+		atomic64_add(e->dirty.nr, &st->sync_total);
+		last_pass = e->dirty.nr <= SYNC_ENOUGH || e->dirty.nr >= before ||
+			    pass + 1 == SYNC_PASSES;
+	}
+	return ret ? ret : send_end(p, p->sent, sent, 0);
 }
 
 static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot *s)
