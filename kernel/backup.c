@@ -157,7 +157,11 @@ static int apply_pages(struct kvm_ft_backup *b)
 			ret = -EFAULT;
 			break;
 		}
-		n++;
+		/* The sync is the whole of memory: stay alive to the primary. */
+		if (!(++n % 1024)) {
+			kvm_ft_link_beat(&b->link);
+			cond_resched();
+		}
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	kthread_unuse_mm(kvm->mm);
@@ -223,7 +227,7 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 
 	switch (m->type) {
 	case KVM_FT_WIRE_PAGES:
-		return stage_pages(b, m) ? KVM_FT_WIRE_E_IO : KVM_FT_WIRE_OK;
+		return stage_pages(b, m) ? KVM_FT_WIRE_E_NOMEM : KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_VCPU:
 		return stage_vcpu(b, m);
 	case KVM_FT_WIRE_DEVICE:
@@ -275,7 +279,7 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 	if (m.type == KVM_FT_WIRE_DEVICE) {
 		payload = kvmalloc(m.len, GFP_KERNEL_ACCOUNT);
 		if (!payload)
-			return KVM_FT_WIRE_E_IO;
+			return KVM_FT_WIRE_E_NOMEM;
 	}
 	ret = m.len ? kvm_ft_link_recv(&b->link, payload, m.len) : 0;
 	if (ret)

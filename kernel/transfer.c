@@ -185,7 +185,7 @@ int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
  * frames keep arriving: a backup taking a long epoch (the sync) must not
  * look dead to its primary for want of anything to say.
  */
-static int beat_if_due(struct kvm_ft_link *link)
+int kvm_ft_link_beat(struct kvm_ft_link *link)
 {
 	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
 
@@ -201,7 +201,7 @@ static int idle(struct kvm_ft_link *link)
 
 	if (time_after(jiffies, link->last_rx + dead))
 		return -ETIMEDOUT;
-	return beat_if_due(link);
+	return kvm_ft_link_beat(link);
 }
 
 int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
@@ -228,7 +228,7 @@ int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
 			return done ? -EPIPE : -ENODATA;
 		done += n;
 		link->last_rx = jiffies;
-		n = beat_if_due(link);
+		n = kvm_ft_link_beat(link);
 		if (n)
 			return n;
 	}

@@ -50,6 +50,11 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
  */
 int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len);
 int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len);
+/*
+ * A heartbeat if we sent nothing for heartbeat_ms (recv does it too):
+ * for a side that is busy long without receiving, e.g. applying the sync.
+ */
+int kvm_ft_link_beat(struct kvm_ft_link *link);
 /* A frame with no payload (ACK, HEARTBEAT). */
 int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch);
 

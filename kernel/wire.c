@@ -69,6 +69,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_IO]	 = "socket error",
 	[KVM_FT_WIRE_E_SILENCE]	 = "peer silent beyond the failover timeout",
 	[KVM_FT_WIRE_E_SNAPSHOT] = "epoch could not be taken",
+	[KVM_FT_WIRE_E_NOMEM]	 = "out of memory staging an epoch",
 };
 
 const char *kvm_ft_wire_strerror(int err)

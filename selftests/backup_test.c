@@ -80,7 +80,7 @@ VARIANT(wrong_shape, 10, SEND_BAD_SHAPE, "shape");
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
 	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io", "silence",
-	"snapshot",
+	"snapshot", "nomem",
 };
 
 /* ---- host b: the sender ------------------------------------------------ */

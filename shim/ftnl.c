@@ -45,6 +45,7 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_VCPU] = "vcpu", [KVM_FT_WIRE_E_TOTALS] = "totals",
 	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
 	[KVM_FT_WIRE_E_SILENCE] = "silence", [KVM_FT_WIRE_E_SNAPSHOT] = "snapshot",
+	[KVM_FT_WIRE_E_NOMEM] = "nomem",
 };
 
 /* The kernel's own reason for the last refusal, if it gave one. */

@@ -279,6 +279,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_IO,	/* a socket error */
 	KVM_FT_WIRE_E_SILENCE,	/* nothing for failover_timeout_ms */
 	KVM_FT_WIRE_E_SNAPSHOT,	/* the primary could not take an epoch */
+	KVM_FT_WIRE_E_NOMEM,	/* the backup could not stage the epoch */
 	KVM_FT_WIRE_E_MAX
 };
 
