@@ -171,11 +171,12 @@ static void sample(struct sample *s)
 	int i;
 
 	s->t = now();
+	/* One ftnl show: the counters of one instant, one process. */
 	s->epochs = ftnl_counter("bench", "\"epochs\":");
-	s->pages = ftnl_counter("bench", "\"pages\":");
-	s->bytes = ftnl_counter("bench", "\"bytes_tx\":");
-	s->pause_ns = ftnl_counter("bench", "\"pause_total_ns\":");
-	s->stalls = ftnl_counter("bench", "\"stalls\":");
+	s->pages = ftnl_last_counter("\"pages\":");
+	s->bytes = ftnl_last_counter("\"bytes_tx\":");
+	s->pause_ns = ftnl_last_counter("\"pause_total_ns\":");
+	s->stalls = ftnl_last_counter("\"stalls\":");
 	p = strstr(ftnl_last(), "\"pause_hist\":[");
 	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
 		s->hist[i] = 0;

@@ -22,6 +22,8 @@ bool ftnl_counter_reaches(const char *vm, const char *key, unsigned long long mi
 			  int wait_s);
 /* ftnl -j show @vm's last output, for a test's log. */
 const char *ftnl_last(void);
+/* The counter @key in that output, without running ftnl again; 0 if none. */
+unsigned long long ftnl_last_counter(const char *key);
 
 struct monitor {
 	pid_t pid;

@@ -32,12 +32,23 @@ const char *ftnl_last(void)
 	return show_out;
 }
 
+static bool last_counter(const char *key, unsigned long long *n)
+{
+	char *p = strstr(show_out, key);
+
+	return p && sscanf(p + strlen(key), "%llu", n) == 1;
+}
+
+unsigned long long ftnl_last_counter(const char *key)
+{
+	unsigned long long n;
+
+	return last_counter(key, &n) ? n : 0;
+}
+
 static bool counter_of(const char *vm, const char *key, unsigned long long *n)
 {
-	char *p;
-
-	return !FTNL(show_out, "-j", "show", vm) && (p = strstr(show_out, key)) &&
-	       sscanf(p + strlen(key), "%llu", n) == 1;
+	return !FTNL(show_out, "-j", "show", vm) && last_counter(key, n);
 }
 
 unsigned long long ftnl_counter(const char *vm, const char *key)
