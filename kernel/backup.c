@@ -13,9 +13,11 @@
  *
  * An epoch is applied before it is acknowledged: what the primary lets out
  * to the world once acknowledged is then always covered by the backup's
- * memory.  The memory and the vCPU registers are one checkpoint once an
- * epoch carrying every vCPU has been applied (the sync, epoch 1, carries
- * none).  With a checkpoint, losing the primary (not a clean close) makes
+ * memory.  The memory, the vCPU registers and the device state are one
+ * checkpoint once an epoch carrying every vCPU (and, for a VM with device
+ * state, its blob) has been applied (the sync, epoch 1, carries none; an
+ * epoch whose blob the primary's VMM gave too late carries no blob).  After
+ * a takeover, the blob is the VMM's to fetch (device.c).  With a checkpoint, losing the primary (not a clean close) makes
  * the backup take over: its vCPUs get the checkpoint's registers and the VM
  * turns ACTIVE for its VMM to run.  `ftnl failover` does the same at will.
  */
@@ -46,7 +48,7 @@ struct kvm_ft_backup {
 	struct socket *listen;
 	void *buf;			/* payloads but DEVICE */
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
-	void *staged_device, *device;	/* this epoch's blob, the last applied */
+	void *staged_device, *device;	/* this epoch's blob, the checkpoint's */
 	u32 staged_device_len, device_len;
 
 	u32 nr_vcpus;
@@ -181,9 +183,12 @@ static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
 	else
 		ret = apply_pages(b);
 	if (!ret) {
-		b->consistent = bitmap_full(b->staged_seen, b->nr_vcpus);
+		b->consistent = bitmap_full(b->staged_seen, b->nr_vcpus) &&
+				(b->staged_device || !kvm_ft_device_used(b->vm));
 		if (b->consistent) {
 			memcpy(b->vcpus, b->staged_vcpus, b->nr_vcpus * sizeof(*b->vcpus));
+			swap(b->device, b->staged_device);
+			b->device_len = b->staged_device_len;
 			b->checkpoint = epoch;
 		}
 	}
@@ -198,12 +203,6 @@ static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
 	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
-	if (b->staged_device) {
-		kvfree(b->device);
-		b->device = b->staged_device;
-		b->device_len = b->staged_device_len;
-		b->staged_device = NULL;
-	}
 	drop_staged(b);
 	atomic64_inc(&b->vm->stats.epochs);
 	atomic64_set(&b->vm->stats.last_epoch, epoch);
@@ -356,6 +355,8 @@ static int load_checkpoint(struct kvm_ft_backup *b)
 		return ret;
 	}
 	WRITE_ONCE(vm->state, KVM_FT_STATE_ACTIVE);
+	kvm_ft_device_resume(&vm->dev, b->device, b->device_len, b->checkpoint);
+	b->device = NULL;		/* the VMM's now */
 	pr_info("%s: took over from the primary at epoch %llu\n", vm->name, b->checkpoint);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER, b->checkpoint);
 	return 0;
@@ -394,6 +395,7 @@ static void serve(struct kvm_ft_backup *b)
 	struct kvm_ft_wire_rx rx = {
 		.mem_pages = kvm_ft_vm_mem_bytes(vm) >> PAGE_SHIFT,
 		.nr_vcpus = kvm_ft_vm_nr_vcpus(vm),
+		.flags = kvm_ft_device_used(vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0,
 		.gfn_valid = gfn_valid,
 		.ctx = b,	/* each connection is a stream of its own, from epoch 1 */
 	};

@@ -12,7 +12,17 @@
  * (kernel/patches/0004), between two instructions, saves its registers and
  * sleeps until released.  A vCPU not in KVM_RUN cannot reach that hook, but
  * it does not run either: the engine takes its vcpu->mutex, as any vCPU
- * ioctl would, so that it cannot enter KVM_RUN until released.
+ * ioctl would, so that it cannot enter KVM_RUN until released.  Unless it
+ * left KVM_RUN for its VMM to emulate an I/O access: that instruction is
+ * complete only once the vCPU is back in KVM_RUN (complete_userspace_io),
+ * and state taken before would replay it after a failover.  Such a vCPU is
+ * left to come back and park at the hook, which runs after the completion,
+ * for up to an epoch; a VMM that leaves it longer (QEMU never does: it
+ * completes I/O with immediate_exit before it stops a vCPU) gets it held
+ * mid-I/O, and the kernel log says so.
+ *
+ * The VMM's device state is asked for (device.c) while the vCPUs are held,
+ * so that devices, memory and vCPUs are one picture.
  *
  * kvm_ft_vcpu_park() finds the engine of its VM in an xarray under RCU
  * (struct kvm cannot point to it); in_park lets the engine go away only
@@ -97,8 +107,19 @@ int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu)
 	return ret;
 }
 
+/* May @vcpu, idle and locked, be held?  Not while its VMM owes it an I/O. */
+static bool idle_holdable(struct kvm_vcpu *vcpu, bool mid_io_ok)
+{
+	if (!vcpu->arch.complete_userspace_io)
+		return true;
+	if (mid_io_ok)
+		pr_warn_ratelimited("%s: vCPU %d held mid-I/O: a failover would repeat it\n",
+				    current->comm, vcpu->vcpu_id);
+	return mid_io_ok;
+}
+
 /* Is every vCPU held, parked or locked?  Lock the idle ones meanwhile. */
-static bool all_held(struct kvm_ft_epoch *e)
+static bool all_held(struct kvm_ft_epoch *e, bool mid_io_ok)
 {
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
@@ -112,11 +133,14 @@ static bool all_held(struct kvm_ft_epoch *e)
 		spin_unlock(&e->lock);
 		if (parked || test_bit(i, e->locked))
 			continue;
-		if (mutex_trylock(&vcpu->mutex)) {
+		if (!mutex_trylock(&vcpu->mutex)) {
+			all = false;
+		} else if (!idle_holdable(vcpu, mid_io_ok)) {
+			mutex_unlock(&vcpu->mutex);	/* it comes back to park */
+			all = false;
+		} else {
 			__set_bit(i, e->locked);
 			e->vcpu_err[i] = kvm_ft_vcpu_save(vcpu, &e->vcpus[i]);
-		} else {
-			all = false;
 		}
 	}
 	return all;
@@ -150,6 +174,7 @@ static u32 nr_held(struct kvm_ft_epoch *e)
 
 static int park_all(struct kvm_ft_epoch *e)
 {
+	unsigned long deadline;
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
 
@@ -162,7 +187,8 @@ static int park_all(struct kvm_ft_epoch *e)
 		kvm_vcpu_kick(vcpu);
 	}
 	/* Idle vCPUs are locked on sight; a vCPU leaving an ioctl is retried. */
-	while (!READ_ONCE(*e->abort) && !all_held(e))
+	deadline = jiffies + usecs_to_jiffies(READ_ONCE(*e->epoch_us));
+	while (!READ_ONCE(*e->abort) && !all_held(e, time_after(jiffies, deadline)))
 		wait_event_timeout(e->wq, READ_ONCE(*e->abort) || nr_held(e) == e->nr_vcpus, 1);
 	return READ_ONCE(*e->abort) ? -EINTR : 0;
 }
@@ -217,6 +243,15 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 		ret = copy_dirty(e);
 	for (i = 0; !ret && i < e->nr_vcpus; i++)
 		ret = e->vcpu_err[i];
+	s->device = NULL;
+	s->device_len = 0;
+	s->device_late = false;
+	if (!ret && e->device) {
+		ret = kvm_ft_device_take(e->device, e->abort, &s->device, &s->device_len);
+		s->device_late = ret == -ETIME;
+		if (s->device_late)
+			ret = 0;	/* the epoch goes, but it is no checkpoint */
+	}
 	release_all(e);
 
 	s->nr_pages = e->dirty.nr;
@@ -250,7 +285,8 @@ static void epoch_free(struct kvm_ft_epoch *e)
 }
 
 struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
-					 const bool *abort, wait_queue_head_t *tick_wq)
+					 const bool *abort, wait_queue_head_t *tick_wq,
+					 struct kvm_ft_device *device)
 {
 	u32 n = atomic_read(&kvm->online_vcpus);
 	struct kvm_ft_epoch *e;
@@ -264,6 +300,7 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 	e->epoch_us = epoch_us;
 	e->abort = abort;
 	e->tick_wq = tick_wq;
+	e->device = device;
 	spin_lock_init(&e->lock);
 	atomic_set(&e->in_park, 0);
 	init_waitqueue_head(&e->wq);

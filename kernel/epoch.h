@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 
+#include "device.h"
 #include "dirty.h"
 #include "kvm_ft.h"
 
@@ -21,6 +22,9 @@ struct kvm_ft_snapshot {
 	const void *pages;			/* ... and their contents */
 	u32 nr_vcpus;
 	const struct kvm_ft_arch_vcpu *vcpus;	/* by vCPU index */
+	const void *device;			/* the VMM's device state ... */
+	u32 device_len;				/* ... 0: none this epoch */
+	bool device_late;			/* it did not come in time */
 	u64 pause_ns;				/* how long the vCPUs were held */
 };
 
@@ -31,6 +35,7 @@ struct kvm_ft_epoch {
 	const u32 *epoch_us;		/* the VM's period, read at each tick */
 	const bool *abort;		/* give up waiting when set */
 	wait_queue_head_t *tick_wq;	/* woken at each tick */
+	struct kvm_ft_device *device;	/* asked at each snapshot; NULL: none */
 
 	spinlock_t lock;		/* parking, gen, parked, nr_parked */
 	bool parking;
@@ -53,7 +58,8 @@ struct kvm_ft_epoch {
 };
 
 struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
-					 const bool *abort, wait_queue_head_t *tick_wq);
+					 const bool *abort, wait_queue_head_t *tick_wq,
+					 struct kvm_ft_device *device);
 void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e);
 /* Start the period and forget what was written so far (the sync follows). */
 int kvm_ft_epoch_start(struct kvm_ft_epoch *e);

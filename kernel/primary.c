@@ -56,6 +56,14 @@ static bool sender_done(struct kvm_ft_primary *p)
 	return READ_ONCE(p->abort) || kthread_should_stop();
 }
 
+/* Make the sender give up whatever it waits for: a tick, an ACK, the VMM. */
+static void stop_sender(struct kvm_ft_primary *p)
+{
+	WRITE_ONCE(p->abort, true);
+	wake_up(&p->wq);
+	wake_up(&p->vm->dev.wq);
+}
+
 static int send_hello(struct kvm_ft_primary *p)
 {
 	u8 frame[HDR_LEN + sizeof(struct kvm_ft_wire_hello)] = { 0 };
@@ -63,6 +71,7 @@ static int send_hello(struct kvm_ft_primary *p)
 
 	kvm_ft_wire_put_le64(hello, kvm_ft_vm_mem_bytes(p->vm) >> PAGE_SHIFT);
 	kvm_ft_wire_put_le32(hello + 8, kvm_ft_vm_nr_vcpus(p->vm));
+	kvm_ft_wire_put_le32(hello + 12, kvm_ft_device_used(p->vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0);
 	strscpy(hello + 16, p->vm->name, KVM_FT_NAME_LEN);
 	kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_HELLO, 0, sizeof(struct kvm_ft_wire_hello));
 	kvm_ft_wire_seal(frame, hello);
@@ -118,13 +127,25 @@ static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoc
 	return 0;
 }
 
-static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vcpus)
+/* The device blob is too big for the frame buffer: it goes from where it is. */
+static int send_device(struct kvm_ft_primary *p, u64 epoch, const void *blob, u32 len)
+{
+	u8 hdr[HDR_LEN];
+
+	kvm_ft_wire_put_hdr(hdr, KVM_FT_WIRE_DEVICE, epoch, len);
+	kvm_ft_wire_seal(hdr, blob);
+	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
+	return kvm_ft_link_send2(&p->link, hdr, HDR_LEN, blob, len) ? KVM_FT_WIRE_E_IO : 0;
+}
+
+static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vcpus,
+		    u32 device_len)
 {
 	u8 *end = p->frame + HDR_LEN;
 
 	kvm_ft_wire_put_le64(end, nr_pages);
 	kvm_ft_wire_put_le32(end + 8, nr_vcpus);
-	kvm_ft_wire_put_le32(end + 12, 0);
+	kvm_ft_wire_put_le32(end + 12, device_len);
 	return send_frame(p, KVM_FT_WIRE_EPOCH_END, epoch,
 			  sizeof(struct kvm_ft_wire_epoch_end)) ? KVM_FT_WIRE_E_IO : 0;
 }
@@ -170,7 +191,7 @@ static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		last_pass = e->dirty.nr <= SYNC_ENOUGH || e->dirty.nr >= before ||
 			    pass + 1 == SYNC_PASSES;
 	}
-	return ret ? ret : send_end(p, p->sent, sent, 0);
+	return ret ? ret : send_end(p, p->sent, sent, 0, 0);
 }
 
 static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot *s)
@@ -191,7 +212,9 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 			       sizeof(struct kvm_ft_wire_vcpu) + size))
 			ret = KVM_FT_WIRE_E_IO;
 	}
-	return ret ? ret : send_end(p, p->sent, s->nr_pages, s->nr_vcpus);
+	if (!ret && s->device_len)
+		ret = send_device(p, p->sent, s->device, s->device_len);
+	return ret ? ret : send_end(p, p->sent, s->nr_pages, s->nr_vcpus, s->device_len);
 }
 
 static void count_pause(struct kvm_ft_stats *st, u64 ns)
@@ -202,6 +225,17 @@ static void count_pause(struct kvm_ft_stats *st, u64 ns)
 		atomic64_set(&st->pause_max_ns, ns);
 	atomic64_inc(&st->pause_hist[min_t(int, ilog2(max_t(u64, ns / NSEC_PER_USEC, 1)),
 					   KVM_FT_PAUSE_BUCKETS - 1)]);
+}
+
+static void count_device(struct kvm_ft_vm *vm, const struct kvm_ft_snapshot *s)
+{
+	if (s->device_late) {
+		atomic64_inc(&vm->stats.device_timeouts);
+		pr_warn_ratelimited("%s: the VMM's device state came too late: epoch sent without\n",
+				    vm->name);
+	} else if (s->device) {
+		atomic64_set(&vm->stats.device_len, s->device_len);
+	}
 }
 
 /* Take and send an epoch whole: a stop waits for it (see kvm_ft_primary_stop()). */
@@ -218,6 +252,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	ret = kvm_ft_epoch_snapshot(e, &s);
 	if (!ret) {
 		count_pause(&p->vm->stats, s.pause_ns);
+		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);
 	} else if (!sender_done(p)) {
 		ret = KVM_FT_WIRE_E_SNAPSHOT;
@@ -259,7 +294,8 @@ static int sender_thread(void *arg)
 	struct kvm_ft_epoch *e;
 	int ret;
 
-	e = kvm_ft_epoch_create(vm->kvm, &vm->epoch_us, &p->abort, &p->wq);
+	e = kvm_ft_epoch_create(vm->kvm, &vm->epoch_us, &p->abort, &p->wq,
+				kvm_ft_device_used(vm) ? &vm->dev : NULL);
 	ret = IS_ERR(e) ? KVM_FT_WIRE_E_SNAPSHOT : kvm_ft_epoch_start(e);
 	if (!IS_ERR(e)) {
 		if (ret)
@@ -361,8 +397,7 @@ static int serve(struct kvm_ft_primary *p)
 		return KVM_FT_WIRE_E_SNAPSHOT;
 	}
 	why = converse(p);
-	WRITE_ONCE(p->abort, true);
-	wake_up(&p->wq);
+	stop_sender(p);
 	kthread_stop(p->sender);
 	p->sender = NULL;
 	return READ_ONCE(p->sender_err) ?: why;
@@ -396,8 +431,8 @@ static int primary_thread(void *arg)
 /* Why @vm cannot be protected as it is, for the administrator; NULL if it can. */
 const char *kvm_ft_primary_unfit(struct kvm_ft_vm *vm)
 {
-	if (!(vm->flags & KVM_FT_F_NO_DEVICE_STATE))
-		return "device state per epoch is not implemented yet: register with KVM_FT_F_NO_DEVICE_STATE";
+	if (kvm_ft_device_used(vm) && !READ_ONCE(vm->dev.max_len))
+		return "the VMM hands in device state but has not set it up (KVM_FT_DEVICE_SETUP)";
 	if (!kvm_ft_vm_nr_vcpus(vm))
 		return "the VM has no vCPU";
 	return kvm_ft_dirty_unfit(vm->kvm);
@@ -442,8 +477,7 @@ void kvm_ft_primary_stop(struct kvm_ft_vm *vm)
 	if (!p)
 		return;
 	/* End the stream between epochs: the backup sees a clean close. */
-	WRITE_ONCE(p->abort, true);
-	wake_up(&p->wq);
+	stop_sender(p);
 	mutex_lock(&p->epoch_lock);
 	mutex_unlock(&p->epoch_lock);
 	kvm_ft_link_stop(&p->link, NULL);

@@ -150,25 +150,42 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
 	return 0;
 }
 
-int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
+/* All of @len bytes, or an error; caller holds send_lock. */
+static int send_all(struct kvm_ft_link *link, const void *buf, size_t len)
 {
 	size_t done = 0;
-	int n = 0;
+	int n;
 
-	mutex_lock(&link->send_lock);
 	while (done < len) {
 		struct kvec iov = { .iov_base = (void *)buf + done, .iov_len = len - done };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
 
 		n = kernel_sendmsg(link->sock, &msg, &iov, 1, iov.iov_len);
 		if (n < 0)
-			break;
+			return n;
 		done += n;
 	}
-	if (done == len)
+	return 0;
+}
+
+int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_len,
+		      const void *body, size_t body_len)
+{
+	int ret;
+
+	mutex_lock(&link->send_lock);
+	ret = send_all(link, head, head_len);
+	if (!ret)
+		ret = send_all(link, body, body_len);
+	if (!ret)
 		WRITE_ONCE(link->last_tx, jiffies);
 	mutex_unlock(&link->send_lock);
-	return n < 0 ? n : 0;
+	return ret;
+}
+
+int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
+{
+	return kvm_ft_link_send2(link, buf, len, NULL, 0);
 }
 
 int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)

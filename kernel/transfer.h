@@ -50,6 +50,9 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
  */
 int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len);
 int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len);
+/* @head then @body, as one frame: nothing else goes between. */
+int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_len,
+		      const void *body, size_t body_len);
 /*
  * A heartbeat if we sent nothing for heartbeat_ms (recv does it too):
  * for a side that is busy long without receiving, e.g. applying the sync.

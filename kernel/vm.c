@@ -121,6 +121,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	vm->state = KVM_FT_STATE_IDLE;
 	vm->epoch_us = READ_ONCE(kvm_ft_defaults.epoch_us);
 	vm->vmm_pid = task_tgid_nr(current);
+	kvm_ft_device_init(&vm->dev);
 
 	mutex_lock(&kvm_ft_vms_lock);
 	if (find_by_kvm(kvm))
@@ -154,6 +155,7 @@ static bool vm_unregister(struct kvm *kvm)
 	if (!vm)
 		return false;
 	kvm_ft_vm_stop(vm);
+	kvm_ft_device_free(&vm->dev);
 	pr_info("%s: unregistered\n", vm->name);
 	kfree(vm);
 	return true;
@@ -210,9 +212,29 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 	return copy_to_user(argp, &c, sizeof(c)) ? -EFAULT : 0;
 }
 
+/* A device-state ioctl on @kvm's VM, which stays registered meanwhile. */
+static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
+		     void __user *argp)
+{
+	struct kvm_ft_vm *vm;
+	int ret;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = find_by_kvm(kvm);
+	ret = vm ? op(vm, argp) : -ENOENT;
+	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
+}
+
 long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	switch (ioctl) {
+	case KVM_FT_DEVICE_PUT:
+		return vm_device(kvm, kvm_ft_device_put, argp);
+	case KVM_FT_DEVICE_GET:
+		return vm_device(kvm, kvm_ft_device_get, argp);
+	case KVM_FT_DEVICE_SETUP:
+		return vm_device(kvm, kvm_ft_device_setup, argp);
 	case KVM_FT_CHECKSUM:
 		return vm_checksum(kvm, argp);
 	case KVM_FT_REGISTER:

@@ -8,6 +8,8 @@
 #include <linux/atomic.h>
 #include <linux/types.h>
 
+#include "device.h"
+
 struct kvm;
 struct kvm_ft_backup;
 struct kvm_ft_primary;
@@ -28,6 +30,8 @@ struct kvm_ft_stats {
 	atomic64_t stalls;
 	atomic64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
 	atomic_t inflight;
+	atomic64_t device_timeouts;	/* epochs sent without device state */
+	atomic64_t device_len;		/* bytes of the last blob */
 };
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
@@ -43,6 +47,7 @@ struct kvm_ft_vm {
 	struct kvm_ft_backup *backup;	/* while listening (backup role) */
 	struct kvm_ft_primary *primary;	/* while paired (primary role) */
 	struct kvm_ft_stats stats;
+	struct kvm_ft_device dev;	/* the VMM's device state */
 	unsigned long commit_event_at;	/* jiffies: no COMMITTED event before */
 };
 

@@ -159,7 +159,8 @@ static int decode_hello(const __u8 *p, struct kvm_ft_wire_msg *m)
 
 	m->hello.mem_pages = get_le64(p);
 	m->hello.nr_vcpus = get_le32(p + 8);
-	if (get_le32(p + 12))
+	m->hello.flags = get_le32(p + 12);
+	if (m->hello.flags & ~KVM_FT_WIRE_HELLO_F_ALL)
 		return KVM_FT_WIRE_E_RESERVED;
 	memcpy(m->hello.name, p + name_off, KVM_FT_NAME_LEN);
 	if (m->hello.name[KVM_FT_NAME_LEN - 1])
@@ -260,7 +261,8 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 	if (m->type == KVM_FT_WIRE_HELLO) {
 		if (rx->hello_seen)
 			return KVM_FT_WIRE_E_ORDER;
-		if (m->hello.mem_pages != rx->mem_pages || m->hello.nr_vcpus != rx->nr_vcpus)
+		if (m->hello.mem_pages != rx->mem_pages || m->hello.nr_vcpus != rx->nr_vcpus ||
+		    m->hello.flags != rx->flags)
 			return KVM_FT_WIRE_E_SHAPE;
 		rx->hello_seen = 1;
 		return KVM_FT_WIRE_OK;
@@ -290,8 +292,9 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		rx->vcpus++;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_DEVICE:
-		if (rx->device_len)
-			return KVM_FT_WIRE_E_ORDER;	/* one blob per epoch */
+		/* One blob per epoch, from a VM that said it has devices. */
+		if (rx->device_len || !(rx->flags & KVM_FT_WIRE_HELLO_F_DEVICE))
+			return KVM_FT_WIRE_E_ORDER;
 		rx->device_len = m->len;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_EPOCH_END:

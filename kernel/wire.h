@@ -23,6 +23,7 @@ struct kvm_ft_wire_msg {
 		struct {
 			__u64 mem_pages;
 			__u32 nr_vcpus;
+			__u32 flags;		/* KVM_FT_WIRE_HELLO_F_* */
 			char name[KVM_FT_NAME_LEN];
 		} hello;
 		struct {
@@ -48,6 +49,7 @@ struct kvm_ft_wire_msg {
 struct kvm_ft_wire_rx {
 	__u64 mem_pages;	/* of the local VM, for HELLO's check */
 	__u32 nr_vcpus;		/* of the local VM */
+	__u32 flags;		/* the local VM's KVM_FT_WIRE_HELLO_F_* */
 	/* Whether @gfn is guest memory the stream may write; nonzero: yes. */
 	int (*gfn_valid)(void *ctx, __u64 gfn);
 	void *ctx;

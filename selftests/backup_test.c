@@ -343,7 +343,8 @@ TEST_F(rx, stream)
 
 static struct vm *two_vm(const char *name, int pages, int port, char *out, size_t len)
 {
-	struct kvm_ft_register r = { .role = KVM_FT_ROLE_BACKUP };
+	struct kvm_ft_register r = { .role = KVM_FT_ROLE_BACKUP,
+				     .flags = KVM_FT_F_NO_DEVICE_STATE };
 	struct vm *vm = vm_create();
 	char p[16];
 

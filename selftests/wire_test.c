@@ -27,11 +27,13 @@ static int decode(struct kvm_ft_wire_msg *m)
 	return kvm_ft_wire_decode(frame, frame + HDR, m);
 }
 
+/* HELLO of a VM whose VMM hands in device state (as the receiver's). */
 static __u32 hello(__u8 *p, __u64 pages, __u32 vcpus, const char *name)
 {
 	memset(p, 0, sizeof(struct kvm_ft_wire_hello));
 	kvm_ft_wire_put_le64(p, pages);
 	kvm_ft_wire_put_le32(p + 8, vcpus);
+	kvm_ft_wire_put_le32(p + 12, KVM_FT_WIRE_HELLO_F_DEVICE);
 	strcpy((char *)p + 16, name);
 	return sizeof(struct kvm_ft_wire_hello);
 }
@@ -92,6 +94,7 @@ FIXTURE_SETUP(rx)
 	memset(&self->rx, 0, sizeof(self->rx));
 	self->rx.mem_pages = 1024;
 	self->rx.nr_vcpus = 2;
+	self->rx.flags = KVM_FT_WIRE_HELLO_F_DEVICE;
 	self->rx.gfn_valid = gfn_below_1024;
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
 	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
@@ -179,9 +182,18 @@ TEST_F(rx, out_of_range_refused)
 TEST(hello_shape_refused)
 {
 	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
+				     .flags = KVM_FT_WIRE_HELLO_F_DEVICE,
 				     .gfn_valid = gfn_below_1024 };
 	struct kvm_ft_wire_msg m;
 
+	/* Device state on one side only; flags this version does not know. */
+	hello(pl, 1024, 2, "vm0");
+	kvm_ft_wire_put_le32(pl + 12, 0);
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	EXPECT_EQ(KVM_FT_WIRE_E_SHAPE, feed(&rx, &m));
+	kvm_ft_wire_put_le32(pl + 12, KVM_FT_WIRE_HELLO_F_DEVICE | 2);
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	EXPECT_EQ(KVM_FT_WIRE_E_RESERVED, feed(&rx, &m));
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 2048, 2, "vm0"));
 	EXPECT_EQ(KVM_FT_WIRE_E_SHAPE, feed(&rx, &m));
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 1, "vm0"));
@@ -194,6 +206,23 @@ TEST(hello_shape_refused)
 	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
 	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
 	EXPECT_EQ(0, rx.hello_seen);
+}
+
+/* A VM without device state: a DEVICE frame has no place in its stream. */
+TEST(device_without_devices_refused)
+{
+	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
+				     .gfn_valid = gfn_below_1024 };
+	struct kvm_ft_wire_msg m;
+
+	hello(pl, 1024, 2, "vm0");
+	kvm_ft_wire_put_le32(pl + 12, 0);
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	build(KVM_FT_WIRE_DEVICE, 1, "x", 1);
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
 }
 
 TEST(header_refused)

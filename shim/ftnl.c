@@ -29,7 +29,7 @@ struct vm_info {
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
 	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
-		 pause_total_ns, stalls;
+		 pause_total_ns, stalls, device_timeouts, device_len;
 	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
 	uint32_t inflight;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
@@ -113,6 +113,8 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_PAUSE_MAX_NS, pause_max_ns);
 	U64(KVM_FT_A_VM_PAUSE_TOTAL_NS, pause_total_ns);
 	U64(KVM_FT_A_VM_STALLS, stalls);
+	U64(KVM_FT_A_VM_DEVICE_TIMEOUTS, device_timeouts);
+	U64(KVM_FT_A_VM_DEVICE_LEN, device_len);
 #undef U64
 	if (a[KVM_FT_A_VM_PAUSE_HIST]) {
 		struct nlattr *h;
@@ -142,7 +144,8 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
 	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
 	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
-	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"inflight\":%u,\"errors\":{",
+	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"inflight\":%u,"
+	       "\"device_timeouts\":%llu,\"device_len\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
 	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
@@ -151,7 +154,8 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       (unsigned long long)vm->bytes_tx, (unsigned long long)vm->sync_done,
 	       (unsigned long long)vm->sync_total, (unsigned long long)vm->pause_last_ns,
 	       (unsigned long long)vm->pause_max_ns, (unsigned long long)vm->pause_total_ns,
-	       (unsigned long long)vm->stalls, vm->inflight);
+	       (unsigned long long)vm->stalls, vm->inflight,
+	       (unsigned long long)vm->device_timeouts, (unsigned long long)vm->device_len);
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
 		       (unsigned long long)vm->errors[i]);
@@ -212,13 +216,16 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		if (vm.role == KVM_FT_ROLE_PRIMARY)
 			printf("sent:      %llu bytes; sync %llu of %llu pages\n"
 			       "paused:    last %llu us, longest %llu us, in all %llu us\n"
-			       "stalls:    %llu; in flight %u\n",
+			       "stalls:    %llu; in flight %u\n"
+			       "devices:   last state %llu bytes; %llu epochs without (late)\n",
 			       (unsigned long long)vm.bytes_tx, (unsigned long long)vm.sync_done,
 			       (unsigned long long)vm.sync_total,
 			       (unsigned long long)vm.pause_last_ns / 1000,
 			       (unsigned long long)vm.pause_max_ns / 1000,
 			       (unsigned long long)vm.pause_total_ns / 1000,
-			       (unsigned long long)vm.stalls, vm.inflight);
+			       (unsigned long long)vm.stalls, vm.inflight,
+			       (unsigned long long)vm.device_len,
+			       (unsigned long long)vm.device_timeouts);
 	}
 	c->shown++;
 	return NL_OK;

@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	seal = data[0] & 1;
+	rx.flags = data[0] & 2 ? KVM_FT_WIRE_HELLO_F_DEVICE : 0;	/* both kinds of VM */
 	data++, size--;
 
 	while (size >= HDR) {

@@ -92,6 +92,11 @@ struct vcpu *vcpu_add(struct vm *vm, int id, void *entry, uint64_t arg0,
 		      uint64_t arg1);
 /* KVM_RUN once; returns the exit reason.  Fails after VMM_RUN_LIMIT_S. */
 uint32_t vcpu_run(struct vcpu *vcpu);
+/*
+ * Complete the I/O access the last exit left pending, without running the
+ * guest (KVM_RUN with immediate_exit): for a vCPU its VMM stops running.
+ */
+void vcpu_complete_io(struct vcpu *vcpu);
 void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
 void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
 /* Registers and the code at RIP, for a test that fails on a guest. */

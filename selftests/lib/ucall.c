@@ -32,5 +32,10 @@ uint64_t vcpu_get_ucall(struct vcpu *vcpu, uint32_t reason, struct ucall *uc)
 	VMM_ASSERT(uc->cmd != UCALL_EXCEPTION,
 		   "guest exception: vector %lu, error code 0x%lx, at rip 0x%lx",
 		   uc->args[0], uc->args[1], uc->args[2]);
+	/*
+	 * Finish the IN now, as QEMU does before it leaves a vCPU: a vCPU left
+	 * mid-I/O holds up the epoch engine (kernel/epoch.c).
+	 */
+	vcpu_complete_io(vcpu);
 	return uc->cmd;
 }

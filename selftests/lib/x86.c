@@ -246,6 +246,16 @@ uint32_t vcpu_run(struct vcpu *vcpu)
 	return vcpu->run->exit_reason;
 }
 
+void vcpu_complete_io(struct vcpu *vcpu)
+{
+	int ret;
+
+	vcpu->run->immediate_exit = 1;
+	ret = ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->immediate_exit = 0;
+	VMM_ASSERT(ret < 0 && errno == EINTR, "KVM_RUN with immediate_exit, vcpu %d", vcpu->id);
+}
+
 void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs)
 {
 	VMM_ASSERT(!ioctl(vcpu->fd, KVM_GET_REGS, regs), "KVM_GET_REGS");

@@ -49,6 +49,33 @@
  *                      commit point.  Page-aligned, non-empty, within user
  *                      memslots: EINVAL otherwise (EFAULT: unreadable).
  *                      Any VM, registered or not.
+ *   KVM_FT_DEVICE_SETUP  while IDLE.  A primary registered without
+ *                      KVM_FT_F_NO_DEVICE_STATE gives an eventfd, a
+ *                      timeout (1..KVM_FT_DEVICE_TIMEOUT_MS_MAX) and the
+ *                      largest blob (1..KVM_FT_WIRE_MAX_DEVICE); it cannot
+ *                      be paired before.  Every other VM may give an
+ *                      eventfd (or -1) and must give 0 for the other two.
+ *                      EINVAL: otherwise; EBUSY: not IDLE; EBADF: no
+ *                      eventfd.  A second call replaces the first.
+ *   KVM_FT_DEVICE_PUT  primary: at each epoch, its vCPUs held, the kernel
+ *                      adds 1 to the eventfd and waits timeout_ms at most
+ *                      for the device state.  The VMM reads the eventfd,
+ *                      adds what it read to a running total (the request
+ *                      number; the first request is 1), captures its
+ *                      devices and puts the blob with seq = that total.
+ *                      ESTALE: no such request waits (it timed out, or a
+ *                      newer one came): capture again at the next signal;
+ *                      EMSGSIZE: len > max_len; EINVAL: len 0, reserved,
+ *                      not a primary with device state set up.  An epoch
+ *                      whose blob timed out is sent without one (counted,
+ *                      VM_DEVICE_TIMEOUTS) and is no checkpoint on the
+ *                      backup, which resumes from the last complete one.
+ *   KVM_FT_DEVICE_GET  backup: once it took over (the eventfd is signalled
+ *                      then, if set up), the device state of the
+ *                      checkpoint it resumed from, into addr (len bytes of
+ *                      room); seq: that checkpoint's epoch.  len 0 for a
+ *                      VM without device state.  ENODATA: it has not taken
+ *                      over; E2BIG: len too small (len says how much).
  *
  * Generic netlink family KVM_FT_GENL_NAME (administrators, through ftnl)
  * ----------------------------------------------------------------------
@@ -105,7 +132,9 @@
  * of VM_SYNC_TOTAL pages of the sync, VM_PAUSE_{LAST,MAX,TOTAL}_NS (how long
  * the vCPUs were held per epoch), VM_STALLS (ticks that waited for the
  * backup because inflight_max epochs were unacknowledged), VM_PAUSE_HIST
- * (pauses by power-of-two microseconds, for percentiles) and VM_INFLIGHT.
+ * (pauses by power-of-two microseconds, for percentiles), VM_INFLIGHT,
+ * VM_DEVICE_TIMEOUTS (epochs whose device state did not come in time) and
+ * VM_DEVICE_LEN (bytes of the last device blob).
  *
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
@@ -160,7 +189,11 @@ enum kvm_ft_role {
 	KVM_FT_ROLE_BACKUP	= 2,
 };
 
-/* The VMM hands no device state to the kernel per epoch (tests, toys). */
+/*
+ * The VMM hands no device state to the kernel per epoch (tests, toys).
+ * Without it, the VMM hands its device state in at every epoch (see
+ * KVM_FT_DEVICE_SETUP); primary and backup VMs must be registered alike.
+ */
 #define KVM_FT_F_NO_DEVICE_STATE	(1U << 0)
 #define KVM_FT_F_ALL			KVM_FT_F_NO_DEVICE_STATE
 
@@ -178,9 +211,31 @@ struct kvm_ft_checksum {
 	__u32 reserved;			/* 0 */
 };
 
+/* KVM_FT_DEVICE_SETUP: how the kernel and the VMM meet over device state. */
+struct kvm_ft_device_setup {
+	__s32 eventfd;			/* signalled per request; -1: none */
+	__u32 timeout_ms;		/* primary: the longest the vCPUs wait */
+	__u32 max_len;			/* primary: the largest blob, bytes */
+	__u32 reserved;			/* 0 */
+};
+
+#define KVM_FT_DEVICE_TIMEOUT_MS_MAX	10000U
+
+/* KVM_FT_DEVICE_PUT and KVM_FT_DEVICE_GET: one device-state blob. */
+struct kvm_ft_device_blob {
+	__u64 addr;			/* the VMM's buffer */
+	__u32 len;			/* PUT: blob bytes; GET: in room, out size */
+	__u32 reserved;			/* 0 */
+	__u64 seq;			/* PUT: the request answered; GET: out,
+					 * the epoch of the checkpoint */
+};
+
 #define KVM_FT_REGISTER		_IOW(KVM_FT_IO, 0x00, struct kvm_ft_register)
 #define KVM_FT_UNREGISTER	_IO(KVM_FT_IO, 0x01)
 #define KVM_FT_CHECKSUM		_IOWR(KVM_FT_IO, 0x02, struct kvm_ft_checksum)
+#define KVM_FT_DEVICE_SETUP	_IOW(KVM_FT_IO, 0x03, struct kvm_ft_device_setup)
+#define KVM_FT_DEVICE_PUT	_IOW(KVM_FT_IO, 0x04, struct kvm_ft_device_blob)
+#define KVM_FT_DEVICE_GET	_IOWR(KVM_FT_IO, 0x05, struct kvm_ft_device_blob)
 
 enum kvm_ft_state {
 	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
@@ -249,6 +304,8 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_PAUSE_HIST,		/* nest: [i + 1] = u64 epochs paused
 					 * [2^i, 2^(i+1)) us (i = 0: < 2 us) */
 	KVM_FT_A_VM_INFLIGHT,		/* u32, epochs sent, not yet acknowledged */
+	KVM_FT_A_VM_DEVICE_TIMEOUTS,	/* u64, epochs sent without device state */
+	KVM_FT_A_VM_DEVICE_LEN,		/* u64, bytes of the last device blob */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -304,10 +361,14 @@ struct kvm_ft_wire_hdr {
 	__le64 epoch;
 } __attribute__((packed));
 
+/* HELLO's flags: the backup VM must have been registered alike. */
+#define KVM_FT_WIRE_HELLO_F_DEVICE	(1U << 0)	/* epochs carry DEVICE */
+#define KVM_FT_WIRE_HELLO_F_ALL		KVM_FT_WIRE_HELLO_F_DEVICE
+
 struct kvm_ft_wire_hello {
 	__le64 mem_pages;	/* guest frames the backup must hold */
 	__le32 nr_vcpus;
-	__le32 reserved;	/* 0 */
+	__le32 flags;		/* KVM_FT_WIRE_HELLO_F_* */
 	char name[KVM_FT_NAME_LEN];	/* NUL-terminated */
 } __attribute__((packed));
 
