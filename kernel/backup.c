@@ -50,6 +50,8 @@ struct kvm_ft_backup {
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
 	void *staged_device, *device;	/* this epoch's blob, the checkpoint's */
 	u32 staged_device_len, device_len;
+	bool staged_verify;		/* this epoch came with a VERIFY ... */
+	u32 staged_crc;			/* ... of this checksum */
 
 	u32 nr_vcpus;
 	struct kvm_ft_arch_vcpu *staged_vcpus, *vcpus;	/* this epoch's, the checkpoint's */
@@ -97,6 +99,7 @@ static void drop_staged(struct kvm_ft_backup *b)
 	kvfree(b->staged_device);
 	b->staged_device = NULL;
 	b->staged_device_len = 0;
+	b->staged_verify = false;
 	bitmap_zero(b->staged_seen, b->nr_vcpus);
 }
 
@@ -196,11 +199,32 @@ static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
 	return ret;
 }
 
+/*
+ * verify_memory: the applied epoch left memory as the primary's was.  If
+ * not, this backup holds no checkpoint worth resuming from.
+ */
+static int verify_epoch(struct kvm_ft_backup *b, u64 epoch)
+{
+	u32 crc;
+
+	if (!kvm_ft_vm_mem_crc(b->vm->kvm, &crc) && crc == b->staged_crc) {
+		atomic64_inc(&b->vm->stats.verified);
+		return KVM_FT_WIRE_OK;
+	}
+	mutex_lock(&b->apply_lock);
+	b->consistent = false;
+	mutex_unlock(&b->apply_lock);
+	pr_err("%s: memory after epoch %llu differs from the primary's\n", b->vm->name, epoch);
+	return KVM_FT_WIRE_E_VERIFY;
+}
+
 /* The epoch is whole and checked: apply it, then acknowledge it. */
 static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
 	if (apply_epoch(b, epoch))
 		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
+	if (b->staged_verify && verify_epoch(b, epoch))
+		return KVM_FT_WIRE_E_VERIFY;
 	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
 	drop_staged(b);
@@ -232,6 +256,10 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 	case KVM_FT_WIRE_DEVICE:
 		b->staged_device = payload;	/* ours now */
 		b->staged_device_len = m->len;
+		return KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_VERIFY:
+		b->staged_verify = true;
+		b->staged_crc = m->verify.crc;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_EPOCH_END:
 		return end_epoch(b, m->epoch);

@@ -36,6 +36,7 @@
 #include "epoch.h"
 #include "kvm_ft.h"
 #include "vcpu.h"
+#include "vm.h"
 
 static DEFINE_XARRAY(engines);		/* struct kvm * -> struct kvm_ft_epoch * */
 
@@ -241,6 +242,8 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (!ret)
 		ret = copy_dirty(e);
+	if (!ret && s->verify)
+		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc);
 	for (i = 0; !ret && i < e->nr_vcpus; i++)
 		ret = e->vcpu_err[i];
 	s->device = NULL;

@@ -25,6 +25,8 @@ struct kvm_ft_snapshot {
 	const void *device;			/* the VMM's device state ... */
 	u32 device_len;				/* ... 0: none this epoch */
 	bool device_late;			/* it did not come in time */
+	bool verify;				/* in: take mem_crc too */
+	u32 mem_crc;				/* all memory, for VERIFY */
 	u64 pause_ns;				/* how long the vCPUs were held */
 };
 
@@ -63,7 +65,10 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e);
 /* Start the period and forget what was written so far (the sync follows). */
 int kvm_ft_epoch_start(struct kvm_ft_epoch *e);
-/* Hold every vCPU, take what changed since the last snapshot, let go. */
+/*
+ * Hold every vCPU, take what changed since the last snapshot (and, if
+ * @s->verify, a checksum of all memory), let go.
+ */
 int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s);
 /* Read @n guest frames into @dst, from the engine's thread. */
 int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst);

@@ -85,6 +85,8 @@ static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_HEARTBEATS, atomic64_read(&st->heartbeats),
 			      KVM_FT_A_PAD) ||
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_PEER_LOST, atomic64_read(&st->peer_lost),
+			      KVM_FT_A_PAD) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_VERIFIED, atomic64_read(&st->verified),
 			      KVM_FT_A_PAD))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, KVM_FT_A_VM_ERRORS);

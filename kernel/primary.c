@@ -138,6 +138,16 @@ static int send_device(struct kvm_ft_primary *p, u64 epoch, const void *blob, u3
 	return kvm_ft_link_send2(&p->link, hdr, HDR_LEN, blob, len) ? KVM_FT_WIRE_E_IO : 0;
 }
 
+static int send_verify(struct kvm_ft_primary *p, u64 epoch, u32 crc)
+{
+	u8 *v = p->frame + HDR_LEN;
+
+	kvm_ft_wire_put_le32(v, crc);
+	kvm_ft_wire_put_le32(v + 4, 0);
+	return send_frame(p, KVM_FT_WIRE_VERIFY, epoch,
+			  sizeof(struct kvm_ft_wire_verify)) ? KVM_FT_WIRE_E_IO : 0;
+}
+
 static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vcpus,
 		    u32 device_len)
 {
@@ -214,6 +224,8 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 	}
 	if (!ret && s->device_len)
 		ret = send_device(p, p->sent, s->device, s->device_len);
+	if (!ret && s->verify)
+		ret = send_verify(p, p->sent, s->mem_crc);
 	return ret ? ret : send_end(p, p->sent, s->nr_pages, s->nr_vcpus, s->device_len);
 }
 
@@ -249,6 +261,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		mutex_unlock(&p->epoch_lock);
 		return 0;
 	}
+	s.verify = READ_ONCE(kvm_ft_defaults.verify_memory);
 	ret = kvm_ft_epoch_snapshot(e, &s);
 	if (!ret) {
 		count_pause(&p->vm->stats, s.pause_ns);

@@ -87,6 +87,7 @@ static struct knob knobs[] = {
 	KNOB(heartbeat_ms, KVM_FT_HEARTBEAT_MS_MIN, KVM_FT_HEARTBEAT_MS_MAX,
 	     heartbeat_fits),
 	KNOB(auto_failover, 0, 1, NULL),
+	KNOB(verify_memory, 0, 1, NULL),
 };
 
 static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];

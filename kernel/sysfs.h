@@ -11,6 +11,7 @@ struct kvm_ft_defaults {
 	unsigned int failover_timeout_ms;
 	unsigned int heartbeat_ms;
 	unsigned int auto_failover;
+	unsigned int verify_memory;
 };
 
 extern struct kvm_ft_defaults kvm_ft_defaults;

@@ -12,6 +12,7 @@
 #include <linux/ctype.h>
 #include <linux/kvm_host.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -177,6 +178,52 @@ static bool range_in_memslots(struct kvm *kvm, gfn_t gfn, u64 n)
 	return true;
 }
 
+/* Fold [gpa, gpa + size) into *@crc, through @page; caller holds kvm->srcu. */
+static int crc_range(struct kvm *kvm, u64 gpa, u64 size, void *page, u32 *crc)
+{
+	u64 off;
+	int ret;
+
+	for (off = 0; off < size; off += PAGE_SIZE) {
+		ret = kvm_read_guest(kvm, gpa + off, page, PAGE_SIZE);
+		if (ret)
+			return ret;
+		*crc = crc32c(*crc, page, PAGE_SIZE);
+		cond_resched();
+	}
+	return 0;
+}
+
+int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *out)
+{
+	struct kvm_memory_slot *slot;
+	u32 crc = ~0U;
+	int idx, id, ret = 0;
+	void *page;
+
+	page = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!page)
+		return -ENOMEM;
+	if (!mmget_not_zero(kvm->mm)) {
+		free_page((unsigned long)page);
+		return -ESRCH;
+	}
+	kthread_use_mm(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
+	for (id = 0; !ret && id < KVM_USER_MEM_SLOTS; id++) {
+		slot = id_to_memslot(kvm_memslots(kvm), id);
+		if (slot)
+			ret = crc_range(kvm, gfn_to_gpa(slot->base_gfn),
+					slot->npages << PAGE_SHIFT, page, &crc);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
+	free_page((unsigned long)page);
+	*out = ~crc;
+	return ret;
+}
+
 /* KVM_FT_CHECKSUM: read through the VMM's mappings, a page at a time. */
 static int vm_checksum(struct kvm *kvm, void __user *argp)
 {
@@ -184,7 +231,6 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 	u32 crc = ~0U;
 	void *page;
 	int idx, ret = 0;
-	u64 off;
 
 	if (copy_from_user(&c, argp, sizeof(c)))
 		return -EFAULT;
@@ -198,11 +244,8 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 	idx = srcu_read_lock(&kvm->srcu);
 	if (!range_in_memslots(kvm, gpa_to_gfn(c.gpa), c.size >> PAGE_SHIFT))
 		ret = -EINVAL;
-	for (off = 0; !ret && off < c.size; off += PAGE_SIZE) {
-		ret = kvm_read_guest(kvm, c.gpa + off, page, PAGE_SIZE);
-		crc = crc32c(crc, page, PAGE_SIZE);
-		cond_resched();
-	}
+	else
+		ret = crc_range(kvm, c.gpa, c.size, page, &crc);
 	srcu_read_unlock(&kvm->srcu, idx);
 	free_page((unsigned long)page);
 	if (ret)

@@ -32,6 +32,7 @@ struct kvm_ft_stats {
 	atomic_t inflight;
 	atomic64_t device_timeouts;	/* epochs sent without device state */
 	atomic64_t device_len;		/* bytes of the last blob */
+	atomic64_t verified;		/* backup: epochs checked by VERIFY */
 };
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
@@ -62,6 +63,11 @@ extern struct mutex kvm_ft_vms_lock;
 struct kvm_ft_vm *kvm_ft_vm_find(const char *name);
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
+/*
+ * CRC-32C of all guest memory (user memslots by id, each in page order),
+ * from a kernel thread: the checksum of a VERIFY frame.
+ */
+int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *crc);
 /* Stop whatever link the VM has: it is idle afterwards. */
 void kvm_ft_vm_stop(struct kvm_ft_vm *vm);
 

@@ -70,6 +70,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_SILENCE]	 = "peer silent beyond the failover timeout",
 	[KVM_FT_WIRE_E_SNAPSHOT] = "epoch could not be taken",
 	[KVM_FT_WIRE_E_NOMEM]	 = "out of memory staging an epoch",
+	[KVM_FT_WIRE_E_VERIFY]	 = "memory differs from the primary's",
 };
 
 const char *kvm_ft_wire_strerror(int err)
@@ -131,6 +132,8 @@ static int len_ok(__u8 type, __u32 len)
 		return len > 0 && len <= KVM_FT_WIRE_MAX_DEVICE;
 	case KVM_FT_WIRE_EPOCH_END:
 		return len == sizeof(struct kvm_ft_wire_epoch_end);
+	case KVM_FT_WIRE_VERIFY:
+		return len == sizeof(struct kvm_ft_wire_verify);
 	}
 	return 0;
 }
@@ -143,7 +146,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_MAGIC;
 	if (h[4] != KVM_FT_WIRE_VERSION)
 		return KVM_FT_WIRE_E_VERSION;
-	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_HEARTBEAT)
+	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_VERIFY)
 		return KVM_FT_WIRE_E_TYPE;
 	if (get_le16(h + 6))
 		return KVM_FT_WIRE_E_RESERVED;
@@ -219,6 +222,9 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_
 		m->end.nr_vcpus = get_le32(p + 8);
 		m->end.device_len = get_le32(p + 12);
 		return KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_VERIFY:
+		m->verify.crc = get_le32(p);
+		return get_le32(p + 4) ? KVM_FT_WIRE_E_RESERVED : KVM_FT_WIRE_OK;
 	}
 	return KVM_FT_WIRE_OK;		/* empty payloads */
 }
@@ -251,7 +257,7 @@ static int rx_end(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 
 /*
  * The order a primary sends in: HELLO once, then epochs numbered from 1 up
- * without gaps, each EPOCH_BEGIN, any PAGES/VCPU/DEVICE, EPOCH_END.
+ * without gaps, each EPOCH_BEGIN, any PAGES/VCPU/DEVICE/VERIFY, EPOCH_END.
  * HEARTBEAT may come anywhere; ACK never comes to a receiver of epochs.
  */
 int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
@@ -276,6 +282,7 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 			return KVM_FT_WIRE_E_EPOCH;
 		rx->in_epoch = 1;
 		rx->pages = rx->vcpus = rx->device_len = 0;
+		rx->verify_seen = 0;
 		return KVM_FT_WIRE_OK;
 	}
 	if (!rx->in_epoch)
@@ -296,6 +303,11 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		if (rx->device_len || !(rx->flags & KVM_FT_WIRE_HELLO_F_DEVICE))
 			return KVM_FT_WIRE_E_ORDER;
 		rx->device_len = m->len;
+		return KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_VERIFY:
+		if (rx->verify_seen)
+			return KVM_FT_WIRE_E_ORDER;	/* one checksum per epoch */
+		rx->verify_seen = 1;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_EPOCH_END:
 		return rx_end(rx, m);

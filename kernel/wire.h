@@ -42,6 +42,9 @@ struct kvm_ft_wire_msg {
 			__u64 nr_pages;
 			__u32 nr_vcpus, device_len;
 		} end;
+		struct {
+			__u32 crc;
+		} verify;
 	};
 };
 
@@ -55,6 +58,7 @@ struct kvm_ft_wire_rx {
 	void *ctx;
 	int hello_seen;
 	int in_epoch;
+	int verify_seen;	/* in the open epoch */
 	__u64 last_epoch;	/* last epoch completed; 0 before any */
 	__u64 pages;		/* received in the open epoch */
 	__u32 vcpus, device_len;

@@ -44,7 +44,7 @@
 enum send_what {
 	SEND_VALID_EPOCH, SEND_BAD_VERSION, SEND_LEN_PAST_MAX, SEND_GFN_HOLE,
 	SEND_GFN_BEYOND, SEND_VCPU_INDEX, SEND_TRUNCATED_EPOCH, SEND_GARBAGE,
-	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE,
+	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE, SEND_BAD_VERIFY,
 };
 
 FIXTURE(rx) {
@@ -76,11 +76,13 @@ VARIANT(garbage, 7, SEND_GARBAGE, "magic");
 VARIANT(closed_mid_frame, 8, SEND_CLOSED_MID_FRAME, "truncated");
 VARIANT(bad_checksum, 9, SEND_BAD_CRC, "checksum");
 VARIANT(wrong_shape, 10, SEND_BAD_SHAPE, "shape");
+/* An epoch whole and valid, but memory after it differs from the primary's. */
+VARIANT(memory_differs, 11, SEND_BAD_VERIFY, "verify");
 
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
 	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io", "silence",
-	"snapshot", "nomem",
+	"snapshot", "nomem", "verify",
 };
 
 /* ---- host b: the sender ------------------------------------------------ */
@@ -236,6 +238,12 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 		frame[HDR + 100] ^= 0x01;
 		SEND(fd, n);
 		break;
+	case SEND_BAD_VERIFY:
+		memset(p, 0, 8);		/* no memory has this CRC-32C... */
+		kvm_ft_wire_put_le32(p, 0x12345678);	/* ...as it is */
+		SEND(fd, build(KVM_FT_WIRE_VERIFY, 1, p, 8));
+		SEND(fd, build_end(1));
+		break;
 	case SEND_BAD_SHAPE:
 		break;
 	}
@@ -301,6 +309,8 @@ FIXTURE_TEARDOWN(rx)
 
 TEST_F(rx, stream)
 {
+	/* Only a failed VERIFY comes after the epoch was applied. */
+	bool applied = !variant->error || variant->what == SEND_BAD_VERIFY;
 	uint8_t *page;
 	char want[512];
 	int fd, i;
@@ -325,7 +335,7 @@ TEST_F(rx, stream)
 
 	page = self->slot + 5 * VMM_PAGE_SIZE;
 	for (i = 0; i < VMM_PAGE_SIZE; i++)
-		ASSERT_EQ(variant->error ? 0 : PATTERN, page[i]) TH_LOG("byte %d", i);
+		ASSERT_EQ(applied ? PATTERN : 0, page[i]) TH_LOG("byte %d", i);
 	for (i = 0; i < SLOT_PAGES * VMM_PAGE_SIZE; i++)
 		if (i / VMM_PAGE_SIZE != 5)
 			ASSERT_EQ(0, self->slot[i]) TH_LOG("byte %d written", i);

@@ -33,6 +33,7 @@ static const struct knob {
 	{ HEARTBEAT, KVM_FT_HEARTBEAT_MS_DEFAULT, KVM_FT_HEARTBEAT_MS_MIN,
 	  KVM_FT_HEARTBEAT_MS_MAX },
 	{ KNOB("auto_failover"), 1, 0, 1 },
+	{ KNOB("verify_memory"), 0, 0, 1 },
 };
 
 #define NR_KNOBS ARRAY_SIZE(knobs)

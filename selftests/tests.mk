@@ -4,6 +4,6 @@
 #        CUJU_ROLE=a or b and CUJU_PEER=<the other host's address>.
 # Every test gets CUJU_FTNL, the path of the ftnl binary.
 SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test control_test
-PAIR_TESTS := link_test backup_test peer_test replicate_test device_test
+PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consistency_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test

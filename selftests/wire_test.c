@@ -239,7 +239,7 @@ TEST(header_refused)
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[5] = 0;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
-	frame[5] = KVM_FT_WIRE_HEARTBEAT + 1;
+	frame[5] = KVM_FT_WIRE_VERIFY + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[7] = 1;

@@ -27,7 +27,7 @@ static bool json;
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
-	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost;
+	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
 		 pause_total_ns, stalls, device_timeouts, device_len;
 	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
@@ -45,7 +45,7 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_VCPU] = "vcpu", [KVM_FT_WIRE_E_TOTALS] = "totals",
 	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
 	[KVM_FT_WIRE_E_SILENCE] = "silence", [KVM_FT_WIRE_E_SNAPSHOT] = "snapshot",
-	[KVM_FT_WIRE_E_NOMEM] = "nomem",
+	[KVM_FT_WIRE_E_NOMEM] = "nomem", [KVM_FT_WIRE_E_VERIFY] = "verify",
 };
 
 /* The kernel's own reason for the last refusal, if it gave one. */
@@ -115,6 +115,7 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_STALLS, stalls);
 	U64(KVM_FT_A_VM_DEVICE_TIMEOUTS, device_timeouts);
 	U64(KVM_FT_A_VM_DEVICE_LEN, device_len);
+	U64(KVM_FT_A_VM_VERIFIED, verified);
 #undef U64
 	if (a[KVM_FT_A_VM_PAUSE_HIST]) {
 		struct nlattr *h;
@@ -145,7 +146,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
 	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
 	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"inflight\":%u,"
-	       "\"device_timeouts\":%llu,\"device_len\":%llu,\"errors\":{",
+	       "\"device_timeouts\":%llu,\"device_len\":%llu,\"verified\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
 	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
@@ -155,7 +156,8 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       (unsigned long long)vm->sync_total, (unsigned long long)vm->pause_last_ns,
 	       (unsigned long long)vm->pause_max_ns, (unsigned long long)vm->pause_total_ns,
 	       (unsigned long long)vm->stalls, vm->inflight,
-	       (unsigned long long)vm->device_timeouts, (unsigned long long)vm->device_len);
+	       (unsigned long long)vm->device_timeouts, (unsigned long long)vm->device_len,
+	       (unsigned long long)vm->verified);
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
 		       (unsigned long long)vm->errors[i]);
@@ -213,6 +215,9 @@ static int show_cb(struct nl_msg *msg, void *arg)
 				any = printf(" %s %llu", error_names[i],
 					     (unsigned long long)vm.errors[i]);
 		puts(any ? "" : " none");
+		if (vm.role == KVM_FT_ROLE_BACKUP && vm.verified)
+			printf("verified:  %llu epochs (memory equal to the primary's)\n",
+			       (unsigned long long)vm.verified);
 		if (vm.role == KVM_FT_ROLE_PRIMARY)
 			printf("sent:      %llu bytes; sync %llu of %llu pages\n"
 			       "paused:    last %llu us, longest %llu us, in all %llu us\n"

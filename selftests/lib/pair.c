@@ -140,4 +140,5 @@ void pair_teardown(struct monitor *m, const char *vm)
 	FTNL(out, "stop", vm);
 	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
 	knob_set("auto_failover", 1);
+	knob_set("verify_memory", 0);
 }

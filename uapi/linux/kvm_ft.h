@@ -24,6 +24,11 @@
  *                        a heartbeat (also while it receives); always
  *                        below failover_timeout_ms (a write that would break
  *                        this is refused with EINVAL).
+ *   verify_memory        1: (a debugging aid; costly) the primary takes a
+ *                        checksum of all guest memory at each epoch's end,
+ *                        vCPUs held, and the backup checks its memory
+ *                        against it after applying the epoch; a difference
+ *                        ends the link (error kind verify).  0: off.
  *   auto_failover        1: a backup whose link to its primary breaks
  *                        (silence, truncation, a socket error; not a clean
  *                        stop) takes over by itself from its checkpoint;
@@ -68,8 +73,9 @@
  *                      EMSGSIZE: len > max_len; EINVAL: len 0, reserved,
  *                      not a primary with device state set up.  An epoch
  *                      whose blob timed out is sent without one (counted,
- *                      VM_DEVICE_TIMEOUTS) and is no checkpoint on the
- *                      backup, which resumes from the last complete one.
+ *                      VM_DEVICE_TIMEOUTS) and is no checkpoint: its
+ *                      pages are applied, so the backup cannot fail over
+ *                      (EAGAIN) until the next complete epoch.
  *   KVM_FT_DEVICE_GET  backup: once it took over (the eventfd is signalled
  *                      then, if set up), the device state of the
  *                      checkpoint it resumed from, into addr (len bytes of
@@ -98,7 +104,7 @@
  *                      EINVAL: not a primary, or a VM the engine cannot
  *                      protect (the extended ack says why: memslots not
  *                      logging dirty pages, the dirty ring, no vCPU, device
- *                      state not declared absent); EBUSY: not idle or
+ *                      state without KVM_FT_DEVICE_SETUP); EBUSY: not idle or
  *                      unprotected.
  *   KVM_FT_CMD_STOP    [VM_NAME]: stop listening, receiving or sending:
  *                      idle again.
@@ -153,6 +159,8 @@
  *   DEVICE       the VMM's device-state blob, opaque to the kernel
  *   EPOCH_END    struct kvm_ft_wire_epoch_end: totals to check the epoch by
  *   ACK          empty, backup to primary: epoch hdr.epoch is held
+ *   VERIFY       struct kvm_ft_wire_verify, only with verify_memory on: the
+ *                backup checks its memory against it after applying
  *   HEARTBEAT    empty, either way: the sender is alive
  */
 #ifndef _UAPI_LINUX_KVM_FT_H
@@ -306,6 +314,8 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_INFLIGHT,		/* u32, epochs sent, not yet acknowledged */
 	KVM_FT_A_VM_DEVICE_TIMEOUTS,	/* u64, epochs sent without device state */
 	KVM_FT_A_VM_DEVICE_LEN,		/* u64, bytes of the last device blob */
+	KVM_FT_A_VM_VERIFIED,		/* u64, backup: epochs whose memory was
+					 * checked equal to the primary's */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -337,6 +347,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_SILENCE,	/* nothing for failover_timeout_ms */
 	KVM_FT_WIRE_E_SNAPSHOT,	/* the primary could not take an epoch */
 	KVM_FT_WIRE_E_NOMEM,	/* the backup could not stage the epoch */
+	KVM_FT_WIRE_E_VERIFY,	/* memory differs from the primary's (VERIFY) */
 	KVM_FT_WIRE_E_MAX
 };
 
@@ -349,6 +360,7 @@ enum kvm_ft_wire_type {
 	KVM_FT_WIRE_EPOCH_END	= 0x06,
 	KVM_FT_WIRE_ACK		= 0x07,
 	KVM_FT_WIRE_HEARTBEAT	= 0x08,
+	KVM_FT_WIRE_VERIFY	= 0x09,
 };
 
 struct kvm_ft_wire_hdr {
@@ -381,6 +393,12 @@ struct kvm_ft_wire_pages {
 struct kvm_ft_wire_vcpu {
 	__le32 index;		/* < nr_vcpus of HELLO */
 	__le32 size;		/* 1..KVM_FT_WIRE_MAX_VCPU_STATE bytes follow */
+} __attribute__((packed));
+
+/* Sent with verify_memory on: the checksum of all memory at the epoch's end. */
+struct kvm_ft_wire_verify {
+	__le32 crc;		/* CRC-32C of every user memslot, by slot id, page order */
+	__le32 reserved;	/* 0 */
 } __attribute__((packed));
 
 struct kvm_ft_wire_epoch_end {
