@@ -109,7 +109,8 @@ check-run:
 	@$(STAGE) "test hosts ($(FLAVOR))" $(TESTBED)/run \
 		--flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
 		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
-		--solo "$(SOLO_TESTS)" --pair "$(PAIR_TESTS)" $(if $(T),--only "$(T)")
+		--solo "$(SOLO_TESTS)" --pair "$(PAIR_TESTS)" --kill "$(KILL_TESTS)" \
+		$(if $(T),--only "$(T)")
 
 # The same suite on a kernel built from $(KSRC) with KASAN, lockdep and
 # kmemleak; the kernel is cached under build/debug/, keyed by its config.

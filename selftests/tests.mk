@@ -5,5 +5,8 @@
 # Every test gets CUJU_FTNL, the path of the ftnl binary.
 SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test control_test
 PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consistency_test
+# kill: like pair, in a pair of hosts of its own per binary, whose host b's
+#       QEMU the runner kills once its test prints "# cuju: kill me".
+KILL_TESTS := kill_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test

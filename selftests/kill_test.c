@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The primary's whole test host dies: not a polite stop, not a cut link,
+ * but its QEMU process killed by the runner (SIGKILL) in the middle of a
+ * long guest computation.
+ *
+ *   host a: VM "kill" (backup)     host b: VM "kill" (primary)
+ *   takes over on silence,         runs the computation through many
+ *   finishes the computation,      epochs, then prints "# cuju: kill me"
+ *   checks it against a native     and waits; the runner kills its QEMU
+ *   run of the same code
+ *
+ * The computation mixes a register chain with reads and writes of guest
+ * memory, so that a checkpoint whose memory and registers disagree, or a
+ * lost page, changes its result.  Run only in a session of its own (the
+ * runner's --kill): host b never finishes.
+ */
+#include <linux/kvm_ft.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pair.h"
+#include "run.h"
+#include "test.h"
+#include "ucall.h"
+#include "vmm.h"
+
+#define PORT		"7907"
+#define WAIT_S		300
+#define FAILOVER_MS	3000
+#define ROUNDS		(1UL << 28)
+#define TICK_PORT	0x1030
+#define NWORDS		(64 * 512)	/* 64 pages of words */
+#define KILL_ME		"# cuju: kill me"
+
+static uint64_t area[NWORDS] __attribute__((aligned(4096)));
+static volatile uint64_t kill_progress;
+
+/*
+ * @rounds steps of a hash chain that reads and writes @mem; the guest
+ * leaves for its VMM every 65536 steps (@tick), the host runs it natively.
+ */
+static uint64_t compute(uint64_t *mem, uint64_t rounds, volatile uint64_t *progress, bool tick)
+{
+	uint64_t h = 0xcbf29ce484222325UL, i;
+
+	for (i = 0; i < rounds; i++) {
+		h ^= mem[(i * 7919) % NWORDS] + i;
+		h *= 0x100000001b3UL;
+		mem[(h >> 17) % NWORDS] = h;
+		if (!(i & 0xffff)) {
+			*progress = i;
+			if (tick)
+				asm volatile("outb %%al, %%dx" : : "a"(0), "d"(TICK_PORT) : "memory");
+		}
+	}
+	return h;
+}
+
+static void guest_compute(void)
+{
+	ucall(UCALL_SYNC, compute(area, ROUNDS, &kill_progress, true), 0, 0);
+}
+
+struct runner {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	uint64_t cmd;
+	struct ucall uc;
+};
+
+static void *run_guest(void *arg)
+{
+	struct runner *r = arg;
+	uint32_t reason;
+
+	do
+		reason = vcpu_run(r->vcpu);
+	while (reason == KVM_EXIT_IO && r->vcpu->run->io.port == TICK_PORT);
+	r->cmd = vcpu_get_ucall(r->vcpu, reason, &r->uc);
+	return NULL;
+}
+
+FIXTURE(kill) {
+	const char *role, *peer;
+	struct vm *vm;
+	struct runner run;
+	struct monitor mon;
+	char out[4096];
+};
+
+FIXTURE_SETUP(kill)
+{
+	struct kvm_ft_register r = { .name = "kill", .flags = KVM_FT_F_NO_DEVICE_STATE };
+
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	self->run.vcpu = vcpu_add(self->vm, 0, guest_compute, 0, 0);
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+	ASSERT_TRUE(monitor_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(kill)
+{
+	pair_teardown(&self->mon, "kill");
+	vm_destroy(self->vm);
+}
+
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+
+/*
+ * Host a: the primary falls silent (its host is gone); the backup takes
+ * over by itself, and the computation ends exactly as natively.
+ */
+static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(kill) *self)
+{
+	static uint64_t native[NWORDS];
+	static volatile uint64_t scratch;
+	uint64_t from;
+
+	ASSERT_EQ(0, FTNL(self->out, "listen", "kill", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+	EVENT("kill: linked");
+	EVENT("kill: peer lost (silence)");
+	EVENT("kill: took over at epoch");
+	from = GUEST_VAR(self->vm, kill_progress);
+	EXPECT_LT(0, from) TH_LOG("the checkpoint has the computation under way");
+	pthread_create(&self->run.thread, NULL, run_guest, &self->run);
+	pthread_join(self->run.thread, NULL);
+	ASSERT_EQ(UCALL_SYNC, self->run.cmd);
+	EXPECT_EQ(compute(native, ROUNDS, &scratch, false), self->run.uc.args[0])
+		TH_LOG("resumed from step %lu of %lu", from, ROUNDS);
+	EXPECT_EQ(0, memcmp(native, GUEST_VAR(self->vm, area), sizeof(native)));
+}
+
+TEST_F_TIMEOUT(kill, primary_host_killed, 2 * WAIT_S)
+{
+	uint64_t progress;
+
+	if (!strcmp(self->role, "a")) {
+		backup_side(_metadata, self);
+		return;
+	}
+	pthread_create(&self->run.thread, NULL, run_guest, &self->run);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "kill", self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT("kill: linked");
+	EVENT("kill: synced");
+	ASSERT_TRUE(ftnl_counter_reaches("kill", "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
+	progress = GUEST_VAR(self->vm, kill_progress);
+	ASSERT_GT(ROUNDS / 2, progress) TH_LOG("the guest must be mid-way when its host dies");
+	printf("%s (guest at step %lu of %lu)\n", KILL_ME, progress, ROUNDS);
+	fflush(stdout);
+	sleep(WAIT_S);
+	ASSERT_TRUE(false) TH_LOG("the runner did not kill this host");
+}
+
+TEST_HARNESS_MAIN
