@@ -67,7 +67,7 @@ static uint8_t guest_ask_stop(void)
 	return v;
 }
 
-static void guest_patterns(void)
+static void guest_patterns(uint64_t pages, uint64_t unused)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15UL, round, i, first;
 
@@ -77,20 +77,20 @@ static void guest_patterns(void)
 			for (i = 0; i < 64; i++) {
 				uint64_t r = next_random(&seed);
 
-				put(r % SLOT_PAGES, r >> 32, r);
+				put(r % pages, r >> 32, r);
 			}
 			break;
 		case 1:		/* sparse: every 61st page */
-			for (i = round % 61; i < SLOT_PAGES; i += 61)
+			for (i = round % 61; i < pages; i += 61)
 				put(i, round, round ^ i);
 			break;
 		case 2:		/* dense: a run of 256 pages */
-			first = (round * 256) % SLOT_PAGES;
-			for (i = first; i < first + 256 && i < SLOT_PAGES; i++)
+			first = (round * 256) % pages;
+			for (i = first; i < first + 256 && i < pages; i++)
 				put(i, i, round + i);
 			break;
 		case 3:		/* the whole slot */
-			for (i = 0; i < SLOT_PAGES; i++)
+			for (i = 0; i < pages; i++)
 				put(i, round + i, round * i);
 			break;
 		}
@@ -147,7 +147,7 @@ FIXTURE_SETUP(cons)
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	vm_add_slot(self->vm, 1, VMM_TEST_GPA, SLOT_PAGES * PAGE, KVM_MEM_LOG_DIRTY_PAGES);
-	self->run.vcpu = vcpu_add(self->vm, 0, guest_patterns, 0, 0);
+	self->run.vcpu = vcpu_add(self->vm, 0, guest_patterns, SLOT_PAGES, 0);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	ASSERT_TRUE(monitor_start(&self->mon));
 }
@@ -202,6 +202,130 @@ TEST_F(cons, memory_equal_at_every_commit)
 	COUNTER_REACHES("\"epochs\":", epochs + 2);
 	EXPECT_EQ(0, ftnl_last_counter("\"peer_lost\":")) TH_LOG("%s", ftnl_last());
 	EXPECT_EQ(0, FTNL(self->out, "stop", "cons")) TH_LOG("%s", self->out);
+}
+
+/* ---- two protected VMs at once ------------------------------------------- */
+
+#define TWO_PORT_0	"7910"
+#define TWO_PORT_1	"7911"
+
+static const char *const two_names[2] = { "one", "two" };
+static const char *const two_ports[2] = { TWO_PORT_0, TWO_PORT_1 };
+static const uint64_t two_pages[2] = { 1024, 3072 };	/* of different shapes */
+
+FIXTURE(two) {
+	const char *role, *peer;
+	struct vm *vm[2];
+	struct runner run[2];
+	struct monitor mon;
+	char out[4096];
+};
+
+FIXTURE_SETUP(two)
+{
+	struct kvm_ft_register r = { .flags = KVM_FT_F_NO_DEVICE_STATE };
+	int i;
+
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	for (i = 0; i < 2; i++) {
+		self->vm[i] = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+		vm_add_slot(self->vm[i], 1, VMM_TEST_GPA, two_pages[i] * PAGE,
+			    KVM_MEM_LOG_DIRTY_PAGES);
+		self->run[i].vcpu = vcpu_add(self->vm[i], 0, guest_patterns, two_pages[i], 0);
+		strcpy(r.name, two_names[i]);
+		ASSERT_EQ(0, ioctl(self->vm[i]->fd, KVM_FT_REGISTER, &r));
+	}
+	ASSERT_TRUE(monitor_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(two)
+{
+	pair_teardown(&self->mon, "one");
+	pair_teardown(&self->mon, "two");
+	vm_destroy(self->vm[0]);
+	vm_destroy(self->vm[1]);
+}
+
+/*
+ * Each VM's events @a (and @b, if not NULL), in whatever order the two VMs
+ * interleave them, each VM's own in order; anything else fails.
+ */
+static bool both_events(struct monitor *m, const char *a, const char *b)
+{
+	const char *const steps[2] = { a, b };
+	char want[64];
+	int next[2] = { 0, 0 }, n = b ? 2 : 1, i;
+
+	while (next[0] < n || next[1] < n) {
+		if (!monitor_next(m, "", WAIT_S))
+			return false;
+		for (i = 0; i < 2; i++) {
+			if (next[i] == n)
+				continue;
+			snprintf(want, sizeof(want), "%s: %s", two_names[i], steps[next[i]]);
+			if (!strncmp(m->event, want, strlen(want)))
+				break;
+		}
+		if (i == 2)
+			return false;
+		next[i]++;
+	}
+	return true;
+}
+
+/*
+ * Two VMs of different sizes replicate at the same time between the same
+ * hosts, each to its own backup; with verify_memory each backup checks
+ * every epoch against its own primary: any frame crossing over would be
+ * refused (shape, gfn) or caught (verify).
+ */
+TEST_F(two, vms_at_once_without_crosstalk)
+{
+	unsigned long long epochs;
+	int i;
+
+	if (!strcmp(self->role, "a")) {
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, FTNL(self->out, "listen", two_names[i], "0.0.0.0", two_ports[i]))
+				TH_LOG("%s", self->out);
+		ASSERT_TRUE(both_events(&self->mon, "linked", NULL)) TH_LOG("%s", self->mon.event);
+		ASSERT_TRUE(both_events(&self->mon, "peer lost (closed)", NULL))
+			TH_LOG("%s", self->mon.event);
+		for (i = 0; i < 2; i++) {
+			epochs = ftnl_counter(two_names[i], "\"epochs\":");
+			EXPECT_LE(20, epochs) TH_LOG("%s", ftnl_last());
+			EXPECT_EQ(epochs - 1, ftnl_last_counter("\"verified\":")) TH_LOG("%s", ftnl_last());
+			EXPECT_NE(NULL, strstr(ftnl_last(), "\"errors\":{\"magic\":0,\"version\":0,"
+					       "\"type\":0,\"reserved\":0,\"length\":0,\"checksum\":0,"
+					       "\"shape\":0,\"order\":0,\"epoch\":0,\"gfn\":0,"))
+				TH_LOG("%s", ftnl_last());
+			EXPECT_EQ(0, ftnl_last_counter("\"verify\":"));
+		}
+		return;
+	}
+
+	ASSERT_TRUE(knob_set("verify_memory", 1));
+	for (i = 0; i < 2; i++) {
+		pthread_create(&self->run[i].thread, NULL, run_guest, &self->run[i]);
+		ASSERT_EQ(0, FTNL(self->out, "pair", two_names[i], self->peer, two_ports[i]))
+			TH_LOG("%s", self->out);
+	}
+	ASSERT_TRUE(both_events(&self->mon, "linked", "synced")) TH_LOG("%s", self->mon.event);
+	for (i = 0; i < 2; i++)
+		ASSERT_TRUE(ftnl_counter_reaches(two_names[i], "\"epochs\":", 21, WAIT_S))
+			TH_LOG("%s", ftnl_last());
+	for (i = 0; i < 2; i++) {
+		self->run[i].stop = true;
+		pthread_join(self->run[i].thread, NULL);
+		ASSERT_EQ(UCALL_SYNC, self->run[i].cmd);
+		epochs = ftnl_counter(two_names[i], "\"epochs\":");
+		ASSERT_TRUE(ftnl_counter_reaches(two_names[i], "\"epochs\":", epochs + 2, WAIT_S));
+		EXPECT_EQ(0, ftnl_last_counter("\"peer_lost\":")) TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(0, FTNL(self->out, "stop", two_names[i])) TH_LOG("%s", self->out);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -21,11 +21,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +40,8 @@
 #define PORT		"7901"
 #define CRC_PORT	7902	/* the tests' own exchange of checksums */
 #define SPARE_PORT	"7904"
+#define OLD_PORT	"7908"	/* the backup that dies */
+#define NEW_PORT	"7909"	/* the one that replaces it */
 #define WAIT_S		120
 #define FAILOVER_MS	5000	/* roomy: a slow emulated host must not trip it */
 #define ASK_PORT	0x1001	/* the guest asks the host whether to stop */
@@ -335,6 +339,84 @@ TEST_F(rep, manual_failover)
 	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
 	runner_stop(&r, 20);
 	ASSERT_TRUE(r.done);
+}
+
+/*
+ * Host a's first backup: another process, with a VM of its own, that dies
+ * by SIGKILL as a crashing VMM would.  Returns its pid.
+ */
+static pid_t old_backup(void)
+{
+	struct kvm_ft_register r = { .name = "old", .role = KVM_FT_ROLE_BACKUP,
+				     .flags = KVM_FT_F_NO_DEVICE_STATE };
+	pid_t pid = fork();
+	char out[1024];
+	struct vm *vm;
+
+	if (pid)
+		return pid;
+	vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	vcpu_add(vm, 0, guest_churn, 0, 0);
+	if (ioctl(vm->fd, KVM_FT_REGISTER, &r) || FTNL(out, "listen", "old", "0.0.0.0", OLD_PORT))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * The backup dies (its VMM killed); the primary runs on unprotected, says
+ * so, pairs with a new backup elsewhere, syncs again and is protected.
+ */
+TEST_F(rep, new_backup_after_loss)
+{
+	struct runner r = { 0 };
+	unsigned long long acked;
+	uint64_t round;
+	pid_t old;
+	int status;
+
+	ASSERT_TRUE(monitor_start(&self->mon));
+	if (!strcmp(self->role, "a")) {
+		old = old_backup();
+		ASSERT_LT(0, old);
+		EVENT("old: linked");
+		ASSERT_TRUE(ftnl_counter_reaches("old", "\"epochs\":", 5, WAIT_S))
+			TH_LOG("%s", ftnl_last());
+		kill(old, SIGKILL);
+		ASSERT_EQ(old, waitpid(old, &status, 0));
+		EXPECT_EQ(1, FTNL(self->out, "show", "old"));
+		EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'old'")) TH_LOG("%s", self->out);
+		/* The new backup: this process's VM, on another port. */
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", NEW_PORT))
+			TH_LOG("%s", self->out);
+		EVENT("rep: linked");
+		EVENT("rep: peer lost (closed)");
+		COUNTER_REACHES("\"epochs\":", 5);
+		return;
+	}
+
+	runner_start(&r, self->vcpu);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, OLD_PORT)) TH_LOG("%s", self->out);
+	EVENT("rep: linked");
+	EVENT("rep: synced");
+	EVENT("rep: peer lost");
+	COUNTER_REACHES("\"peer_lost\":", 1);
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
+	acked = ftnl_last_counter("\"epochs\":");
+	/* Still running, unprotected: the guest makes progress meanwhile. */
+	round = r.last_round;
+	while (r.last_round < round + 10)
+		usleep(10 * 1000);
+
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, NEW_PORT)) TH_LOG("%s", self->out);
+	EVENT("rep: linked");
+	EVENT("rep: synced");
+	COUNTER_REACHES("\"epochs\":", acked + 5);	/* counted on from before */
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"connected\"")) TH_LOG("%s", ftnl_last());
+	EXPECT_EQ(ftnl_last_counter("\"sync_total\":"), ftnl_last_counter("\"sync_done\":"));
+	runner_stop(&r, 20);
+	ASSERT_TRUE(r.done);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
 }
 
 /* ---- vCPU state: 2 vCPUs, SSE registers and an MSR across a failover --------- */
