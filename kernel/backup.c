@@ -41,6 +41,7 @@
 
 #define HDR_LEN		sizeof(struct kvm_ft_wire_hdr)
 #define CLEAN_CLOSE	(-1)	/* the primary closed between epochs */
+#define VMM_GONE	(-2)	/* our VMM exited: its VM is about to go too */
 
 struct kvm_ft_backup {
 	struct kvm_ft_vm *vm;
@@ -206,8 +207,11 @@ static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
 static int verify_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
 	u32 crc;
+	int ret = kvm_ft_vm_mem_crc(b->vm->kvm, &crc);
 
-	if (!kvm_ft_vm_mem_crc(b->vm->kvm, &crc) && crc == b->staged_crc) {
+	if (ret == -ESRCH)
+		return VMM_GONE;
+	if (!ret && crc == b->staged_crc) {
 		atomic64_inc(&b->vm->stats.verified);
 		return KVM_FT_WIRE_OK;
 	}
@@ -221,10 +225,20 @@ static int verify_epoch(struct kvm_ft_backup *b, u64 epoch)
 /* The epoch is whole and checked: apply it, then acknowledge it. */
 static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
-	if (apply_epoch(b, epoch))
+	switch (apply_epoch(b, epoch)) {
+	case 0:
+		break;
+	case -ESRCH:
+		return VMM_GONE;		/* not the primary's doing */
+	default:
 		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
-	if (b->staged_verify && verify_epoch(b, epoch))
-		return KVM_FT_WIRE_E_VERIFY;
+	}
+	if (b->staged_verify) {
+		int ret = verify_epoch(b, epoch);
+
+		if (ret)
+			return ret;
+	}
 	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
 	drop_staged(b);
@@ -436,8 +450,8 @@ static void serve(struct kvm_ft_backup *b)
 	while (err == KVM_FT_WIRE_OK);
 
 	drop_staged(b);
-	if (READ_ONCE(b->link.stopping) || READ_ONCE(b->frozen))
-		return;		/* stopped, or a failover by hand under way */
+	if (READ_ONCE(b->link.stopping) || READ_ONCE(b->frozen) || err == VMM_GONE)
+		return;		/* stopped, a failover by hand under way, or ending */
 	if (err != CLEAN_CLOSE)
 		count_error(vm, err);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);

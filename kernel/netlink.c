@@ -212,7 +212,7 @@ static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
 
 static void stop_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
-	kvm_ft_vm_stop(vm);
+	kvm_ft_vm_stop(vm, false);
 }
 
 static int stop_doit(struct sk_buff *skb, struct genl_info *info)
@@ -254,7 +254,7 @@ static int link_doit(struct genl_info *info, u32 role,
 			info->extack->_msg = kvm_ft_primary_unfit(vm);
 		ret = -EINVAL;
 	} else {
-		kvm_ft_vm_stop(vm);		/* what is left of a lost link */
+		kvm_ft_vm_stop(vm, false);		/* what is left of a lost link */
 		ret = start(vm, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
 			    nla_get_u16(info->attrs[KVM_FT_A_PORT]));
 	}

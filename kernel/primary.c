@@ -13,6 +13,7 @@
  * failover timeout, or an epoch that could not be taken), the VM runs on
  * unprotected, and the kernel log says so once.
  */
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
@@ -33,6 +34,7 @@
 #define PAGES_HDR	sizeof(struct kvm_ft_wire_pages)
 #define SYNC_PASSES	5	/* of the sync: all memory, then what changed */
 #define SYNC_ENOUGH	256	/* pages left for epoch 2 to copy while held */
+#define VM_GONE		(-1)	/* the VM's memory is gone with its process */
 #define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
 			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
 
@@ -49,6 +51,7 @@ struct kvm_ft_primary {
 	int sender_err;			/* why the sender gave up; 0: it did not */
 	u64 sent, acked;		/* epochs */
 	u8 *frame;			/* the sender's frame buffer, FRAME_MAX */
+	struct completion unlinked;	/* the link thread is done with the link */
 };
 
 static bool sender_done(struct kvm_ft_primary *p)
@@ -268,7 +271,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);
 	} else if (!sender_done(p)) {
-		ret = KVM_FT_WIRE_E_SNAPSHOT;
+		ret = ret == -ESRCH ? VM_GONE : KVM_FT_WIRE_E_SNAPSHOT;
 	}
 	mutex_unlock(&p->epoch_lock);
 	return sender_done(p) && ret == KVM_FT_WIRE_E_SNAPSHOT ? 0 : ret;
@@ -323,7 +326,12 @@ static int sender_thread(void *arg)
 		}
 		kvm_ft_epoch_destroy(e);
 	}
-	if (ret && !sender_done(p)) {
+	if (ret == VM_GONE && !sender_done(p)) {
+		/* Its VMM died (its memory is gone): the backup is to go on. */
+		pr_warn("%s: the VM's process is gone: the backup takes over\n", vm->name);
+		WRITE_ONCE(p->sender_err, KVM_FT_WIRE_E_SNAPSHOT);
+		kvm_ft_link_reset(&p->link);
+	} else if (ret && !sender_done(p)) {
 		WRITE_ONCE(p->sender_err, ret);
 		kvm_ft_link_shutdown(&p->link);		/* the link thread learns it so */
 	}
@@ -438,6 +446,7 @@ static int primary_thread(void *arg)
 			kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, why);
 		}
 	}
+	complete(&p->unlinked);
 	return kvm_ft_link_park();
 }
 
@@ -468,6 +477,7 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	p->port = port;
 	init_waitqueue_head(&p->wq);
 	mutex_init(&p->epoch_lock);
+	init_completion(&p->unlinked);
 	kvm_ft_link_init(&p->link);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_CONNECTING);
 	p->link.thread = kthread_run(primary_thread, p, "kvm_ft_tx/%s", vm->name);
@@ -483,16 +493,35 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	return 0;
 }
 
-void kvm_ft_primary_stop(struct kvm_ft_vm *vm)
+/*
+ * A clean end: the backup reads our FIN after the last epoch, sends what
+ * ACKs it owes, and closes; we read them all, so that neither side sees a
+ * reset (which a backup takes for a crash, and takes over).  Bounded by
+ * the failover timeout, like any wait for the peer.
+ */
+static void finish_link(struct kvm_ft_primary *p)
+{
+	kvm_ft_link_finish(&p->link);
+	wait_for_completion_timeout(&p->unlinked,
+		msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms) + 1000));
+}
+
+void kvm_ft_primary_stop(struct kvm_ft_vm *vm, bool crash)
 {
 	struct kvm_ft_primary *p = vm->primary;
 
 	if (!p)
 		return;
+	if (crash && READ_ONCE(vm->state) == KVM_FT_STATE_CONNECTED) {
+		pr_warn("%s: VM destroyed while protected: the backup takes over\n", vm->name);
+		kvm_ft_link_reset(&p->link);
+	}
 	/* End the stream between epochs: the backup sees a clean close. */
 	stop_sender(p);
 	mutex_lock(&p->epoch_lock);
 	mutex_unlock(&p->epoch_lock);
+	if (!crash)
+		finish_link(p);
 	kvm_ft_link_stop(&p->link, NULL);
 	vm->primary = NULL;
 	kvfree(p->frame);

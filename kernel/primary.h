@@ -8,7 +8,11 @@ struct kvm_ft_vm;
 
 /* Connect to the backup at @addr:@port from a kthread, and keep the link. */
 int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
-void kvm_ft_primary_stop(struct kvm_ft_vm *vm);
+/*
+ * Stop sending; @crash: the VM died with its VMM, so reset the link rather
+ * than close it, and the backup takes over.
+ */
+void kvm_ft_primary_stop(struct kvm_ft_vm *vm, bool crash);
 /* Why the engine cannot protect @vm, for the administrator; NULL if it can. */
 const char *kvm_ft_primary_unfit(struct kvm_ft_vm *vm);
 

@@ -86,6 +86,23 @@ void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen)
 	link->thread = NULL;		/* a failover stops a link before its end */
 }
 
+void kvm_ft_link_finish(struct kvm_ft_link *link)
+{
+	WRITE_ONCE(link->stopping, true);	/* its end is no loss, and no beats */
+	mutex_lock(&link->lock);
+	if (link->sock)
+		kernel_sock_shutdown(link->sock, SHUT_WR);
+	mutex_unlock(&link->lock);
+}
+
+void kvm_ft_link_reset(struct kvm_ft_link *link)
+{
+	mutex_lock(&link->lock);
+	if (link->sock)
+		tcp_abort(link->sock->sk, ECONNABORTED);	/* RST, and wakes both sides */
+	mutex_unlock(&link->lock);
+}
+
 int kvm_ft_link_park(void)
 {
 	set_current_state(TASK_INTERRUPTIBLE);
@@ -206,6 +223,8 @@ int kvm_ft_link_beat(struct kvm_ft_link *link)
 {
 	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
 
+	if (READ_ONCE(link->stopping))
+		return 0;			/* finishing: we said all we had */
 	if (time_after_eq(jiffies, READ_ONCE(link->last_tx) + beat))
 		return kvm_ft_link_send_empty(link, KVM_FT_WIRE_HEARTBEAT, 0);
 	return 0;

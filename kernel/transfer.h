@@ -33,6 +33,13 @@ void kvm_ft_link_detach(struct kvm_ft_link *link);
 /* End the connection (not the thread): its reader sees it end. */
 void kvm_ft_link_shutdown(struct kvm_ft_link *link);
 void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen);
+/*
+ * Say we are done (a FIN) but go on reading: the peer may still be
+ * acknowledging; closing with its frames unread would reset the connection.
+ */
+void kvm_ft_link_finish(struct kvm_ft_link *link);
+/* Reset the connection now, as a crash would: the peer sees no clean close. */
+void kvm_ft_link_reset(struct kvm_ft_link *link);
 /* The thread's end: wait for kvm_ft_link_stop() before returning. */
 int kvm_ft_link_park(void);
 

@@ -70,10 +70,10 @@ u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm)
 	return atomic_read(&vm->kvm->online_vcpus);
 }
 
-void kvm_ft_vm_stop(struct kvm_ft_vm *vm)
+void kvm_ft_vm_stop(struct kvm_ft_vm *vm, bool crash)
 {
 	kvm_ft_backup_stop(vm);
-	kvm_ft_primary_stop(vm);
+	kvm_ft_primary_stop(vm, crash);
 }
 
 /* 1 to KVM_FT_NAME_LEN - 1 characters of [A-Za-z0-9._-], NUL-terminated. */
@@ -142,8 +142,11 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	return 0;
 }
 
-/* Take @kvm's VM out of the registry; false if it was not in it. */
-static bool vm_unregister(struct kvm *kvm)
+/*
+ * Take @kvm's VM out of the registry; false if it was not in it.  @crash:
+ * the VM is destroyed while still registered, i.e. its VMM died.
+ */
+static bool vm_unregister(struct kvm *kvm, bool crash)
 {
 	struct kvm_ft_vm *vm;
 
@@ -155,7 +158,7 @@ static bool vm_unregister(struct kvm *kvm)
 
 	if (!vm)
 		return false;
-	kvm_ft_vm_stop(vm);
+	kvm_ft_vm_stop(vm, crash);
 	kvm_ft_device_free(&vm->dev);
 	pr_info("%s: unregistered\n", vm->name);
 	kfree(vm);
@@ -283,12 +286,12 @@ long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVM_FT_REGISTER:
 		return vm_register(kvm, argp);
 	case KVM_FT_UNREGISTER:
-		return vm_unregister(kvm) ? 0 : -ENOENT;
+		return vm_unregister(kvm, false) ? 0 : -ENOENT;
 	}
 	return -ENOTTY;
 }
 
 void kvm_ft_vm_destroy(struct kvm *kvm)
 {
-	vm_unregister(kvm);
+	vm_unregister(kvm, true);
 }

@@ -68,7 +68,10 @@ u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
  * from a kernel thread: the checksum of a VERIFY frame.
  */
 int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *crc);
-/* Stop whatever link the VM has: it is idle afterwards. */
-void kvm_ft_vm_stop(struct kvm_ft_vm *vm);
+/*
+ * Stop whatever link the VM has: it is idle afterwards.  @crash: the VM is
+ * being destroyed without having been unregistered (its VMM died).
+ */
+void kvm_ft_vm_stop(struct kvm_ft_vm *vm, bool crash);
 
 #endif /* KVM_FT_VM_H */

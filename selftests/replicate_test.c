@@ -42,6 +42,8 @@
 #define SPARE_PORT	"7904"
 #define OLD_PORT	"7908"	/* the backup that dies */
 #define NEW_PORT	"7909"	/* the one that replaces it */
+#define KNOBS_PORT	"7912"
+#define CRASH_PORT	"7913"
 #define WAIT_S		120
 #define FAILOVER_MS	5000	/* roomy: a slow emulated host must not trip it */
 #define ASK_PORT	0x1001	/* the guest asks the host whether to stop */
@@ -218,16 +220,17 @@ static bool give_value(const char *peer, uint32_t v)
 }
 
 /* Both sides: link up, primary synced (a sees the epochs come). */
-static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(rep) *self)
+static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(rep) *self,
+		    const char *port)
 {
 	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", port))
 			TH_LOG("%s", self->out);
 		EVENT("rep: linked");
 		return;
 	}
-	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, port)) TH_LOG("%s", self->out);
 	EVENT("rep: linked");
 	EVENT("rep: synced");
 }
@@ -250,7 +253,7 @@ TEST_F(rep, quiesced_memory_matches)
 		EXPECT_NE(NULL, strstr(self->out, "no consistent checkpoint")) TH_LOG("%s", self->out);
 		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
 	}
-	link_up(_metadata, self);
+	link_up(_metadata, self, PORT);
 	if (!strcmp(self->role, "a")) {
 		/* b stops cleanly once its guest is done and all is acknowledged. */
 		EVENT("rep: peer lost (closed)");
@@ -285,7 +288,7 @@ TEST_F(rep, failover_resumes_consistently)
 {
 	struct runner r = { 0 };
 
-	link_up(_metadata, self);
+	link_up(_metadata, self, PORT);
 	if (!strcmp(self->role, "a")) {
 		EVENT("rep: peer lost (silence)");
 		EVENT("rep: took over at epoch");
@@ -319,7 +322,7 @@ TEST_F(rep, manual_failover)
 {
 	struct runner r = { 0 };
 
-	link_up(_metadata, self);
+	link_up(_metadata, self, PORT);
 	if (!strcmp(self->role, "a")) {
 		COUNTER_REACHES("\"epochs\":", 10);
 		EXPECT_EQ(0, FTNL(self->out, "failover", "rep")) TH_LOG("%s", self->out);
@@ -416,6 +419,126 @@ TEST_F(rep, new_backup_after_loss)
 	EXPECT_EQ(ftnl_last_counter("\"sync_total\":"), ftnl_last_counter("\"sync_done\":"));
 	runner_stop(&r, 20);
 	ASSERT_TRUE(r.done);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
+}
+
+/*
+ * Host b's primary for the crash test: another process, with its VM and
+ * guest, paired with a; it dies by SIGKILL, as a crashing VMM would.
+ */
+static pid_t doomed_primary(const char *peer)
+{
+	struct kvm_ft_register r = { .name = "vmm", .role = KVM_FT_ROLE_PRIMARY,
+				     .flags = KVM_FT_F_NO_DEVICE_STATE };
+	static struct runner run;
+	pid_t pid = fork();
+	char out[1024];
+	struct vm *vm;
+
+	if (pid)
+		return pid;
+	vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	runner_start(&run, vcpu_add(vm, 0, guest_churn, 0, 0));
+	if (ioctl(vm->fd, KVM_FT_REGISTER, &r) || FTNL(out, "pair", "vmm", peer, CRASH_PORT))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * The primary's VMM dies (SIGKILL) while its VM is protected: the VM is
+ * gone with it, so its link is reset rather than closed, and the backup
+ * takes over and runs the guest on, its invariant intact.
+ */
+TEST_F(rep, primary_vmm_killed)
+{
+	struct runner r = { 0 };
+	pid_t vmm;
+	int status;
+
+	ASSERT_TRUE(monitor_start(&self->mon));
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", CRASH_PORT))
+			TH_LOG("%s", self->out);
+		EVENT("rep: linked");
+		EVENT("rep: peer lost");
+		EVENT("rep: took over at epoch");
+		runner_start(&r, self->vcpu);
+		while (!r.last_round)
+			usleep(10 * 1000);
+		runner_stop(&r, 50);
+		ASSERT_TRUE(r.done);
+		return;
+	}
+	vmm = doomed_primary(self->peer);
+	ASSERT_LT(0, vmm);
+	EVENT("vmm: linked");
+	EVENT("vmm: synced");
+	ASSERT_TRUE(ftnl_counter_reaches("vmm", "\"epochs\":", 10, WAIT_S)) TH_LOG("%s", ftnl_last());
+	kill(vmm, SIGKILL);
+	ASSERT_EQ(vmm, waitpid(vmm, &status, 0));
+	EXPECT_EQ(1, FTNL(self->out, "show", "vmm"));
+	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'vmm'")) TH_LOG("%s", self->out);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Knobs changed while the pair runs take effect at once: verify_memory
+ * starts checking the next epoch, inflight_max bounds the epochs in
+ * flight, and a VM's own epoch length (ftnl set) paces its next epochs.
+ * Only bounds that hold however slow a host is are asserted.
+ */
+TEST_F(rep, knobs_on_a_running_pair)
+{
+	unsigned long long e0, e1;
+	struct runner r = { 0 };
+	double t0, t1;
+	int i;
+
+	/* A port of its own: a listens on it until teardown, after b moved on. */
+	link_up(_metadata, self, KNOBS_PORT);
+	if (!strcmp(self->role, "a")) {
+		COUNTER_REACHES("\"verified\":", 3);
+		EVENT("rep: peer lost (closed)");
+		EXPECT_EQ(0, ftnl_counter("rep", "\"verify\":")) TH_LOG("%s", ftnl_last());
+		return;
+	}
+	runner_start(&r, self->vcpu);
+	COUNTER_REACHES("\"epochs\":", 5);
+
+	ASSERT_TRUE(knob_set("inflight_max", 1));
+	for (i = 0; i < 20; i++) {
+		ftnl_counter("rep", "\"epochs\":");
+		EXPECT_GE(1, ftnl_last_counter("\"inflight\":")) TH_LOG("%s", ftnl_last());
+	}
+	ASSERT_TRUE(knob_set("inflight_max", KVM_FT_INFLIGHT_DEFAULT));
+
+	ASSERT_EQ(0, FTNL(self->out, "set", "rep", "epoch-us", "250000")) TH_LOG("%s", self->out);
+	e0 = ftnl_counter("rep", "\"epochs\":");
+	t0 = now_s();
+	sleep(2);
+	e1 = ftnl_counter("rep", "\"epochs\":");
+	t1 = now_s();
+	/* At most one an epoch length, plus the one under way at each end. */
+	EXPECT_GE((t1 - t0) / 0.25 + 2, e1 - e0) TH_LOG("%llu epochs in %.2f s", e1 - e0, t1 - t0);
+	ASSERT_EQ(0, FTNL(self->out, "set", "rep", "epoch-us", "10000")) TH_LOG("%s", self->out);
+	COUNTER_REACHES("\"epochs\":", e1 + 20);
+
+	/* a sees epochs checked from now on; it says so by waiting for them. */
+	ASSERT_TRUE(knob_set("verify_memory", 1));
+	e0 = ftnl_counter("rep", "\"epochs\":");
+	COUNTER_REACHES("\"epochs\":", e0 + 5);
+	runner_stop(&r, 20);
+	ASSERT_TRUE(r.done);
+	e0 = ftnl_counter("rep", "\"epochs\":");
+	COUNTER_REACHES("\"epochs\":", e0 + 2);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
 }
 

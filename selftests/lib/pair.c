@@ -141,4 +141,5 @@ void pair_teardown(struct monitor *m, const char *vm)
 	knob_set("failover_timeout_ms", KVM_FT_FAILOVER_MS_DEFAULT);
 	knob_set("auto_failover", 1);
 	knob_set("verify_memory", 0);
+	knob_set("inflight_max", KVM_FT_INFLIGHT_DEFAULT);
 }
