@@ -611,17 +611,71 @@ static uint64_t seed_of(uint64_t id)
 	return (0x9e3779b97f4a7c15UL * (id + 1)) & 0x00007ffffffff000UL;
 }
 
+/*
+ * The local APIC timer, in x2APIC mode, periodic: each tick the handler
+ * counts in lapic_ticks[its APIC ID] and ends the interrupt.  It must go on
+ * ticking after a failover, which it does only if the APIC's state came
+ * across (a reset APIC has its timer masked).
+ */
+#define TIMER_VECTOR	0x40
+#define TIMER_COUNT	10000000	/* 10 ms at KVM's 1 GHz APIC bus */
+#define APIC_LVTT_PERIODIC (1U << 17)
+#define MSR_APIC_BASE	0x1b
+#define X2APIC_ID	0x802
+#define X2APIC_EOI	0x80b
+#define X2APIC_SVR	0x80f
+#define X2APIC_LVTT	0x832
+#define X2APIC_TMICT	0x838
+#define X2APIC_TDCR	0x83e
+
+volatile uint64_t lapic_ticks[2];
+
+asm(".pushsection .text\n"
+    ".global lapic_timer_isr\n"
+    "lapic_timer_isr:\n"
+    "  push %rax\n  push %rcx\n  push %rdx\n"
+    "  mov $0x802, %ecx\n  rdmsr\n"			/* X2APIC_ID */
+    "  lock incq lapic_ticks(,%rax,8)\n"
+    "  mov $0x80b, %ecx\n  xor %eax, %eax\n  xor %edx, %edx\n  wrmsr\n"	/* EOI */
+    "  pop %rdx\n  pop %rcx\n  pop %rax\n"
+    "  iretq\n"
+    ".popsection\n");
+extern char lapic_timer_isr[];
+
+static void wrmsr64(uint32_t msr, uint64_t v)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t rdmsr64(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void guest_timer_start(void)
+{
+	wrmsr64(MSR_APIC_BASE, rdmsr64(MSR_APIC_BASE) | 3 << 10);	/* x2APIC on */
+	wrmsr64(X2APIC_SVR, 0x1ff);					/* APIC on */
+	wrmsr64(X2APIC_TDCR, 0xb);					/* divide by 1 */
+	wrmsr64(X2APIC_LVTT, APIC_LVTT_PERIODIC | TIMER_VECTOR);
+	wrmsr64(X2APIC_TMICT, TIMER_COUNT);
+	asm volatile("sti");
+}
+
 static void guest_sse(uint64_t id, uint64_t unused)
 {
 	uint64_t rounds, r, msr;
-	uint32_t lo, hi;
 
+	guest_timer_start();
 	/* A per-vCPU MSR, set before and read after: it must travel too. */
 	asm volatile("wrmsr" : : "c"(MSR_KERNEL_GS_BASE), "a"((uint32_t)seed_of(id)),
 		     "d"((uint32_t)(seed_of(id) >> 32)));
 	r = sse_chain(seed_of(id), &sse_stop, &sse_progress[id], UINT64_MAX, 0xffff, &rounds);
-	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_KERNEL_GS_BASE));
-	msr = (uint64_t)hi << 32 | lo;
+	msr = rdmsr64(MSR_KERNEL_GS_BASE);
+	asm volatile("cli");
 	ucall(UCALL_SYNC, rounds, r, msr);
 }
 
@@ -663,6 +717,8 @@ FIXTURE_SETUP(state)
 	knob_set("failover_timeout_ms", FAILOVER_MS);
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	vm_irqchip(self->vm);
+	vm_set_handler(self->vm, TIMER_VECTOR, lapic_timer_isr);
 	for (i = 0; i < 2; i++)
 		self->run[i].vcpu = vcpu_add(self->vm, i, guest_sse, i, 0);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
@@ -693,13 +749,15 @@ static void chains_stop(FIXTURE_DATA(state) *self)
 }
 
 /*
- * The primary dies while both vCPUs are mid-chain; on the backup each
- * finishes with exactly the result the chain gives natively for the
- * rounds it reports, and its MSR intact.
+ * The primary dies while both vCPUs are mid-chain, their APIC timers
+ * ticking; on the backup each finishes with exactly the result the chain
+ * gives natively for the rounds it reports, its MSR intact, and its timer
+ * ticking on as programmed.
  */
 TEST_F(state, vcpus_survive_failover)
 {
-	uint64_t p0, p1;
+	uint64_t p0, p1, ticks[2];
+	time_t deadline;
 	int i;
 
 	if (!strcmp(self->role, "a")) {
@@ -710,13 +768,28 @@ TEST_F(state, vcpus_survive_failover)
 		p0 = GUEST_VAR(self->vm, sse_progress[0]);
 		p1 = GUEST_VAR(self->vm, sse_progress[1]);
 		EXPECT_LT(0, p0 + p1) TH_LOG("the checkpoint has the chains under way");
+		for (i = 0; i < 2; i++) {
+			ticks[i] = GUEST_VAR(self->vm, lapic_ticks[i]);
+			EXPECT_LT(0, ticks[i]) TH_LOG("vCPU %d's timer ticked on the primary", i);
+		}
 		chains_start(self);
-		while (GUEST_VAR(self->vm, sse_progress[0]) == p0 ||
-		       GUEST_VAR(self->vm, sse_progress[1]) == p1)
+		deadline = time(NULL) + WAIT_S;
+		while ((GUEST_VAR(self->vm, sse_progress[0]) == p0 ||
+			GUEST_VAR(self->vm, sse_progress[1]) == p1 ||
+			GUEST_VAR(self->vm, lapic_ticks[0]) < ticks[0] + 3 ||
+			GUEST_VAR(self->vm, lapic_ticks[1]) < ticks[1] + 3) && time(NULL) < deadline)
 			usleep(1000);
 		chains_stop(self);
 		for (i = 0; i < 2; i++) {
 			struct ucall *uc = &self->run[i].uc;
+			struct kvm_lapic_state lapic;
+
+			EXPECT_LE(ticks[i] + 3, GUEST_VAR(self->vm, lapic_ticks[i]))
+				TH_LOG("vCPU %d's APIC timer stopped at the failover", i);
+			ASSERT_EQ(0, ioctl(self->run[i].vcpu->fd, KVM_GET_LAPIC, &lapic));
+			EXPECT_EQ(APIC_LVTT_PERIODIC | TIMER_VECTOR,
+				  *(uint32_t *)(lapic.regs + 0x320)) TH_LOG("vCPU %d's LVTT", i);
+			EXPECT_EQ(TIMER_COUNT, *(uint32_t *)(lapic.regs + 0x380));
 
 			ASSERT_EQ(UCALL_SYNC, self->run[i].cmd);
 			EXPECT_EQ(sse_expected(seed_of(i), uc->args[0]), uc->args[1])

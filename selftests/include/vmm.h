@@ -53,6 +53,7 @@ struct vm {
 	struct vmm_slot slots[VMM_MAX_SLOTS];
 	int nr_slots;
 	struct vcpu *vcpus[VMM_MAX_VCPUS];
+	bool irqchip;			/* in-kernel LAPICs (vm_irqchip()) */
 };
 
 /*
@@ -72,6 +73,17 @@ struct vm *vm_create(void);
 /* The same, main memory's memslot with @main_flags (KVM_MEM_*). */
 struct vm *vm_create_with(uint32_t main_flags);
 void vm_destroy(struct vm *vm);
+
+/*
+ * The in-kernel irqchip (LAPICs, IOAPIC, PIC), before any vCPU: for guests
+ * that use their local APIC (x2APIC: no MMIO page needed).
+ */
+void vm_irqchip(struct vm *vm);
+/*
+ * Guest interrupt @vector enters @handler (an interrupt gate, no stack
+ * switch: it must save what it uses and end in iretq).
+ */
+void vm_set_handler(struct vm *vm, int vector, void *handler);
 
 /* Add a memslot of @size bytes at @gpa; @flags as KVM_MEM_*. */
 void *vm_add_slot(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size,

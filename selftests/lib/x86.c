@@ -72,17 +72,27 @@ void __attribute__((used, noreturn)) vmm_guest_exception(const uint64_t *frame)
 
 static void setup_idt(struct vm *vm)
 {
-	uint64_t *idt = vm_gpa2hva(vm, IDT_BASE);
 	int v;
 
-	for (v = 0; v < 32; v++) {
-		uint64_t handler = (uint64_t)vmm_exception_stubs + 16 * v;
+	for (v = 0; v < 32; v++)
+		vm_set_handler(vm, v, (void *)(vmm_exception_stubs + 16 * v));
+}
 
-		/* Present, DPL 0, 64-bit interrupt gate, code selector. */
-		idt[2 * v] = (handler & 0xffff) | (uint64_t)SEL_CODE << 16 |
-			     0x8eUL << 40 | (handler >> 16 & 0xffff) << 48;
-		idt[2 * v + 1] = handler >> 32;
-	}
+void vm_set_handler(struct vm *vm, int vector, void *handler)
+{
+	uint64_t *idt = vm_gpa2hva(vm, IDT_BASE);
+	uint64_t h = (uint64_t)handler;
+
+	idt[2 * vector] = (h & 0xffff) | (uint64_t)SEL_CODE << 16 | 0x8eUL << 40 |
+			  (h >> 16 & 0xffff) << 48;
+	idt[2 * vector + 1] = h >> 32;
+}
+
+void vm_irqchip(struct vm *vm)
+{
+	VMM_ASSERT(!vm->vcpus[0], "the irqchip comes before the vCPUs");
+	VMM_ASSERT(!ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
+	vm->irqchip = true;
 }
 
 /* The 2 MiB-page identity map of the low 4 GiB, the GDT and the IDT. */
@@ -210,6 +220,12 @@ struct vcpu *vcpu_add(struct vm *vm, int id, void *entry, uint64_t arg0,
 	regs.rsi = arg1;
 	regs.rflags = 0x2;
 	VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_REGS, &regs), "KVM_SET_REGS");
+	if (vm->irqchip) {
+		/* An AP would wait for INIT and SIPI; ours start at @entry. */
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp), "KVM_SET_MP_STATE");
+	}
 	return vcpu;
 }
 
