@@ -11,7 +11,10 @@
  * It prints, per dirty rate: work rate off and on and their ratio, epochs
  * per second, the pause per epoch (p50, p99 from the engine's histogram of
  * powers of two, so each an upper bound; max exact), pages and bytes per
- * epoch, replication throughput.  Then failover time: on host a, from the
+ * epoch, replication throughput, and KVM's page faults of the guest (most
+ * of them, with FT on, write faults on pages re-protected at each epoch,
+ * which cost much on this testbed: KVM itself runs under TCG) per second
+ * with FT off and on, and per epoch.  Then failover time: on host a, from the
  * backup's verdict (failover_timeout_ms of silence) to the guest running
  * again; the silence itself is the configured timeout.
  *
@@ -100,6 +103,7 @@ FIXTURE(bench) {
 	struct vcpu *vcpu;
 	struct monitor mon;
 	struct runner run;
+	int stats;		/* the vCPU's KVM statistics */
 	char out[4096];
 };
 
@@ -123,6 +127,8 @@ FIXTURE_SETUP(bench)
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	self->vcpu = vcpu_add(self->vm, 0, guest_work, variant->every, variant->pages);
+	self->stats = vcpu_stats_fd(self->vcpu);
+	ASSERT_LE(0, self->stats);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	ASSERT_TRUE(monitor_start(&self->mon));
 }
@@ -130,6 +136,7 @@ FIXTURE_SETUP(bench)
 FIXTURE_TEARDOWN(bench)
 {
 	pair_teardown(&self->mon, "bench");
+	close(self->stats);
 	vm_destroy(self->vm);
 }
 
@@ -148,13 +155,21 @@ static void guest_stop(FIXTURE_DATA(bench) *self)
 	pthread_join(self->run.thread, NULL);
 }
 
-/* Units of work per second over MEASURE_S, on the host's clock. */
-static double work_rate(FIXTURE_DATA(bench) *self)
+/*
+ * Units of work per second over MEASURE_S, on the host's clock; and the
+ * vCPU's page faults (KVM's pf_taken, and those fixed on its fast path,
+ * pf_fast) over the same time, in @pf.
+ */
+static double work_rate(FIXTURE_DATA(bench) *self, uint64_t pf[2])
 {
 	uint64_t u0 = GUEST_VAR(self->vm, units);
+	uint64_t taken = stats_read(self->stats, "pf_taken");
+	uint64_t fast = stats_read(self->stats, "pf_fast");
 	double t0 = now();
 
 	sleep(MEASURE_S);
+	pf[0] = stats_read(self->stats, "pf_taken") - taken;
+	pf[1] = stats_read(self->stats, "pf_fast") - fast;
 	return (GUEST_VAR(self->vm, units) - u0) / (now() - t0);
 }
 
@@ -205,7 +220,8 @@ static unsigned long long percentile(const struct sample *a, const struct sample
 }
 
 static void report(const FIXTURE_VARIANT(bench) *variant, double off, double on,
-		   const struct sample *a, const struct sample *b, unsigned long long max_ns)
+		   const struct sample *a, const struct sample *b, unsigned long long max_ns,
+		   const uint64_t pf_off[2], const uint64_t pf_on[2])
 {
 	double dt = b->t - a->t, n = b->epochs - a->epochs;
 
@@ -220,10 +236,15 @@ static void report(const FIXTURE_VARIANT(bench) *variant, double off, double on,
 	       "stalls %llu\n", variant->name, n ? (b->pages - a->pages) / n : 0,
 	       n ? (b->bytes - a->bytes) / n : 0, (b->bytes - a->bytes) / dt / 1e6,
 	       b->stalls - a->stalls);
+	printf("# bench %-6s page faults off %.0f/s, on %.0f/s (%.0f%% fast path), "
+	       "%.1f per epoch\n", variant->name, pf_off[0] / (double)MEASURE_S,
+	       pf_on[0] / (double)MEASURE_S, pf_on[0] ? 100.0 * pf_on[1] / pf_on[0] : 0,
+	       n ? pf_on[0] / n : 0);
 }
 
 TEST_F(bench, work_rate_off_and_on)
 {
+	uint64_t pf_off[2], pf_on[2];
 	struct sample a, b;
 	double off, on;
 
@@ -237,16 +258,16 @@ TEST_F(bench, work_rate_off_and_on)
 	}
 	guest_start(self);
 	sleep(WARMUP_S);
-	off = work_rate(self);
+	off = work_rate(self, pf_off);
 
 	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT("bench: linked");
 	EVENT("bench: synced");
 	sleep(WARMUP_S);
 	sample(&a);
-	on = work_rate(self);
+	on = work_rate(self, pf_on);
 	sample(&b);
-	report(variant, off, on, &a, &b, ftnl_counter("bench", "\"pause_max_ns\":"));
+	report(variant, off, on, &a, &b, ftnl_counter("bench", "\"pause_max_ns\":"), pf_off, pf_on);
 	EXPECT_LT(0, b.epochs - a.epochs) TH_LOG("%s", ftnl_last());
 	EXPECT_LT(0, on);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "bench")) TH_LOG("%s", self->out);

@@ -111,6 +111,13 @@ uint32_t vcpu_run(struct vcpu *vcpu);
 void vcpu_complete_io(struct vcpu *vcpu);
 void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
 void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
+/*
+ * The vCPU's KVM statistics: an fd to open while the vCPU is not in KVM_RUN
+ * (the ioctl waits for it), then to read at any time; the statistic @name
+ * (e.g. "pf_taken") from it, 0 if none.
+ */
+int vcpu_stats_fd(struct vcpu *vcpu);
+uint64_t stats_read(int fd, const char *name);
 /* Registers and the code at RIP, for a test that fails on a guest. */
 void vcpu_dump(struct vcpu *vcpu, FILE *f);
 

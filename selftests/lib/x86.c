@@ -283,36 +283,74 @@ void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs)
 }
 
 /* KVM's own counters for @vcpu (exits, faults...), the non-zero ones. */
-static void vcpu_dump_stats(struct vcpu *vcpu, FILE *f)
+/* Call @fn with each statistic of stats fd @fd until it returns true. */
+static void stats_walk(int fd, bool (*fn)(const char *, uint64_t, void *), void *arg)
 {
 	struct kvm_stats_header h;
-	struct kvm_stats_desc *d;
+	struct kvm_stats_desc *d = NULL;
 	size_t dsize;
 	uint32_t i;
-	int fd;
 
-	fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
 	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
 		goto out;
 	dsize = sizeof(*d) + h.name_size;
 	d = malloc(dsize);
-	if (!d)
-		goto out;
-	fprintf(f, "# vcpu %d: stats:", vcpu->id);
-	for (i = 0; i < h.num_desc; i++) {
+	for (i = 0; d && i < h.num_desc; i++) {
 		uint64_t v;
 
 		if (pread(fd, d, dsize, h.desc_offset + i * dsize) != (ssize_t)dsize ||
-		    pread(fd, &v, sizeof(v), h.data_offset + d->offset) != sizeof(v))
+		    pread(fd, &v, sizeof(v), h.data_offset + d->offset) != sizeof(v) ||
+		    fn(d->name, v, arg))
 			break;
-		if (v)
-			fprintf(f, " %s=%lu", d->name, v);
 	}
-	fputc('\n', f);
-	free(d);
 out:
+	free(d);
+}
+
+static bool print_stat(const char *name, uint64_t v, void *f)
+{
+	if (v)
+		fprintf(f, " %s=%lu", name, v);
+	return false;
+}
+
+static void vcpu_dump_stats(struct vcpu *vcpu, FILE *f)
+{
+	int fd = vcpu_stats_fd(vcpu);
+
+	fprintf(f, "# vcpu %d: stats:", vcpu->id);
+	stats_walk(fd, print_stat, f);
+	fputc('\n', f);
 	if (fd >= 0)
 		close(fd);
+}
+
+struct stat_query {
+	const char *name;
+	uint64_t v;
+};
+
+static bool find_stat(const char *name, uint64_t v, void *arg)
+{
+	struct stat_query *q = arg;
+
+	if (strcmp(name, q->name))
+		return false;
+	q->v = v;
+	return true;
+}
+
+int vcpu_stats_fd(struct vcpu *vcpu)
+{
+	return ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+}
+
+uint64_t stats_read(int fd, const char *name)
+{
+	struct stat_query q = { .name = name };
+
+	stats_walk(fd, find_stat, &q);
+	return q.v;
 }
 
 void vcpu_dump(struct vcpu *vcpu, FILE *f)
