@@ -282,6 +282,9 @@ static int failover_doit(struct sk_buff *skb, struct genl_info *info)
 	vm = lookup(info);
 	if (IS_ERR(vm)) {
 		ret = PTR_ERR(vm);
+	} else if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE) {
+		GENL_SET_ERR_MSG(info, "the VM took over already");
+		ret = -EALREADY;
 	} else if (vm->role != KVM_FT_ROLE_BACKUP || !vm->backup) {
 		GENL_SET_ERR_MSG(info, "only a listening backup VM fails over");
 		ret = -EINVAL;

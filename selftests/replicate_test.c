@@ -329,6 +329,10 @@ TEST_F(rep, manual_failover)
 		EVENT("rep: took over at epoch");
 		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
 		EXPECT_NE(NULL, strstr(self->out, "took over already")) TH_LOG("%s", self->out);
+		/* Still so once its link is stopped: the VM runs here now. */
+		EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
+		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
+		EXPECT_NE(NULL, strstr(self->out, "took over already")) TH_LOG("%s", self->out);
 		runner_start(&r, self->vcpu);
 		while (!r.last_round)
 			usleep(10 * 1000);

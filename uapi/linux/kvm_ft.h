@@ -47,8 +47,11 @@
  *                      EINVAL: bad name, role, flags or reserved field;
  *                      EEXIST: another VM has the name; EBUSY: this VM is
  *                      registered already.
- *   KVM_FT_UNREGISTER  undo it (also done when the VM is destroyed).
- *                      ENOENT: not registered.
+ *   KVM_FT_UNREGISTER  undo it: a primary ends its pair cleanly (the
+ *                      backup does not take over).  ENOENT: not registered.
+ *                      A VM destroyed while registered is unregistered
+ *                      too, but as a crash: a paired primary's link is
+ *                      reset, and its backup takes over.
  *   KVM_FT_CHECKSUM    CRC-32C of guest memory [gpa, gpa + size), for
  *                      tests that compare a primary and its backup at a
  *                      commit point.  Page-aligned, non-empty, within user
