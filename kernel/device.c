@@ -5,6 +5,11 @@
  * VMM's eventfd and waits, at most timeout_ms, for one KVM_FT_DEVICE_PUT;
  * the blob then travels with the epoch, opaque to the kernel.
  *
+ * The PUT returns once the vCPUs run again, so that a VMM that writes guest
+ * memory for its devices (and marks it, KVM_FT_MARK_DIRTY) knows the
+ * window in which a write would land in this epoch's memory but not in the
+ * state it handed in: from reading the eventfd to the PUT's return.
+ *
  * A request is numbered by the eventfd's running total: a VMM that reads
  * the eventfd, adds what it read, captures its devices and puts the blob
  * under that number can never hand a capture of one request in as the
@@ -89,6 +94,7 @@ int kvm_ft_device_setup(struct kvm_ft_vm *vm, void __user *argp)
 	d->timeout_ms = s.timeout_ms;
 	d->max_len = s.max_len;
 	d->requested = d->answered = 0;	/* a new eventfd counts from 0 */
+	WRITE_ONCE(d->released, 0);
 	mutex_unlock(&d->lock);
 	return 0;
 }
@@ -119,9 +125,15 @@ int kvm_ft_device_put(struct kvm_ft_vm *vm, void __user *argp)
 		d->pending = false;
 	}
 	mutex_unlock(&d->lock);
-	if (!ret)
-		wake_up(&d->wq);
-	return ret;
+	if (ret)
+		return ret;
+	/*
+	 * Back to the VMM once the vCPUs run: until then it writes nothing.
+	 * The engine says so after every request it made, whatever became of
+	 * it, so this wait ends with the snapshot.
+	 */
+	wake_up(&d->wq);
+	return wait_event_killable(d->wq, READ_ONCE(d->released) >= b.seq);
 }
 
 int kvm_ft_device_get(struct kvm_ft_vm *vm, void __user *argp)
@@ -184,6 +196,14 @@ int kvm_ft_device_take(struct kvm_ft_device *d, const bool *abort,
 	*len = ret ? 0 : d->len;
 	mutex_unlock(&d->lock);
 	return ret;
+}
+
+void kvm_ft_device_released(struct kvm_ft_device *d)
+{
+	mutex_lock(&d->lock);
+	WRITE_ONCE(d->released, d->requested);
+	mutex_unlock(&d->lock);
+	wake_up(&d->wq);
 }
 
 void kvm_ft_device_resume(struct kvm_ft_device *d, void *blob, u32 len, u64 epoch)

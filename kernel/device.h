@@ -23,6 +23,7 @@ struct kvm_ft_device {
 	u64 requested;			/* requests made: the eventfd's total */
 	u64 answered;			/* the request the blob answers */
 	bool pending;			/* the engine waits for request @requested */
+	u64 released;			/* the last request whose vCPUs run again */
 	void *blob;			/* primary: staging; backup: the checkpoint's */
 	u32 len;
 	u64 epoch;			/* backup: the checkpoint @blob belongs to */
@@ -47,6 +48,9 @@ bool kvm_ft_device_used(const struct kvm_ft_vm *vm);
  */
 int kvm_ft_device_take(struct kvm_ft_device *d, const bool *abort,
 		       const void **blob, u32 *len);
+
+/* From the epoch engine: the vCPUs held for the last request run again. */
+void kvm_ft_device_released(struct kvm_ft_device *d);
 
 /*
  * Backup: the VM took over from the checkpoint of @epoch; @blob (kvmalloc'd,

@@ -57,6 +57,36 @@ int kvm_ft_dirty_init(struct kvm_ft_dirty *d, struct kvm *kvm)
 	return d->gfns ? 0 : -ENOMEM;
 }
 
+/* The slot of @gfn if the engine logs it; caller holds kvm->srcu. */
+static struct kvm_memory_slot *logged_slot(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+	return slot && slot_mirrored(slot) && slot->dirty_bitmap ? slot : NULL;
+}
+
+int kvm_ft_dirty_mark(struct kvm *kvm, u64 gpa, u64 size)
+{
+	gfn_t gfn, first = gpa_to_gfn(gpa), end;
+	int idx, ret = 0;
+
+	if (!size || gpa + size < gpa)
+		return -EINVAL;
+	end = gpa_to_gfn(gpa + size - 1) + 1;
+	idx = srcu_read_lock(&kvm->srcu);
+	for (gfn = first; !ret && gfn < end; gfn++)	/* all of it, or nothing */
+		if (!logged_slot(kvm, gfn))
+			ret = -EINVAL;
+	for (gfn = first; !ret && gfn < end; gfn++) {
+		struct kvm_memory_slot *slot = logged_slot(kvm, gfn);
+
+		/* Atomic, as the harvest's xchg of whole words is. */
+		set_bit_le(gfn - slot->base_gfn, slot->dirty_bitmap);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return ret;
+}
+
 int kvm_ft_dirty_all(struct kvm *kvm, struct kvm_ft_dirty *d)
 {
 	struct kvm_memory_slot *slot;

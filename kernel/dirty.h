@@ -19,6 +19,12 @@ int kvm_ft_dirty_init(struct kvm_ft_dirty *d, struct kvm *kvm);
 void kvm_ft_dirty_free(struct kvm_ft_dirty *d);
 /* Collect (into @d, replacing it) and re-arm every frame written since the last call. */
 int kvm_ft_dirty_harvest(struct kvm *kvm, struct kvm_ft_dirty *d);
+/*
+ * The VMM wrote [gpa, gpa + size) itself (KVM's log sees only the guest's
+ * writes): log it for the next harvest.  -EINVAL: not all in dirty-logged
+ * memslots the backup mirrors.
+ */
+int kvm_ft_dirty_mark(struct kvm *kvm, u64 gpa, u64 size);
 /* Every frame the backup mirrors, into @d (for the sync). */
 int kvm_ft_dirty_all(struct kvm *kvm, struct kvm_ft_dirty *d);
 

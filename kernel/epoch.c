@@ -231,6 +231,7 @@ int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst)
 int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 {
 	u64 t0 = ktime_get_ns();
+	bool asked;
 	u32 i;
 	int ret;
 
@@ -238,24 +239,32 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (atomic_read(&e->kvm->online_vcpus) != e->nr_vcpus)
 		return -EBUSY;
 	ret = park_all(e);
+	for (i = 0; !ret && i < e->nr_vcpus; i++)
+		ret = e->vcpu_err[i];
+	/*
+	 * The devices before the memory: what the VMM wrote into guest memory
+	 * for the state it hands in, it marked before (KVM_FT_MARK_DIRTY), so
+	 * the harvest below has it.
+	 */
+	s->device = NULL;
+	s->device_len = 0;
+	s->device_late = false;
+	asked = !ret && e->device;
+	if (asked) {
+		ret = kvm_ft_device_take(e->device, e->abort, &s->device, &s->device_len);
+		s->device_late = ret == -ETIME;
+		if (s->device_late)
+			ret = 0;	/* the epoch goes, but it is no checkpoint */
+	}
 	if (!ret)
 		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (!ret)
 		ret = copy_dirty(e);
 	if (!ret && s->verify)
 		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc);
-	for (i = 0; !ret && i < e->nr_vcpus; i++)
-		ret = e->vcpu_err[i];
-	s->device = NULL;
-	s->device_len = 0;
-	s->device_late = false;
-	if (!ret && e->device) {
-		ret = kvm_ft_device_take(e->device, e->abort, &s->device, &s->device_len);
-		s->device_late = ret == -ETIME;
-		if (s->device_late)
-			ret = 0;	/* the epoch goes, but it is no checkpoint */
-	}
 	release_all(e);
+	if (asked)
+		kvm_ft_device_released(e->device);	/* its PUT may return */
 
 	s->nr_pages = e->dirty.nr;
 	s->gfns = e->dirty.gfns;

@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "backup.h"
+#include "dirty.h"
 #include "kvm_ft.h"
 #include "primary.h"
 #include "sysfs.h"
@@ -272,6 +273,16 @@ static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user 
 	return ret;
 }
 
+/* KVM_FT_MARK_DIRTY: any VM; its next harvest takes the pages. */
+static int vm_mark_dirty(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_ft_range r;
+
+	if (copy_from_user(&r, argp, sizeof(r)))
+		return -EFAULT;
+	return kvm_ft_dirty_mark(kvm, r.gpa, r.size);
+}
+
 long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	switch (ioctl) {
@@ -283,6 +294,8 @@ long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 		return vm_device(kvm, kvm_ft_device_setup, argp);
 	case KVM_FT_CHECKSUM:
 		return vm_checksum(kvm, argp);
+	case KVM_FT_MARK_DIRTY:
+		return vm_mark_dirty(kvm, argp);
 	case KVM_FT_REGISTER:
 		return vm_register(kvm, argp);
 	case KVM_FT_UNREGISTER:

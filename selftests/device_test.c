@@ -14,7 +14,11 @@
  * value into it, each IN reads it back, and the guest keeps the same
  * accumulator in a register and compares the two every few rounds.  After
  * a failover they still agree only if the device state came from the same
- * instant as the vCPU's registers, and no OUT was lost or replayed.
+ * instant as the vCPU's registers, and no OUT was lost or replayed.  The
+ * device also writes the accumulator into a mailbox in guest memory (as a
+ * device's DMA would) and marks it (KVM_FT_MARK_DIRTY), and verify_memory
+ * checks the backup's memory at every epoch: a write the VMM did not mark
+ * would be caught.
  */
 #include <linux/kvm_ft.h>
 #include <errno.h>
@@ -47,6 +51,7 @@
 
 static volatile uint64_t dev_stop;
 static volatile uint64_t dev_progress;
+static volatile uint64_t dev_mailbox __attribute__((aligned(4096)));	/* the device writes */
 
 static uint32_t dev_value(uint64_t i)
 {
@@ -70,6 +75,7 @@ static void guest_dev(void)
 		if (!(i % CHECK_EVERY)) {
 			asm volatile("inl %%dx, %%eax" : "=a"(got) : "d"(DEV_PORT) : "memory");
 			GUEST_ASSERT(got == (uint32_t)acc);
+			GUEST_ASSERT(dev_mailbox == acc);
 		}
 		dev_progress = i;
 	}
@@ -105,10 +111,17 @@ static void device_io(struct device *d, struct kvm_run *run)
 
 	VMM_ASSERT(run->io.size == 4 && run->io.count == 1, "device access %u x %u",
 		   run->io.size, run->io.count);
+	struct kvm_ft_range mailbox = {
+		.gpa = (uint64_t)&dev_mailbox, .size = sizeof(dev_mailbox),
+	};
+
 	pthread_mutex_lock(&d->lock);
 	if (run->io.direction == KVM_EXIT_IO_OUT) {
 		d->acc = dev_fold(d->acc, *data);
 		d->outs++;
+		/* As a device's DMA: written behind KVM's log, so marked. */
+		GUEST_VAR(d->vm, dev_mailbox) = d->acc;
+		VMM_ASSERT(!ioctl(d->vm->fd, KVM_FT_MARK_DIRTY, &mailbox), "KVM_FT_MARK_DIRTY");
 	} else {
 		*data = (uint32_t)d->acc;
 	}
@@ -245,6 +258,8 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(dev) *se
 	ASSERT_EQ(sizeof(struct dev_state), b.len);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_DEVICE_GET, &b)) TH_LOG("errno %d", errno);
 	EXPECT_LT(1, b.seq) TH_LOG("the checkpoint is an epoch after the sync");
+	EXPECT_LE(b.seq - 1, ftnl_counter("dev", "\"verified\":")) TH_LOG("%s", ftnl_last());
+	EXPECT_EQ(0, ftnl_last_counter("\"verify\":"));
 	ASSERT_EQ(DEV_MAGIC, self->dev.blob.magic);
 	ASSERT_TRUE(ftnl_counter_reaches("dev", "\"epochs\":", 1, WAIT_S));
 	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"active\"")) TH_LOG("%s", ftnl_last());
@@ -279,6 +294,7 @@ TEST_F(dev, device_state_survives_failover)
 		backup_side(_metadata, self);
 		return;
 	}
+	ASSERT_TRUE(knob_set("verify_memory", 1));
 	pthread_create(&self->vt.thread, NULL, run_vcpu, &self->vt);
 	pthread_create(&self->dev.thread, NULL, serve_device, &self->dev);
 	ASSERT_EQ(0, FTNL(self->out, "pair", "dev", self->peer, PORT)) TH_LOG("%s", self->out);
@@ -323,6 +339,13 @@ static int put(struct vm *vm, uint32_t len, uint64_t seq)
 	return ioctl(vm->fd, KVM_FT_DEVICE_PUT, &b) ? errno : 0;
 }
 
+static int mark(struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct kvm_ft_range r = { .gpa = gpa, .size = size };
+
+	return ioctl(vm->fd, KVM_FT_MARK_DIRTY, &r) ? errno : 0;
+}
+
 static int get(struct vm *vm)
 {
 	static char blob[64];
@@ -339,6 +362,11 @@ TEST(device_ioctl_refusals)
 	char out[4096];
 
 	vcpu_add(vm, 0, guest_dev, 0, 0);
+	EXPECT_EQ(0, mark(vm, (uint64_t)&dev_mailbox, 8)) TH_LOG("any VM, registered or not");
+	EXPECT_EQ(0, mark(vm, VMM_PAGE_SIZE - 1, 2)) TH_LOG("across two pages");
+	EXPECT_EQ(EINVAL, mark(vm, 0, 0));
+	EXPECT_EQ(EINVAL, mark(vm, VMM_MAIN_SIZE - 8, 16)) TH_LOG("past the end of memory");
+	EXPECT_EQ(EINVAL, mark(vm, UINT64_MAX - 8, 16)) TH_LOG("wrapping");
 	EXPECT_EQ(ENOENT, setup(vm, efd, 10, 64)) TH_LOG("not registered");
 	ASSERT_EQ(0, ioctl(vm->fd, KVM_FT_REGISTER, &r));
 

@@ -71,6 +71,7 @@
  *                      adds what it read to a running total (the request
  *                      number; the first request is 1), captures its
  *                      devices and puts the blob with seq = that total.
+ *                      The PUT returns once the vCPUs run again.
  *                      ESTALE: no such request waits (it timed out, or a
  *                      newer one came): capture again at the next signal;
  *                      EMSGSIZE: len > max_len; EINVAL: len 0, reserved,
@@ -79,6 +80,15 @@
  *                      VM_DEVICE_TIMEOUTS) and is no checkpoint: its
  *                      pages are applied, so the backup cannot fail over
  *                      (EAGAIN) until the next complete epoch.
+ *   KVM_FT_MARK_DIRTY  the VMM wrote guest memory [gpa, gpa + size)
+ *                      itself (a device's DMA): KVM logs only the guest's
+ *                      writes, so without this the backup never gets it.
+ *                      Mark each write right after making it.  Only a VM
+ *                      with device state can write consistently: between
+ *                      reading the eventfd and the return of its PUT (which
+ *                      returns once the vCPUs run again), it writes only
+ *                      what its captured state reflects, all marked before
+ *                      the PUT.  EINVAL: not all in dirty-logged memslots.
  *   KVM_FT_DEVICE_GET  backup: once it took over (the eventfd is signalled
  *                      then, if set up), the device state of the
  *                      checkpoint it resumed from, into addr (len bytes of
@@ -232,6 +242,12 @@ struct kvm_ft_device_setup {
 
 #define KVM_FT_DEVICE_TIMEOUT_MS_MAX	10000U
 
+/* KVM_FT_MARK_DIRTY: guest memory the VMM wrote itself. */
+struct kvm_ft_range {
+	__u64 gpa;
+	__u64 size;			/* bytes, > 0; whole pages are marked */
+};
+
 /* KVM_FT_DEVICE_PUT and KVM_FT_DEVICE_GET: one device-state blob. */
 struct kvm_ft_device_blob {
 	__u64 addr;			/* the VMM's buffer */
@@ -247,6 +263,7 @@ struct kvm_ft_device_blob {
 #define KVM_FT_DEVICE_SETUP	_IOW(KVM_FT_IO, 0x03, struct kvm_ft_device_setup)
 #define KVM_FT_DEVICE_PUT	_IOW(KVM_FT_IO, 0x04, struct kvm_ft_device_blob)
 #define KVM_FT_DEVICE_GET	_IOWR(KVM_FT_IO, 0x05, struct kvm_ft_device_blob)
+#define KVM_FT_MARK_DIRTY	_IOW(KVM_FT_IO, 0x06, struct kvm_ft_range)
 
 enum kvm_ft_state {
 	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
