@@ -10,6 +10,6 @@
 #include "kselftest_harness.h"
 
 #undef TEST_TIMEOUT_DEFAULT
-#define TEST_TIMEOUT_DEFAULT 180
+#define TEST_TIMEOUT_DEFAULT 300
 
 #endif /* CUJU_SELFTEST_TEST_H */

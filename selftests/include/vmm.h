@@ -21,7 +21,7 @@
 #include <linux/kvm.h>
 
 #define VMM_PAGE_SIZE		4096UL
-#define VMM_MAIN_SIZE		(32UL << 20)
+#define VMM_MAIN_SIZE		(16UL << 20)
 #define VMM_STACK_BASE		0x200000UL
 #define VMM_STACK_SIZE		0x10000UL
 #define VMM_MAX_VCPUS		16
