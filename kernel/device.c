@@ -121,7 +121,7 @@ int kvm_ft_device_put(struct kvm_ft_vm *vm, void __user *argp)
 		ret = -EFAULT;
 	if (!ret) {
 		d->len = b.len;
-		d->answered = b.seq;
+		WRITE_ONCE(d->answered, b.seq);
 		d->pending = false;
 	}
 	mutex_unlock(&d->lock);
@@ -162,14 +162,10 @@ int kvm_ft_device_get(struct kvm_ft_vm *vm, void __user *argp)
 	return ret;
 }
 
+/* A wait condition: it may not sleep, so no d->lock (see the PUT). */
 static bool answered(struct kvm_ft_device *d, u64 req, const bool *abort)
 {
-	bool done;
-
-	mutex_lock(&d->lock);
-	done = d->answered == req;
-	mutex_unlock(&d->lock);
-	return done || READ_ONCE(*abort);
+	return READ_ONCE(d->answered) == req || READ_ONCE(*abort);
 }
 
 int kvm_ft_device_take(struct kvm_ft_device *d, const bool *abort,
