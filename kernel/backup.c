@@ -207,7 +207,7 @@ static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
 static int verify_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
 	u32 crc;
-	int ret = kvm_ft_vm_mem_crc(b->vm->kvm, &crc);
+	int ret = kvm_ft_vm_mem_crc(b->vm->kvm, &crc, &b->link);
 
 	if (ret == -ESRCH)
 		return VMM_GONE;

@@ -261,7 +261,7 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (!ret)
 		ret = copy_dirty(e);
 	if (!ret && s->verify)
-		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc);
+		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc, NULL);
 	release_all(e);
 	if (asked)
 		kvm_ft_device_released(e->device);	/* its PUT may return */

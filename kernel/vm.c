@@ -21,6 +21,7 @@
 #include "kvm_ft.h"
 #include "primary.h"
 #include "sysfs.h"
+#include "transfer.h"
 #include "vm.h"
 
 LIST_HEAD(kvm_ft_vms);
@@ -183,7 +184,8 @@ static bool range_in_memslots(struct kvm *kvm, gfn_t gfn, u64 n)
 }
 
 /* Fold [gpa, gpa + size) into *@crc, through @page; caller holds kvm->srcu. */
-static int crc_range(struct kvm *kvm, u64 gpa, u64 size, void *page, u32 *crc)
+static int crc_range(struct kvm *kvm, u64 gpa, u64 size, void *page, u32 *crc,
+		     struct kvm_ft_link *link)
 {
 	u64 off;
 	int ret;
@@ -193,12 +195,15 @@ static int crc_range(struct kvm *kvm, u64 gpa, u64 size, void *page, u32 *crc)
 		if (ret)
 			return ret;
 		*crc = crc32c(*crc, page, PAGE_SIZE);
+		/* All of memory takes a while: stay alive to the peer. */
+		if (link && !((off >> PAGE_SHIFT) % 1024))
+			kvm_ft_link_beat(link);
 		cond_resched();
 	}
 	return 0;
 }
 
-int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *out)
+int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *out, struct kvm_ft_link *link)
 {
 	struct kvm_memory_slot *slot;
 	u32 crc = ~0U;
@@ -218,7 +223,7 @@ int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *out)
 		slot = id_to_memslot(kvm_memslots(kvm), id);
 		if (slot)
 			ret = crc_range(kvm, gfn_to_gpa(slot->base_gfn),
-					slot->npages << PAGE_SHIFT, page, &crc);
+					slot->npages << PAGE_SHIFT, page, &crc, link);
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	kthread_unuse_mm(kvm->mm);
@@ -249,7 +254,7 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 	if (!range_in_memslots(kvm, gpa_to_gfn(c.gpa), c.size >> PAGE_SHIFT))
 		ret = -EINVAL;
 	else
-		ret = crc_range(kvm, c.gpa, c.size, page, &crc);
+		ret = crc_range(kvm, c.gpa, c.size, page, &crc, NULL);
 	srcu_read_unlock(&kvm->srcu, idx);
 	free_page((unsigned long)page);
 	if (ret)

@@ -10,6 +10,8 @@
 
 #include "device.h"
 
+struct kvm_ft_link;
+
 struct kvm;
 struct kvm_ft_backup;
 struct kvm_ft_primary;
@@ -65,9 +67,10 @@ u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
 /*
  * CRC-32C of all guest memory (user memslots by id, each in page order),
- * from a kernel thread: the checksum of a VERIFY frame.
+ * from a kernel thread: the checksum of a VERIFY frame.  Heartbeats go on
+ * @link meanwhile, if not NULL.
  */
-int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *crc);
+int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *crc, struct kvm_ft_link *link);
 /*
  * Stop whatever link the VM has: it is idle afterwards.  @crash: the VM is
  * being destroyed without having been unregistered (its VMM died).
