@@ -211,7 +211,7 @@ TEST_F(cons, memory_equal_at_every_commit)
 
 static const char *const two_names[2] = { "one", "two" };
 static const char *const two_ports[2] = { TWO_PORT_0, TWO_PORT_1 };
-static const uint64_t two_pages[2] = { 1024, 3072 };	/* of different shapes */
+static const uint64_t two_pages[2] = { 256, 768 };	/* of different shapes */
 
 FIXTURE(two) {
 	const char *role, *peer;
