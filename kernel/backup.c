@@ -419,6 +419,7 @@ static int take_over(struct kvm_ft_backup *b)
 		unfreeze(b);
 		return ret;
 	}
+	kvm_ft_netlink_event(b->vm, KVM_FT_EV_FAILOVER_BEGIN, b->checkpoint);
 	ret = load_checkpoint(b);
 	release_vcpus(kvm, b->nr_vcpus);
 	return ret;

@@ -114,6 +114,8 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_MEM_BYTES, kvm_ft_vm_mem_bytes(vm),
 			      KVM_FT_A_PAD) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid) ||
+	    (vm->link_port && (nla_put_be32(skb, KVM_FT_A_ADDR, vm->link_addr) ||
+			       nla_put_u16(skb, KVM_FT_A_PORT, vm->link_port))) ||
 	    put_stats(skb, &vm->stats)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -220,12 +222,48 @@ static int stop_doit(struct sk_buff *skb, struct genl_info *info)
 	return act_on_vm(info, stop_vm);
 }
 
-/* LISTEN and PAIR: a VM of @role, idle (or lost its peer), starts a link. */
-static int link_doit(struct genl_info *info, u32 role,
-		     int (*start)(struct kvm_ft_vm *vm, __be32 addr, u16 port))
+/*
+ * LISTEN, PAIR and START: a VM of @role, idle (or lost its peer), starts a
+ * link to @addr:@port, which START uses again later.
+ */
+static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
+		      __be32 addr, u16 port)
+{
+	u32 state = READ_ONCE(vm->state);
+	int ret;
+
+	if (vm->role != role) {
+		if (role == KVM_FT_ROLE_BACKUP)
+			GENL_SET_ERR_MSG(info, "only a backup VM listens");
+		else
+			GENL_SET_ERR_MSG(info, "only a primary VM pairs");
+		return -EINVAL;
+	}
+	if (state != KVM_FT_STATE_IDLE && state != KVM_FT_STATE_UNPROTECTED) {
+		GENL_SET_ERR_MSG(info, "the VM is not idle");
+		return -EBUSY;
+	}
+	if (role == KVM_FT_ROLE_PRIMARY && kvm_ft_primary_unfit(vm)) {
+		/* A static string: the extended ack keeps the pointer. */
+		if (info->extack)
+			info->extack->_msg = kvm_ft_primary_unfit(vm);
+		return -EINVAL;
+	}
+	kvm_ft_vm_stop(vm, false);		/* what is left of a lost link */
+	if (role == KVM_FT_ROLE_BACKUP)
+		ret = kvm_ft_backup_start(vm, addr, port);
+	else
+		ret = kvm_ft_primary_start(vm, addr, port);
+	if (!ret) {
+		vm->link_addr = addr;
+		vm->link_port = port;
+	}
+	return ret;
+}
+
+static int link_doit(struct genl_info *info, u32 role)
 {
 	struct kvm_ft_vm *vm;
-	u32 state;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) ||
@@ -234,43 +272,43 @@ static int link_doit(struct genl_info *info, u32 role,
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = lookup(info);
-	if (IS_ERR(vm)) {
+	if (IS_ERR(vm))
 		ret = PTR_ERR(vm);
-		goto out;
-	}
-	state = READ_ONCE(vm->state);
-	if (vm->role != role) {
-		if (role == KVM_FT_ROLE_BACKUP)
-			GENL_SET_ERR_MSG(info, "only a backup VM listens");
-		else
-			GENL_SET_ERR_MSG(info, "only a primary VM pairs");
-		ret = -EINVAL;
-	} else if (state != KVM_FT_STATE_IDLE && state != KVM_FT_STATE_UNPROTECTED) {
-		GENL_SET_ERR_MSG(info, "the VM is not idle");
-		ret = -EBUSY;
-	} else if (role == KVM_FT_ROLE_PRIMARY && kvm_ft_primary_unfit(vm)) {
-		/* A static string: the extended ack keeps the pointer. */
-		if (info->extack)
-			info->extack->_msg = kvm_ft_primary_unfit(vm);
-		ret = -EINVAL;
-	} else {
-		kvm_ft_vm_stop(vm, false);		/* what is left of a lost link */
-		ret = start(vm, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
-			    nla_get_u16(info->attrs[KVM_FT_A_PORT]));
-	}
-out:
+	else
+		ret = start_link(info, vm, role, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
+				 nla_get_u16(info->attrs[KVM_FT_A_PORT]));
 	mutex_unlock(&kvm_ft_vms_lock);
 	return ret;
 }
 
 static int listen_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return link_doit(info, KVM_FT_ROLE_BACKUP, kvm_ft_backup_start);
+	return link_doit(info, KVM_FT_ROLE_BACKUP);
 }
 
 static int pair_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return link_doit(info, KVM_FT_ROLE_PRIMARY, kvm_ft_primary_start);
+	return link_doit(info, KVM_FT_ROLE_PRIMARY);
+}
+
+/* START: pair or listen again, where the VM last did. */
+static int start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kvm_ft_vm *vm;
+	int ret;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = lookup(info);
+	if (IS_ERR(vm)) {
+		ret = PTR_ERR(vm);
+	} else if (!vm->link_port) {
+		GENL_SET_ERR_MSG(info, "no address yet: pair or listen first");
+		ret = -EDESTADDRREQ;
+	} else {
+		ret = start_link(info, vm, vm->role, vm->link_addr, vm->link_port);
+	}
+	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
 }
 
 static int failover_doit(struct sk_buff *skb, struct genl_info *info)
@@ -320,7 +358,8 @@ void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u64 arg)
 	if (!hdr || nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
 	    nla_put_u32(skb, KVM_FT_A_EVENT, event) ||
 	    (event == KVM_FT_EV_PEER_LOST && nla_put_u32(skb, KVM_FT_A_EVENT_REASON, arg)) ||
-	    ((event == KVM_FT_EV_FAILOVER || event == KVM_FT_EV_COMMITTED) &&
+	    ((event == KVM_FT_EV_FAILOVER_BEGIN || event == KVM_FT_EV_FAILOVER ||
+	      event == KVM_FT_EV_COMMITTED) &&
 	     nla_put_u64_64bit(skb, KVM_FT_A_EVENT_EPOCH, arg, KVM_FT_A_PAD))) {
 		nlmsg_free(skb);
 		return;
@@ -359,6 +398,11 @@ static const struct genl_small_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_FAILOVER,
 		.doit = failover_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KVM_FT_CMD_START,
+		.doit = start_doit,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -10,10 +10,9 @@
 
 #include "device.h"
 
-struct kvm_ft_link;
-
 struct kvm;
 struct kvm_ft_backup;
+struct kvm_ft_link;
 struct kvm_ft_primary;
 
 /* What a VM's replication has done; read by netlink, written by its threads. */
@@ -52,6 +51,9 @@ struct kvm_ft_vm {
 	struct kvm_ft_stats stats;
 	struct kvm_ft_device dev;	/* the VMM's device state */
 	unsigned long commit_event_at;	/* jiffies: no COMMITTED event before */
+	/* Where the last LISTEN or PAIR went (port 0: never), for START. */
+	__be32 link_addr;
+	u16 link_port;
 };
 
 /*

@@ -288,6 +288,7 @@ TEST_F(bench, failover_time)
 		EVENT("bench: linked");
 		EVENT("bench: peer lost (silence)");
 		lost = now();
+		EVENT("bench: failover started at epoch");
 		EVENT("bench: took over at epoch");
 		u0 = GUEST_VAR(self->vm, units);
 		guest_start(self);

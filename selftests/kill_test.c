@@ -150,6 +150,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(kill) *s
 	ASSERT_EQ(0, FTNL(self->out, "listen", "kill", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 	EVENT("kill: linked");
 	EVENT("kill: peer lost (silence)");
+	EVENT("kill: failover started at epoch");
 	EVENT("kill: took over at epoch");
 	from = GUEST_VAR(self->vm, kill_progress);
 	EXPECT_LT(0, from) TH_LOG("the checkpoint has the computation under way");

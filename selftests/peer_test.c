@@ -27,6 +27,7 @@
 #include "vmm.h"
 
 #define PORT		"7900"
+#define START_PORT	"7914"
 #define WAIT_S		90
 #define FAILOVER_MS	3000	/* roomy: a slow emulated host must not trip it */
 #define CUT_S		8
@@ -159,6 +160,58 @@ TEST_F(peer, wrong_role_refused)
 	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", "300.1.1.1", PORT));
 	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), "0"));
 	EXPECT_EQ(2, FTNL(self->out, "listen", "hb", "0.0.0.0", "65536"));
+}
+
+/*
+ * ftnl start pairs or listens again where the VM last did: after a stop,
+ * the same primary and backup link up again without being told where.
+ */
+TEST_F(peer, stop_and_start_again)
+{
+	const char *peer = getenv("CUJU_PEER");
+	char want[64];
+
+	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
+	EXPECT_EQ(1, FTNL(self->out, "start", "hb"));
+	EXPECT_NE(NULL, strstr(self->out, "no address yet: pair or listen first"))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "show", "hb"));
+	EXPECT_NE(NULL, strstr(self->out, "link:      none yet")) TH_LOG("%s", self->out);
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", START_PORT))
+			TH_LOG("%s", self->out);
+		EVENT("hb: linked");
+		EVENT("hb: peer lost (closed)");
+		/* Still listening after a clean end: b's start finds us. */
+		EVENT("hb: linked");
+		EVENT("hb: peer lost (closed)");
+		ASSERT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->out, "start", "hb")) TH_LOG("%s", self->out);
+		ASSERT_TRUE(WAIT_FOR("\"state\":\"listening\"", "\"addr\":\"0.0.0.0\",\"port\":"
+				     START_PORT ",")) TH_LOG("%s", self->out);
+		EXPECT_EQ(0, FTNL(self->out, "show", "hb"));
+		EXPECT_NE(NULL, strstr(self->out, "link:      listens on 0.0.0.0:" START_PORT))
+			TH_LOG("%s", self->out);
+		EXPECT_EQ(1, FTNL(self->out, "start", "hb"));
+		EXPECT_NE(NULL, strstr(self->out, "not idle")) TH_LOG("%s", self->out);
+		return;
+	}
+
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, START_PORT)) TH_LOG("%s", self->out);
+	EVENT("hb: linked");
+	EVENT("hb: synced");
+	EXPECT_EQ(1, FTNL(self->out, "start", "hb"));
+	EXPECT_NE(NULL, strstr(self->out, "not idle")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "start", "hb")) TH_LOG("%s", self->out);
+	EVENT("hb: linked");
+	EVENT("hb: synced");
+	snprintf(want, sizeof(want), "\"addr\":\"%s\",\"port\":" START_PORT ",", peer);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "hb"));
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s\nwant %s", self->out, want);
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"connected\"")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
 }
 
 TEST_HARNESS_MAIN

@@ -291,6 +291,7 @@ TEST_F(rep, failover_resumes_consistently)
 	link_up(_metadata, self, PORT);
 	if (!strcmp(self->role, "a")) {
 		EVENT("rep: peer lost (silence)");
+		EVENT("rep: failover started at epoch");
 		EVENT("rep: took over at epoch");
 		COUNTER_REACHES("\"epochs\":", 10);
 		EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"active\"")) TH_LOG("%s", ftnl_last());
@@ -321,12 +322,17 @@ TEST_F(rep, failover_resumes_consistently)
 TEST_F(rep, manual_failover)
 {
 	struct runner r = { 0 };
+	char from[64];
 
 	link_up(_metadata, self, PORT);
 	if (!strcmp(self->role, "a")) {
 		COUNTER_REACHES("\"epochs\":", 10);
 		EXPECT_EQ(0, FTNL(self->out, "failover", "rep")) TH_LOG("%s", self->out);
+		EVENT("rep: failover started at epoch");
+		/* Begun and done from the same checkpoint. */
+		snprintf(from, sizeof(from), "%s", self->mon.event + strlen("rep: failover started"));
 		EVENT("rep: took over at epoch");
+		EXPECT_STREQ(from, self->mon.event + strlen("rep: took over")) TH_LOG("%s", from);
 		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
 		EXPECT_NE(NULL, strstr(self->out, "took over already")) TH_LOG("%s", self->out);
 		/* Still so once its link is stopped: the VM runs here now. */
@@ -466,6 +472,7 @@ TEST_F(rep, primary_vmm_killed)
 			TH_LOG("%s", self->out);
 		EVENT("rep: linked");
 		EVENT("rep: peer lost");
+		EVENT("rep: failover started at epoch");
 		EVENT("rep: took over at epoch");
 		runner_start(&r, self->vcpu);
 		while (!r.last_round)
@@ -768,6 +775,7 @@ TEST_F(state, vcpus_survive_failover)
 		ASSERT_EQ(0, FTNL(self->out, "listen", "st", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 		EVENT("st: linked");
 		EVENT("st: peer lost (silence)");
+		EVENT("st: failover started at epoch");
 		EVENT("st: took over at epoch");
 		p0 = GUEST_VAR(self->vm, sse_progress[0]);
 		p1 = GUEST_VAR(self->vm, sse_progress[1]);

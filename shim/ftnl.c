@@ -27,6 +27,8 @@ static bool json;
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
+	char addr[INET_ADDRSTRLEN];	/* of the last pair or listen; "" if none */
+	uint16_t port;
 	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
 		 pause_total_ns, stalls, device_timeouts, device_len;
@@ -98,6 +100,12 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U32(KVM_FT_A_VM_VMM_PID, vmm_pid);
 	U32(KVM_FT_A_VM_INFLIGHT, inflight);
 #undef U32
+	if (a[KVM_FT_A_ADDR] && a[KVM_FT_A_PORT]) {
+		struct in_addr in = { .s_addr = nla_get_u32(a[KVM_FT_A_ADDR]) };
+
+		inet_ntop(AF_INET, &in, vm->addr, sizeof(vm->addr));
+		vm->port = nla_get_u16(a[KVM_FT_A_PORT]);
+	}
 #define U64(attr, field) if (a[attr]) vm->field = nla_get_u64(a[attr])
 	U64(KVM_FT_A_VM_MEM_BYTES, mem_bytes);
 	U64(KVM_FT_A_VM_LAST_EPOCH, last_epoch);
@@ -141,7 +149,8 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	int i;
 
 	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
-	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"last_epoch\":%llu,"
+	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"addr\":\"%s\",\"port\":%u,"
+	       "\"last_epoch\":%llu,"
 	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
 	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
 	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
@@ -149,7 +158,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"device_timeouts\":%llu,\"device_len\":%llu,\"verified\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
-	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
+	       vm->addr, vm->port, (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
 	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx,
 	       (unsigned long long)vm->heartbeats, (unsigned long long)vm->peer_lost,
 	       (unsigned long long)vm->bytes_tx, (unsigned long long)vm->sync_done,
@@ -204,12 +213,18 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		printf("name:      %s\nrole:      %s\nstate:     %s\nepoch:     %u us\n"
 		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n"
 		       "applied:   %llu epochs (last %llu), %llu pages\nreceived:  %llu bytes, "
-		       "%llu heartbeats\npeer lost: %llu times\nrefused:  ",
+		       "%llu heartbeats\npeer lost: %llu times\n",
 		       vm.name, role_name(vm.role), state_name(vm.state), vm.epoch_us,
 		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid,
 		       (unsigned long long)vm.epochs, (unsigned long long)vm.last_epoch,
 		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx,
 		       (unsigned long long)vm.heartbeats, (unsigned long long)vm.peer_lost);
+		if (vm.port)
+			printf("link:      %s %s:%u\n", vm.role == KVM_FT_ROLE_BACKUP ?
+			       "listens on" : "pairs with", vm.addr, vm.port);
+		else
+			printf("link:      none yet (pair or listen)\n");
+		printf("refused:  ");
 		for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 			if (vm.errors[i])
 				any = printf(" %s %llu", error_names[i],
@@ -445,6 +460,7 @@ static const char *event_name(uint32_t ev, bool json)
 	case KVM_FT_EV_LINKED: return "linked";
 	case KVM_FT_EV_PEER_LOST: return json ? "peer_lost" : "peer lost";
 	case KVM_FT_EV_SYNCED: return "synced";
+	case KVM_FT_EV_FAILOVER_BEGIN: return json ? "failover_begin" : "failover started";
 	case KVM_FT_EV_FAILOVER: return json ? "failover" : "took over";
 	case KVM_FT_EV_COMMITTED: return "committed";
 	}
@@ -473,7 +489,8 @@ static int event_cb(struct nl_msg *msg, void *arg)
 		printf("%s: %s", nla_get_string(a[KVM_FT_A_VM_NAME]), event_name(ev, false));
 	if (ev == KVM_FT_EV_PEER_LOST)
 		printf(json ? ",\"reason\":\"%s\"}\n" : " (%s)\n", why);
-	else if ((ev == KVM_FT_EV_FAILOVER || ev == KVM_FT_EV_COMMITTED) &&
+	else if ((ev == KVM_FT_EV_FAILOVER_BEGIN || ev == KVM_FT_EV_FAILOVER ||
+		  ev == KVM_FT_EV_COMMITTED) &&
 		 a[KVM_FT_A_EVENT_EPOCH])
 		printf(json ? ",\"epoch\":%llu}\n" : " at epoch %llu\n",
 		       (unsigned long long)nla_get_u64(a[KVM_FT_A_EVENT_EPOCH]));
@@ -515,7 +532,7 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
-/* stop and failover: a command on VM alone. */
+/* stop, start and failover: a command on VM alone. */
 static int cmd_on_vm(struct ctx *c, int argc, char **argv, uint8_t cmd)
 {
 	int err;
@@ -536,6 +553,11 @@ static int cmd_failover(struct ctx *c, int argc, char **argv)
 	return cmd_on_vm(c, argc, argv, KVM_FT_CMD_FAILOVER);
 }
 
+static int cmd_start(struct ctx *c, int argc, char **argv)
+{
+	return cmd_on_vm(c, argc, argv, KVM_FT_CMD_START);
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(struct ctx *c, int argc, char **argv);
@@ -548,6 +570,7 @@ static const struct command {
 	{ "listen", cmd_listen, "listen VM ADDR PORT", "a backup VM waits for its primary there" },
 	{ "pair", cmd_pair, "pair VM ADDR PORT", "a primary VM links to its backup there" },
 	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
+	{ "start", cmd_start, "start VM", "pair or listen again, where the VM last did" },
 	{ "failover", cmd_failover, "failover VM", "a backup VM takes over now, from its checkpoint" },
 	{ "monitor", cmd_monitor, "monitor [COUNT]", "print events as they come (COUNT: then exit)" },
 };

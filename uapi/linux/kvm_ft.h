@@ -102,7 +102,8 @@
  *
  *   KVM_FT_CMD_GET_VM  doit: [VM_NAME] -> one VM; dump: every VM.
  *                      Reply: VM_NAME, VM_ROLE, VM_STATE, VM_EPOCH_US,
- *                      VM_NR_VCPUS, VM_MEM_BYTES, VM_VMM_PID.
+ *                      VM_NR_VCPUS, VM_MEM_BYTES, VM_VMM_PID, and ADDR
+ *                      and PORT once it has paired or listened (where).
  *                      ENOENT: no VM of that name.
  *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US]: this VM's epoch length
  *                      (KVM_FT_EPOCH_US_MIN..MAX; EINVAL outside).
@@ -121,6 +122,10 @@
  *                      unprotected.
  *   KVM_FT_CMD_STOP    [VM_NAME]: stop listening, receiving or sending:
  *                      idle again.
+ *   KVM_FT_CMD_START   [VM_NAME]: pair or listen again, with the address
+ *                      and port of the VM's last PAIR or LISTEN (after a
+ *                      STOP, or a primary's lost backup).  EDESTADDRREQ:
+ *                      it never paired or listened; else as PAIR/LISTEN.
  *   KVM_FT_CMD_FAILOVER [VM_NAME]: a backup VM that holds a consistent
  *                      checkpoint takes over now: its vCPUs get the
  *                      checkpoint's state and the VM is ACTIVE, for its
@@ -138,7 +143,10 @@
  * Events go to the multicast group KVM_FT_GENL_MCGRP_EVENTS (listening to
  * it needs CAP_NET_ADMIN) as KVM_FT_CMD_EVENT messages: VM_NAME, EVENT and,
  * for PEER_LOST, EVENT_REASON (enum kvm_ft_wire_err; OK: closed cleanly);
- * for FAILOVER, EVENT_EPOCH (the checkpoint the VM resumes from); for
+ * for FAILOVER_BEGIN (the backup holds its vCPUs and loads them) and
+ * FAILOVER (done: the VM is ACTIVE), EVENT_EPOCH (the checkpoint the VM
+ * resumes from; a takeover that fails in between leaves the VM IDLE and
+ * says why in the kernel log); for
  * COMMITTED, EVENT_EPOCH (the newest epoch the backup holds; sent at most
  * ten times a second, so it is a progress report, not one per epoch).
  *
@@ -285,6 +293,7 @@ enum kvm_ft_event {
 	KVM_FT_EV_SYNCED	= 3,	/* primary: all memory sent once */
 	KVM_FT_EV_FAILOVER	= 4,	/* backup: took over at EVENT_EPOCH */
 	KVM_FT_EV_COMMITTED	= 5,	/* primary: EVENT_EPOCH is held; at most 10/s */
+	KVM_FT_EV_FAILOVER_BEGIN = 6,	/* backup: taking over from EVENT_EPOCH */
 };
 
 enum kvm_ft_cmd {
@@ -296,6 +305,7 @@ enum kvm_ft_cmd {
 	KVM_FT_CMD_PAIR,
 	KVM_FT_CMD_EVENT,		/* kernel to listeners only */
 	KVM_FT_CMD_FAILOVER,
+	KVM_FT_CMD_START,
 	__KVM_FT_CMD_MAX
 };
 #define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
