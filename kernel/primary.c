@@ -170,7 +170,6 @@ static int begin_epoch(struct kvm_ft_primary *p)
 	return send_frame(p, KVM_FT_WIRE_EPOCH_BEGIN, p->sent, 0) ? KVM_FT_WIRE_E_IO : 0;
 }
 
-/* Epoch 1: all of guest memory, read while the VM runs. */
 /*
  * Epoch 1: all of guest memory, read while the VM runs; then, in the same
  * epoch, what it wrote meanwhile, again and again while that shrinks, so
