@@ -213,6 +213,7 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 	u32 i;
 	int ret;
 
+	kvm_ft_link_cork(&p->link, true);
 	ret = begin_epoch(p);
 	if (!ret)
 		ret = send_pages(p, NULL, p->sent, s->gfns, s->nr_pages, s->pages, NULL);
@@ -228,7 +229,10 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 		ret = send_device(p, p->sent, s->device, s->device_len);
 	if (!ret && s->verify)
 		ret = send_verify(p, p->sent, s->mem_crc);
-	return ret ? ret : send_end(p, p->sent, s->nr_pages, s->nr_vcpus, s->device_len);
+	if (!ret)
+		ret = send_end(p, p->sent, s->nr_pages, s->nr_vcpus, s->device_len);
+	kvm_ft_link_cork(&p->link, false);		/* out it goes */
+	return ret;
 }
 
 static void count_pause(struct kvm_ft_stats *st, u64 ns)

@@ -200,6 +200,13 @@ int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_le
 	return ret;
 }
 
+void kvm_ft_link_cork(struct kvm_ft_link *link, bool on)
+{
+	mutex_lock(&link->send_lock);
+	tcp_sock_set_cork(link->sock->sk, on);
+	mutex_unlock(&link->send_lock);
+}
+
 int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
 {
 	return kvm_ft_link_send2(link, buf, len, NULL, 0);

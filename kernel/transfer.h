@@ -65,6 +65,11 @@ int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_le
  * for a side that is busy long without receiving, e.g. applying the sync.
  */
 int kvm_ft_link_beat(struct kvm_ft_link *link);
+/*
+ * Hold back partial segments until uncorked (which sends them), so that
+ * the small frames of an epoch go out together rather than a packet each.
+ */
+void kvm_ft_link_cork(struct kvm_ft_link *link, bool on);
 /* A frame with no payload (ACK, HEARTBEAT). */
 int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch);
 

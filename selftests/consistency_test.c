@@ -34,6 +34,7 @@
 #define SLOT_PAGES	512		/* 2 MiB of test memory: 8 bitmap words */
 #define ASK_PORT	0x1020		/* each round the guest asks: stop? */
 #define EPOCHS		40		/* commit points checked, at least */
+#define FAILOVER_MS	5000		/* roomy: a slow emulated host stalls */
 #define PAGE		VMM_PAGE_SIZE
 
 /* ---- the guest ------------------------------------------------------------ */
@@ -144,6 +145,7 @@ FIXTURE_SETUP(cons)
 	self->role = getenv("CUJU_ROLE");
 	self->peer = getenv("CUJU_PEER");
 	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	vm_add_slot(self->vm, 1, VMM_TEST_GPA, SLOT_PAGES * PAGE, KVM_MEM_LOG_DIRTY_PAGES);
@@ -229,6 +231,7 @@ FIXTURE_SETUP(two)
 	self->role = getenv("CUJU_ROLE");
 	self->peer = getenv("CUJU_PEER");
 	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	for (i = 0; i < 2; i++) {
 		self->vm[i] = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
