@@ -186,25 +186,23 @@ static int get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 
 /* Do @act to the VM the request names, under kvm_ft_vms_lock. */
 static int act_on_vm(struct genl_info *info,
-		     void (*act)(struct kvm_ft_vm *vm, struct genl_info *info))
+		     int (*act)(struct kvm_ft_vm *vm, struct genl_info *info))
 {
 	struct kvm_ft_vm *vm;
-	int ret = 0;
+	int ret;
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = lookup(info);
-	if (IS_ERR(vm))
-		ret = PTR_ERR(vm);
-	else
-		act(vm, info);
+	ret = IS_ERR(vm) ? PTR_ERR(vm) : act(vm, info);
 	mutex_unlock(&kvm_ft_vms_lock);
 	return ret;
 }
 
-static void set_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+static int set_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
 	if (info->attrs[KVM_FT_A_VM_EPOCH_US])
 		WRITE_ONCE(vm->epoch_us, nla_get_u32(info->attrs[KVM_FT_A_VM_EPOCH_US]));
+	return 0;
 }
 
 static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
@@ -212,9 +210,10 @@ static int set_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	return act_on_vm(info, set_vm);
 }
 
-static void stop_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+static int stop_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
 	kvm_ft_vm_stop(vm, false);
+	return 0;
 }
 
 static int stop_doit(struct sk_buff *skb, struct genl_info *info)
@@ -261,82 +260,72 @@ static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 	return ret;
 }
 
-static int link_doit(struct genl_info *info, u32 role)
+static int listen_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
-	struct kvm_ft_vm *vm;
-	int ret;
+	return start_link(info, vm, KVM_FT_ROLE_BACKUP, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
+			  nla_get_u16(info->attrs[KVM_FT_A_PORT]));
+}
 
-	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) ||
-	    GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
-		return -EINVAL;
-
-	mutex_lock(&kvm_ft_vms_lock);
-	vm = lookup(info);
-	if (IS_ERR(vm))
-		ret = PTR_ERR(vm);
-	else
-		ret = start_link(info, vm, role, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
-				 nla_get_u16(info->attrs[KVM_FT_A_PORT]));
-	mutex_unlock(&kvm_ft_vms_lock);
-	return ret;
+static int pair_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	return start_link(info, vm, KVM_FT_ROLE_PRIMARY, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
+			  nla_get_u16(info->attrs[KVM_FT_A_PORT]));
 }
 
 static int listen_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return link_doit(info, KVM_FT_ROLE_BACKUP);
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) || GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
+		return -EINVAL;
+	return act_on_vm(info, listen_vm);
 }
 
 static int pair_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return link_doit(info, KVM_FT_ROLE_PRIMARY);
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) || GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
+		return -EINVAL;
+	return act_on_vm(info, pair_vm);
 }
 
 /* START: pair or listen again, where the VM last did. */
+static int start_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	if (!vm->link_port) {
+		GENL_SET_ERR_MSG(info, "no address yet: pair or listen first");
+		return -EDESTADDRREQ;
+	}
+	return start_link(info, vm, vm->role, vm->link_addr, vm->link_port);
+}
+
 static int start_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct kvm_ft_vm *vm;
+	return act_on_vm(info, start_vm);
+}
+
+static int failover_vm(struct kvm_ft_vm *vm, struct genl_info *info)
+{
 	int ret;
 
-	mutex_lock(&kvm_ft_vms_lock);
-	vm = lookup(info);
-	if (IS_ERR(vm)) {
-		ret = PTR_ERR(vm);
-	} else if (!vm->link_port) {
-		GENL_SET_ERR_MSG(info, "no address yet: pair or listen first");
-		ret = -EDESTADDRREQ;
-	} else {
-		ret = start_link(info, vm, vm->role, vm->link_addr, vm->link_port);
+	if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE) {
+		GENL_SET_ERR_MSG(info, "the VM took over already");
+		return -EALREADY;
 	}
-	mutex_unlock(&kvm_ft_vms_lock);
+	if (vm->role != KVM_FT_ROLE_BACKUP || !vm->backup) {
+		GENL_SET_ERR_MSG(info, "only a listening backup VM fails over");
+		return -EINVAL;
+	}
+	ret = kvm_ft_backup_failover(vm);
+	if (ret == -EAGAIN)
+		GENL_SET_ERR_MSG(info, "no consistent checkpoint yet");
+	else if (ret == -EBUSY)
+		GENL_SET_ERR_MSG(info, "its VMM holds a vCPU: try again");
+	else if (ret == -EALREADY)
+		GENL_SET_ERR_MSG(info, "the VM took over already");
 	return ret;
 }
 
 static int failover_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct kvm_ft_vm *vm;
-	int ret;
-
-	mutex_lock(&kvm_ft_vms_lock);
-	vm = lookup(info);
-	if (IS_ERR(vm)) {
-		ret = PTR_ERR(vm);
-	} else if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE) {
-		GENL_SET_ERR_MSG(info, "the VM took over already");
-		ret = -EALREADY;
-	} else if (vm->role != KVM_FT_ROLE_BACKUP || !vm->backup) {
-		GENL_SET_ERR_MSG(info, "only a listening backup VM fails over");
-		ret = -EINVAL;
-	} else {
-		ret = kvm_ft_backup_failover(vm);
-		if (ret == -EAGAIN)
-			GENL_SET_ERR_MSG(info, "no consistent checkpoint yet");
-		else if (ret == -EBUSY)
-			GENL_SET_ERR_MSG(info, "its VMM holds a vCPU: try again");
-		else if (ret == -EALREADY)
-			GENL_SET_ERR_MSG(info, "the VM took over already");
-	}
-	mutex_unlock(&kvm_ft_vms_lock);
-	return ret;
+	return act_on_vm(info, failover_vm);
 }
 
 static const struct genl_multicast_group mcgrps[] = {
