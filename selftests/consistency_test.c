@@ -32,7 +32,6 @@
 #define PORT		"7906"
 #define WAIT_S		180
 #define SLOT_PAGES	512		/* 2 MiB of test memory: 8 bitmap words */
-#define ASK_PORT	0x1020		/* each round the guest asks: stop? */
 #define EPOCHS		40		/* commit points checked, at least */
 #define FAILOVER_MS	5000		/* roomy: a slow emulated host stalls */
 #define PAGE		VMM_PAGE_SIZE
@@ -53,19 +52,6 @@ static uint64_t next_random(uint64_t *s)
 static void put(uint64_t page, uint64_t word, uint64_t v)
 {
 	*(volatile uint64_t *)(VMM_TEST_GPA + page * PAGE + (word % (PAGE / 8)) * 8) = v;
-}
-
-/*
- * Asked through an I/O port, not a flag in guest memory: a VMM's own writes
- * to guest memory are not in KVM's dirty log (see Documentation/design.rst,
- * Known limits), and this test would rightly catch the difference.
- */
-static uint8_t guest_ask_stop(void)
-{
-	uint8_t v;
-
-	asm volatile("inb %%dx, %%al" : "=a"(v) : "d"(ASK_PORT) : "memory");
-	return v;
 }
 
 static void guest_patterns(uint64_t pages, uint64_t unused)
@@ -105,35 +91,11 @@ static void guest_patterns(uint64_t pages, uint64_t unused)
 
 /* ---- the host ------------------------------------------------------------- */
 
-struct runner {
-	struct vcpu *vcpu;
-	volatile bool stop;
-	pthread_t thread;
-	uint64_t cmd;
-	struct ucall uc;
-};
-
-static void *run_guest(void *arg)
-{
-	struct runner *r = arg;
-	uint32_t reason;
-
-	struct kvm_run *run = r->vcpu->run;
-
-	for (;;) {
-		reason = vcpu_run(r->vcpu);
-		if (reason != KVM_EXIT_IO || run->io.port != ASK_PORT)
-			break;
-		*((uint8_t *)run + run->io.data_offset) = r->stop;
-	}
-	r->cmd = vcpu_get_ucall(r->vcpu, reason, &r->uc);
-	return NULL;
-}
-
 FIXTURE(cons) {
 	const char *role, *peer;
 	struct vm *vm;
-	struct runner run;
+	struct vcpu *vcpu;
+	struct guest_thread run;
 	struct monitor mon;
 	char out[4096];
 };
@@ -149,7 +111,7 @@ FIXTURE_SETUP(cons)
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	vm_add_slot(self->vm, 1, VMM_TEST_GPA, SLOT_PAGES * PAGE, KVM_MEM_LOG_DIRTY_PAGES);
-	self->run.vcpu = vcpu_add(self->vm, 0, guest_patterns, SLOT_PAGES, 0);
+	self->vcpu = vcpu_add(self->vm, 0, guest_patterns, SLOT_PAGES, 0);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	ASSERT_TRUE(monitor_start(&self->mon));
 }
@@ -190,14 +152,12 @@ TEST_F(cons, memory_equal_at_every_commit)
 	}
 
 	ASSERT_TRUE(knob_set("verify_memory", 1));
-	pthread_create(&self->run.thread, NULL, run_guest, &self->run);
+	guest_thread_start(&self->run, self->vcpu);
 	ASSERT_EQ(0, FTNL(self->out, "pair", "cons", self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT("cons: linked");
 	EVENT("cons: synced");
 	COUNTER_REACHES("\"epochs\":", EPOCHS + 1);
-	self->run.stop = true;
-	pthread_join(self->run.thread, NULL);
-	ASSERT_EQ(UCALL_SYNC, self->run.cmd);
+	ASSERT_EQ(UCALL_SYNC, guest_thread_stop(&self->run));
 	EXPECT_LT(4 * 4, self->run.uc.args[0]) TH_LOG("each pattern more than 4 times");
 	/* The guest's last writes checked too, then a clean stop. */
 	epochs = ftnl_counter("cons", "\"epochs\":");
@@ -218,7 +178,8 @@ static const uint64_t two_pages[2] = { 256, 768 };	/* of different shapes */
 FIXTURE(two) {
 	const char *role, *peer;
 	struct vm *vm[2];
-	struct runner run[2];
+	struct vcpu *vcpu[2];
+	struct guest_thread run[2];
 	struct monitor mon;
 	char out[4096];
 };
@@ -237,7 +198,7 @@ FIXTURE_SETUP(two)
 		self->vm[i] = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 		vm_add_slot(self->vm[i], 1, VMM_TEST_GPA, two_pages[i] * PAGE,
 			    KVM_MEM_LOG_DIRTY_PAGES);
-		self->run[i].vcpu = vcpu_add(self->vm[i], 0, guest_patterns, two_pages[i], 0);
+		self->vcpu[i] = vcpu_add(self->vm[i], 0, guest_patterns, two_pages[i], 0);
 		strcpy(r.name, two_names[i]);
 		ASSERT_EQ(0, ioctl(self->vm[i]->fd, KVM_FT_REGISTER, &r));
 	}
@@ -312,7 +273,7 @@ TEST_F(two, vms_at_once_without_crosstalk)
 
 	ASSERT_TRUE(knob_set("verify_memory", 1));
 	for (i = 0; i < 2; i++) {
-		pthread_create(&self->run[i].thread, NULL, run_guest, &self->run[i]);
+		guest_thread_start(&self->run[i], self->vcpu[i]);
 		ASSERT_EQ(0, FTNL(self->out, "pair", two_names[i], self->peer, two_ports[i]))
 			TH_LOG("%s", self->out);
 	}
@@ -321,9 +282,7 @@ TEST_F(two, vms_at_once_without_crosstalk)
 		ASSERT_TRUE(ftnl_counter_reaches(two_names[i], "\"epochs\":", 21, WAIT_S))
 			TH_LOG("%s", ftnl_last());
 	for (i = 0; i < 2; i++) {
-		self->run[i].stop = true;
-		pthread_join(self->run[i].thread, NULL);
-		ASSERT_EQ(UCALL_SYNC, self->run[i].cmd);
+		ASSERT_EQ(UCALL_SYNC, guest_thread_stop(&self->run[i]));
 		epochs = ftnl_counter(two_names[i], "\"epochs\":");
 		ASSERT_TRUE(ftnl_counter_reaches(two_names[i], "\"epochs\":", epochs + 2, WAIT_S));
 		EXPECT_EQ(0, ftnl_last_counter("\"peer_lost\":")) TH_LOG("%s", ftnl_last());

@@ -35,7 +35,6 @@
 #define FAILOVER_MS	3000
 #define ROUNDS		(1UL << 40)	/* more than any run gets through */
 #define MORE_TICKS	64		/* on the backup, before it is stopped */
-#define TICK_PORT	0x1030
 #define NWORDS		(64 * 512)	/* 64 pages of words */
 #define KILL_ME		"# cuju: kill me"
 
@@ -51,7 +50,6 @@ static uint64_t compute(uint64_t *mem, uint64_t rounds, volatile uint64_t *progr
 			uint64_t *done)
 {
 	uint64_t h = 0xcbf29ce484222325UL, i;
-	uint8_t stop;
 
 	for (i = 0; i < rounds; i++) {
 		h ^= mem[(i * 7919) % NWORDS] + i;
@@ -60,8 +58,7 @@ static uint64_t compute(uint64_t *mem, uint64_t rounds, volatile uint64_t *progr
 		if (!(i & 0xffff)) {
 			*progress = i;
 			if (tick) {
-				asm volatile("inb %%dx, %%al" : "=a"(stop) : "d"(TICK_PORT) : "memory");
-				if (stop) {
+				if (guest_ask_stop()) {
 					i++;
 					break;
 				}
@@ -79,35 +76,11 @@ static void guest_compute(void)
 	ucall(UCALL_SYNC, h, done, 0);
 }
 
-struct runner {
-	struct vcpu *vcpu;
-	volatile bool stop;		/* answer "stop" at the next tick */
-	pthread_t thread;
-	uint64_t cmd;
-	struct ucall uc;
-};
-
-static void *run_guest(void *arg)
-{
-	struct runner *r = arg;
-	uint32_t reason;
-
-	struct kvm_run *run = r->vcpu->run;
-
-	for (;;) {
-		reason = vcpu_run(r->vcpu);
-		if (reason != KVM_EXIT_IO || run->io.port != TICK_PORT)
-			break;
-		*((uint8_t *)run + run->io.data_offset) = r->stop;
-	}
-	r->cmd = vcpu_get_ucall(r->vcpu, reason, &r->uc);
-	return NULL;
-}
-
 FIXTURE(kill) {
 	const char *role, *peer;
 	struct vm *vm;
-	struct runner run;
+	struct vcpu *vcpu;
+	struct guest_thread run;
 	struct monitor mon;
 	char out[4096];
 };
@@ -122,7 +95,7 @@ FIXTURE_SETUP(kill)
 	knob_set("failover_timeout_ms", FAILOVER_MS);
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
-	self->run.vcpu = vcpu_add(self->vm, 0, guest_compute, 0, 0);
+	self->vcpu = vcpu_add(self->vm, 0, guest_compute, 0, 0);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	ASSERT_TRUE(monitor_start(&self->mon));
 }
@@ -154,14 +127,12 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(kill) *s
 	EVENT("kill: took over at epoch");
 	from = GUEST_VAR(self->vm, kill_progress);
 	EXPECT_LT(0, from) TH_LOG("the checkpoint has the computation under way");
-	pthread_create(&self->run.thread, NULL, run_guest, &self->run);
+	guest_thread_start(&self->run, self->vcpu);
 	deadline = time(NULL) + WAIT_S;
 	while (GUEST_VAR(self->vm, kill_progress) < from + MORE_TICKS * 0x10000 &&
 	       time(NULL) < deadline)
 		usleep(10 * 1000);
-	self->run.stop = true;
-	pthread_join(self->run.thread, NULL);
-	ASSERT_EQ(UCALL_SYNC, self->run.cmd);
+	ASSERT_EQ(UCALL_SYNC, guest_thread_stop(&self->run));
 	done = self->run.uc.args[1];
 	EXPECT_LT(from, done) TH_LOG("it went on from the checkpoint");
 	EXPECT_EQ(compute(native, done, &scratch, false, &done), self->run.uc.args[0])
@@ -177,7 +148,7 @@ TEST_F_TIMEOUT(kill, primary_host_killed, 2 * WAIT_S)
 		backup_side(_metadata, self);
 		return;
 	}
-	pthread_create(&self->run.thread, NULL, run_guest, &self->run);
+	guest_thread_start(&self->run, self->vcpu);
 	ASSERT_EQ(0, FTNL(self->out, "pair", "kill", self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT("kill: linked");
 	EVENT("kill: synced");

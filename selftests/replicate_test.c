@@ -53,7 +53,7 @@
 
 static uint8_t area[NPAGES][VMM_PAGE_SIZE] __attribute__((aligned(VMM_PAGE_SIZE)));
 
-static inline uint8_t guest_ask_stop(uint64_t round)
+static inline uint8_t ask_stop_at(uint64_t round)
 {
 	uint8_t v;
 
@@ -72,7 +72,7 @@ static void guest_churn(void)
 		round++;
 		for (i = 0; i < NPAGES; i++)
 			*(volatile uint64_t *)area[i] = round;
-		if (guest_ask_stop(round))
+		if (ask_stop_at(round))
 			break;
 	}
 	GUEST_SYNC(round);

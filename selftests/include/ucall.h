@@ -7,9 +7,12 @@
 #ifndef CUJU_SELFTEST_UCALL_H
 #define CUJU_SELFTEST_UCALL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define UCALL_PORT	0x1000
+#define UCALL_ASK_PORT	0x1020	/* the guest asks: stop now? */
 
 enum {
 	UCALL_NONE,
@@ -40,7 +43,37 @@ static inline void ucall(uint64_t cmd, uint64_t a0, uint64_t a1, uint64_t a2)
 		      (uint64_t)__FILE__);				\
 } while (0)
 
+/*
+ * Asked through an I/O port, not a flag in guest memory: a VMM's own
+ * writes to guest memory are not in KVM's dirty log unless it marks them,
+ * and a replicated guest would miss them.
+ */
+static inline bool guest_ask_stop(void)
+{
+	uint8_t v;
+
+	asm volatile("inb %%dx, %%al" : "=a"(v) : "d"(UCALL_ASK_PORT) : "memory");
+	return v;
+}
+
 struct vcpu;
+
+/*
+ * A vCPU run by a thread of its own until its next ucall, answering each
+ * guest_ask_stop() with @stop.
+ */
+struct guest_thread {
+	struct vcpu *vcpu;
+	volatile bool stop;
+	pthread_t thread;
+	uint64_t cmd;		/* the ucall that ended it, and its args */
+	struct ucall uc;
+};
+
+void guest_thread_start(struct guest_thread *g, struct vcpu *vcpu);
+/* Answer "stop" from now on and wait for the ucall; its cmd. */
+uint64_t guest_thread_stop(struct guest_thread *g);
+
 /*
  * Run @vcpu until its next ucall and return it in @uc (and its cmd).  Any
  * other exit, and a guest assertion failure, fails the test with a message.

@@ -39,3 +39,33 @@ uint64_t vcpu_get_ucall(struct vcpu *vcpu, uint32_t reason, struct ucall *uc)
 	vcpu_complete_io(vcpu);
 	return uc->cmd;
 }
+
+static void *guest_thread_run(void *arg)
+{
+	struct guest_thread *g = arg;
+	struct kvm_run *run = g->vcpu->run;
+	uint32_t reason;
+
+	for (;;) {
+		reason = vcpu_run(g->vcpu);
+		if (reason != KVM_EXIT_IO || run->io.port != UCALL_ASK_PORT)
+			break;
+		*((uint8_t *)run + run->io.data_offset) = g->stop;
+	}
+	g->cmd = vcpu_get_ucall(g->vcpu, reason, &g->uc);
+	return NULL;
+}
+
+void guest_thread_start(struct guest_thread *g, struct vcpu *vcpu)
+{
+	g->vcpu = vcpu;
+	g->stop = false;
+	VMM_ASSERT(!pthread_create(&g->thread, NULL, guest_thread_run, g), "pthread_create");
+}
+
+uint64_t guest_thread_stop(struct guest_thread *g)
+{
+	g->stop = true;
+	pthread_join(g->thread, NULL);
+	return g->cmd;
+}
