@@ -263,6 +263,9 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 		return err;
 
 	switch (m->type) {
+	case KVM_FT_WIRE_EPOCH_BEGIN:
+		atomic64_set(&b->vm->stats.cur_epoch, m->epoch);
+		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_PAGES:
 		return stage_pages(b, m) ? KVM_FT_WIRE_E_NOMEM : KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_VCPU:

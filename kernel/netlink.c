@@ -74,6 +74,8 @@ static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 	int i;
 
 	if (put_primary_stats(skb, st) ||
+	    nla_put_u64_64bit(skb, KVM_FT_A_VM_CUR_EPOCH, atomic64_read(&st->cur_epoch),
+			      KVM_FT_A_PAD) ||
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_LAST_EPOCH, atomic64_read(&st->last_epoch),
 			      KVM_FT_A_PAD) ||
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_EPOCHS, atomic64_read(&st->epochs),

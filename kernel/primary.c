@@ -166,6 +166,7 @@ static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vc
 static int begin_epoch(struct kvm_ft_primary *p)
 {
 	WRITE_ONCE(p->sent, p->sent + 1);	/* before its ACK can arrive */
+	atomic64_set(&p->vm->stats.cur_epoch, p->sent);
 	atomic_inc(&p->vm->stats.inflight);
 	return send_frame(p, KVM_FT_WIRE_EPOCH_BEGIN, p->sent, 0) ? KVM_FT_WIRE_E_IO : 0;
 }

@@ -23,6 +23,7 @@ struct kvm_ft_stats {
 	atomic64_t heartbeats;		/* received */
 	atomic64_t peer_lost;		/* primary: times the backup was lost */
 	atomic64_t last_epoch;		/* the last applied */
+	atomic64_t cur_epoch;		/* the newest begun (sent, received) */
 	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
 	/* The primary's side (its epochs and pages above: acked, sent). */
 	atomic64_t bytes_tx;

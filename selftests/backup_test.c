@@ -340,7 +340,7 @@ TEST_F(rx, stream)
 		if (i / VMM_PAGE_SIZE != 5)
 			ASSERT_EQ(0, self->slot[i]) TH_LOG("byte %d written", i);
 	if (!variant->error) {
-		EXPECT_NE(NULL, strstr(self->out, "\"last_epoch\":1,\"epochs\":1,\"pages\":1,"))
+		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":1,\"last_epoch\":1,\"epochs\":1,\"pages\":1,"))
 			TH_LOG("%s", self->out);
 	}
 }

@@ -29,7 +29,7 @@ struct vm_info {
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
 	char addr[INET_ADDRSTRLEN];	/* of the last pair or listen; "" if none */
 	uint16_t port;
-	uint64_t mem_bytes, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
+	uint64_t mem_bytes, cur_epoch, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
 		 pause_total_ns, stalls, device_timeouts, device_len;
 	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
@@ -108,6 +108,7 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	}
 #define U64(attr, field) if (a[attr]) vm->field = nla_get_u64(a[attr])
 	U64(KVM_FT_A_VM_MEM_BYTES, mem_bytes);
+	U64(KVM_FT_A_VM_CUR_EPOCH, cur_epoch);
 	U64(KVM_FT_A_VM_LAST_EPOCH, last_epoch);
 	U64(KVM_FT_A_VM_EPOCHS, epochs);
 	U64(KVM_FT_A_VM_PAGES, pages);
@@ -150,7 +151,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 
 	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
 	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"addr\":\"%s\",\"port\":%u,"
-	       "\"last_epoch\":%llu,"
+	       "\"cur_epoch\":%llu,\"last_epoch\":%llu,"
 	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
 	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
 	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
@@ -158,7 +159,8 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"device_timeouts\":%llu,\"device_len\":%llu,\"verified\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
-	       vm->addr, vm->port, (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
+	       vm->addr, vm->port, (unsigned long long)vm->cur_epoch,
+	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
 	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx,
 	       (unsigned long long)vm->heartbeats, (unsigned long long)vm->peer_lost,
 	       (unsigned long long)vm->bytes_tx, (unsigned long long)vm->sync_done,
@@ -212,11 +214,13 @@ static int show_cb(struct nl_msg *msg, void *arg)
 
 		printf("name:      %s\nrole:      %s\nstate:     %s\nepoch:     %u us\n"
 		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n"
-		       "applied:   %llu epochs (last %llu), %llu pages\nreceived:  %llu bytes, "
+		       "applied:   %llu epochs (last %llu, newest begun %llu), %llu pages\n"
+		       "received:  %llu bytes, "
 		       "%llu heartbeats\npeer lost: %llu times\n",
 		       vm.name, role_name(vm.role), state_name(vm.state), vm.epoch_us,
 		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid,
 		       (unsigned long long)vm.epochs, (unsigned long long)vm.last_epoch,
+		       (unsigned long long)vm.cur_epoch,
 		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx,
 		       (unsigned long long)vm.heartbeats, (unsigned long long)vm.peer_lost);
 		if (vm.port)

@@ -150,7 +150,9 @@
  * COMMITTED, EVENT_EPOCH (the newest epoch the backup holds; sent at most
  * ten times a second, so it is a progress report, not one per epoch).
  *
- * GET_VM also reports the link: VM_LAST_EPOCH (the last epoch applied),
+ * GET_VM also reports the link: VM_CUR_EPOCH (the newest epoch begun:
+ * being sent or received, or done if it equals the last), VM_LAST_EPOCH
+ * (the last epoch applied),
  * VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, VM_HEARTBEATS (received),
  * VM_PEER_LOST (times the backup was lost), and VM_ERRORS, a
  * nest with one u64 per kind of refusal, its attribute type the
@@ -346,6 +348,7 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_DEVICE_LEN,		/* u64, bytes of the last device blob */
 	KVM_FT_A_VM_VERIFIED,		/* u64, backup: epochs whose memory was
 					 * checked equal to the primary's */
+	KVM_FT_A_VM_CUR_EPOCH,		/* u64, the newest epoch begun */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
