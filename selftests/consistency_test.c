@@ -201,6 +201,8 @@ static const char *const two_ports[2] = { TWO_PORT_0, TWO_PORT_1 };
 static const uint64_t two_pages[2] = { 256, 768 };	/* of different shapes */
 #define TWO_EPOCHS	20		/* each, or at least TWO_MIN_EPOCHS */
 #define TWO_MIN_EPOCHS	4
+/* Two syncs at once can starve a side of a debug kernel's host for seconds. */
+#define TWO_FAILOVER_MS	20000
 
 FIXTURE(two) {
 	const char *role, *peer;
@@ -219,7 +221,7 @@ FIXTURE_SETUP(two)
 	self->role = getenv("CUJU_ROLE");
 	self->peer = getenv("CUJU_PEER");
 	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
-	knob_set("failover_timeout_ms", FAILOVER_MS);
+	knob_set("failover_timeout_ms", TWO_FAILOVER_MS);
 	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
 	for (i = 0; i < 2; i++) {
 		self->vm[i] = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
