@@ -391,6 +391,7 @@ static int load_checkpoint(struct kvm_ft_backup *b)
 	int ret = 0;
 	u32 i;
 
+	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER_BEGIN, b->checkpoint);
 	for (i = 0; !ret && i < b->nr_vcpus; i++)
 		ret = kvm_ft_vcpu_load(kvm_get_vcpu(vm->kvm, i), &b->vcpus[i]);
 	if (ret) {
@@ -422,7 +423,6 @@ static int take_over(struct kvm_ft_backup *b)
 		unfreeze(b);
 		return ret;
 	}
-	kvm_ft_netlink_event(b->vm, KVM_FT_EV_FAILOVER_BEGIN, b->checkpoint);
 	ret = load_checkpoint(b);
 	release_vcpus(kvm, b->nr_vcpus);
 	return ret;
