@@ -126,6 +126,7 @@ FIXTURE_SETUP(cons)
 
 FIXTURE_TEARDOWN(cons)
 {
+	guest_thread_stop(&self->run);
 	pair_teardown(&self->mon, "cons");
 	vm_destroy(self->vm);
 }
@@ -236,6 +237,8 @@ FIXTURE_SETUP(two)
 
 FIXTURE_TEARDOWN(two)
 {
+	guest_thread_stop(&self->run[0]);
+	guest_thread_stop(&self->run[1]);
 	pair_teardown(&self->mon, "one");
 	pair_teardown(&self->mon, "two");
 	vm_destroy(self->vm[0]);

@@ -102,6 +102,7 @@ FIXTURE_SETUP(kill)
 
 FIXTURE_TEARDOWN(kill)
 {
+	guest_thread_stop(&self->run);
 	pair_teardown(&self->mon, "kill");
 	vm_destroy(self->vm);
 }

@@ -71,7 +71,11 @@ struct guest_thread {
 };
 
 void guest_thread_start(struct guest_thread *g, struct vcpu *vcpu);
-/* Answer "stop" from now on and wait for the ucall; its cmd. */
+/*
+ * Answer "stop" from now on and wait for the ucall; its cmd.  Safe on a
+ * thread never started or stopped already (returns 0): teardowns call it
+ * so that a failed test does not free a vCPU under its running thread.
+ */
 uint64_t guest_thread_stop(struct guest_thread *g);
 
 /*

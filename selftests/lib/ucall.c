@@ -65,7 +65,10 @@ void guest_thread_start(struct guest_thread *g, struct vcpu *vcpu)
 
 uint64_t guest_thread_stop(struct guest_thread *g)
 {
+	if (!g->vcpu)
+		return 0;
 	g->stop = true;
 	pthread_join(g->thread, NULL);
+	g->vcpu = NULL;
 	return g->cmd;
 }
