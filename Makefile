@@ -45,7 +45,7 @@ help:
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
 	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
-	@echo "make bench     FT off and on at three dirty rates; failover time"
+	@echo "make bench      FT off and on at three dirty rates; failover time (BENCH_SMP=2: two CPUs per test host)"
 	@echo "make clean      remove build/"
 	@echo "variables: KVER KDIR KIMG KSRC T=<test> (now KVER=$(KVER))"
 
@@ -136,12 +136,14 @@ demo: deps
 		--solo "" --pair "replicate_test" --demo
 
 # Figures, not verdicts: FT off and on at three dirty rates, and failover
-# time, on the stock kernel's test hosts (Documentation/bench.rst).
+# time, on the stock kernel's test hosts (Documentation/bench.rst), each
+# with BENCH_SMP emulated CPUs.
+BENCH_SMP ?= 1
 bench: deps
 	@$(STAGE) build $(MAKE) --no-print-directory all
 	@$(STAGE) bench $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
-		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)"
+		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" --smp $(BENCH_SMP)
 
 clean:
 	rm -rf $(BUILD)
