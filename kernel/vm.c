@@ -11,6 +11,7 @@
 #include <linux/crc32c.h>
 #include <linux/ctype.h>
 #include <linux/kvm_host.h>
+#include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -27,12 +28,12 @@
 LIST_HEAD(kvm_ft_vms);
 DEFINE_MUTEX(kvm_ft_vms_lock);
 
+/* Under kvm_ft_vms_lock, or under RCU (then pinned with its ref). */
 static struct kvm_ft_vm *find_by_kvm(struct kvm *kvm)
 {
 	struct kvm_ft_vm *vm;
 
-	lockdep_assert_held(&kvm_ft_vms_lock);
-	list_for_each_entry(vm, &kvm_ft_vms, node)
+	list_for_each_entry_rcu(vm, &kvm_ft_vms, node, lockdep_is_held(&kvm_ft_vms_lock))
 		if (vm->kvm == kvm)
 			return vm;
 	return NULL;
@@ -117,6 +118,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
+	kref_init(&vm->ref);
 	vm->kvm = kvm;
 	strscpy(vm->name, r.name, sizeof(vm->name));
 	vm->role = r.role;
@@ -132,7 +134,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	else if (kvm_ft_vm_find(vm->name))
 		ret = -EEXIST;
 	else
-		list_add_tail(&vm->node, &kvm_ft_vms);
+		list_add_tail_rcu(&vm->node, &kvm_ft_vms);
 	mutex_unlock(&kvm_ft_vms_lock);
 
 	if (ret) {
@@ -142,6 +144,14 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	pr_info("%s: registered as %s by pid %d\n", vm->name,
 		vm->role == KVM_FT_ROLE_PRIMARY ? "primary" : "backup", vm->vmm_pid);
 	return 0;
+}
+
+static void vm_free(struct kref *ref)
+{
+	struct kvm_ft_vm *vm = container_of(ref, struct kvm_ft_vm, ref);
+
+	kvm_ft_device_free(&vm->dev);
+	kfree_rcu(vm, rcu);
 }
 
 /*
@@ -155,15 +165,14 @@ static bool vm_unregister(struct kvm *kvm, bool crash)
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = find_by_kvm(kvm);
 	if (vm)
-		list_del(&vm->node);
+		list_del_rcu(&vm->node);
 	mutex_unlock(&kvm_ft_vms_lock);
 
 	if (!vm)
 		return false;
 	kvm_ft_vm_stop(vm, crash);
-	kvm_ft_device_free(&vm->dev);
 	pr_info("%s: unregistered\n", vm->name);
-	kfree(vm);
+	kref_put(&vm->ref, vm_free);	/* a device ioctl may still hold it */
 	return true;
 }
 
@@ -264,17 +273,43 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 	return copy_to_user(argp, &c, sizeof(c)) ? -EFAULT : 0;
 }
 
-/* A device-state ioctl on @kvm's VM, which stays registered meanwhile. */
-static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
-		     void __user *argp)
+/*
+ * A device-state ioctl on @kvm's VM, which stays registered meanwhile: it
+ * is set up while no link may start (the link reads what it sets).
+ */
+static int vm_device_setup(struct kvm *kvm, void __user *argp)
 {
 	struct kvm_ft_vm *vm;
 	int ret;
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = find_by_kvm(kvm);
-	ret = vm ? op(vm, argp) : -ENOENT;
+	ret = vm ? kvm_ft_device_setup(vm, argp) : -ENOENT;
 	mutex_unlock(&kvm_ft_vms_lock);
+	return ret;
+}
+
+/*
+ * A PUT or GET on @kvm's VM, found under RCU and held by a reference, not
+ * under the registry's lock: a stop holds that lock while it waits for the
+ * epoch under way, which waits for this very PUT; and a PUT waits for the
+ * snapshot to end, which must not hold up every other VM's control.
+ */
+static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
+		     void __user *argp)
+{
+	struct kvm_ft_vm *vm;
+	int ret;
+
+	rcu_read_lock();
+	vm = find_by_kvm(kvm);
+	if (vm && !kref_get_unless_zero(&vm->ref))
+		vm = NULL;			/* being unregistered */
+	rcu_read_unlock();
+	if (!vm)
+		return -ENOENT;
+	ret = op(vm, argp);
+	kref_put(&vm->ref, vm_free);
 	return ret;
 }
 
@@ -296,7 +331,7 @@ long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVM_FT_DEVICE_GET:
 		return vm_device(kvm, kvm_ft_device_get, argp);
 	case KVM_FT_DEVICE_SETUP:
-		return vm_device(kvm, kvm_ft_device_setup, argp);
+		return vm_device_setup(kvm, argp);
 	case KVM_FT_CHECKSUM:
 		return vm_checksum(kvm, argp);
 	case KVM_FT_MARK_DIRTY:

@@ -2,6 +2,7 @@
 #ifndef KVM_FT_VM_H
 #define KVM_FT_VM_H
 
+#include <linux/kref.h>
 #include <linux/kvm_ft.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -40,6 +41,8 @@ struct kvm_ft_stats {
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
 struct kvm_ft_vm {
 	struct list_head node;		/* in kvm_ft_vms, under kvm_ft_vms_lock */
+	struct kref ref;		/* the registry's, and a device ioctl's */
+	struct rcu_head rcu;		/* a device ioctl may be looking it up */
 	struct kvm *kvm;
 	char name[KVM_FT_NAME_LEN];
 	u32 role;			/* enum kvm_ft_role */
@@ -60,7 +63,8 @@ struct kvm_ft_vm {
 /*
  * Every registered VM.  The lock is held while a VM is looked at from
  * outside its VMM (netlink), and while one is added or removed, so a VM
- * being destroyed is never seen half gone.
+ * being destroyed is never seen half gone.  Its VMM's device PUT and GET,
+ * which may wait, find it under RCU and hold a reference (ref) instead.
  */
 extern struct list_head kvm_ft_vms;
 extern struct mutex kvm_ft_vms_lock;

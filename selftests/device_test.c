@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pair.h"
@@ -46,6 +47,9 @@
 #define LATE_FROM	20		/* the VMM leaves these requests unanswered */
 #define LATE_TO		23
 #define TIMEOUT_MS	200
+#define HOLD_PORT	"7915"
+#define HOLD_MS		1000		/* a blob this late, */
+#define HOLD_TIMEOUT_MS	4000		/* with this timeout */
 
 /* ---- the guest ------------------------------------------------------------ */
 
@@ -99,6 +103,10 @@ struct device {
 	uint64_t total;			/* the eventfd's running total */
 	uint64_t puts, stale, late;
 	int err;			/* errno of a PUT that failed otherwise */
+	bool answer_all;		/* none late (LATE_FROM, LATE_TO) */
+	volatile bool hold_next;	/* answer the next request HOLD_MS late */
+	volatile bool held, held_done;
+	int held_err;			/* errno of that PUT, or 0 */
 	volatile bool stop;
 	pthread_t thread;
 	struct dev_state blob;
@@ -134,15 +142,23 @@ static void *serve_device(void *arg)
 	struct device *d = arg;
 	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
 	struct kvm_ft_device_blob b = { .addr = (uintptr_t)&d->blob, .len = sizeof(d->blob) };
+	bool held;
 	uint64_t n;
+	int ret;
 
 	while (!d->stop) {
 		if (poll(&pfd, 1, 100) <= 0 || read(d->efd, &n, sizeof(n)) != sizeof(n))
 			continue;
 		d->total += n;
-		if (d->total >= LATE_FROM && d->total < LATE_TO) {
+		if (!d->answer_all && d->total >= LATE_FROM && d->total < LATE_TO) {
 			d->late++;		/* play a VMM too busy to answer */
 			continue;
+		}
+		held = d->hold_next;
+		if (held) {			/* a slow VMM, within its timeout */
+			d->hold_next = false;
+			d->held = true;
+			usleep(HOLD_MS * 1000);
 		}
 		pthread_mutex_lock(&d->lock);
 		d->blob.magic = DEV_MAGIC;
@@ -150,7 +166,12 @@ static void *serve_device(void *arg)
 		d->blob.outs = d->outs;
 		pthread_mutex_unlock(&d->lock);
 		b.seq = d->total;
-		if (!ioctl(d->vm->fd, KVM_FT_DEVICE_PUT, &b))
+		ret = ioctl(d->vm->fd, KVM_FT_DEVICE_PUT, &b);
+		if (held) {
+			d->held_err = ret ? errno : 0;
+			d->held_done = true;
+		}
+		if (!ret)
 			d->puts++;
 		else if (errno == ESTALE)
 			d->stale++;
@@ -352,6 +373,48 @@ static int get(struct vm *vm)
 	struct kvm_ft_device_blob b = { .addr = (uintptr_t)blob, .len = sizeof(blob) };
 
 	return ioctl(vm->fd, KVM_FT_DEVICE_GET, &b) ? errno : 0;
+}
+
+/*
+ * A stop while the engine waits for the VMM's blob: the stop waits for the
+ * epoch under way, which waits for the blob; the VMM's PUT, late but within
+ * the timeout, must get through.  (It used to queue behind the stop on the
+ * registry's lock until the timeout sent the epoch without it.)
+ */
+TEST_F(dev, stop_while_a_blob_is_due)
+{
+	time_t deadline;
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "dev", "0.0.0.0", HOLD_PORT))
+			TH_LOG("%s", self->out);
+		EVENT("dev: linked");
+		EVENT("dev: peer lost (closed)");	/* b stopped: no takeover */
+		return;
+	}
+	ASSERT_EQ(0, setup(self->vm, self->dev.efd, HOLD_TIMEOUT_MS, sizeof(struct dev_state)));
+	self->dev.answer_all = true;
+	pthread_create(&self->vt.thread, NULL, run_vcpu, &self->vt);
+	pthread_create(&self->dev.thread, NULL, serve_device, &self->dev);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "dev", self->peer, HOLD_PORT)) TH_LOG("%s", self->out);
+	EVENT("dev: linked");
+	EVENT("dev: synced");
+	COUNTER_REACHES("\"epochs\":", 5);
+	self->dev.hold_next = true;
+	deadline = time(NULL) + WAIT_S;
+	while (!self->dev.held && time(NULL) < deadline)
+		usleep(1000);
+	ASSERT_TRUE(self->dev.held) TH_LOG("no request for device state");
+	EXPECT_EQ(0, FTNL(self->out, "stop", "dev")) TH_LOG("%s", self->out);
+
+	GUEST_VAR(self->vm, dev_stop) = 1;
+	pthread_join(self->vt.thread, NULL);
+	self->dev.stop = true;
+	pthread_join(self->dev.thread, NULL);
+	ASSERT_TRUE(self->dev.held_done);
+	EXPECT_EQ(0, self->dev.held_err) TH_LOG("the late PUT: %s", strerror(self->dev.held_err));
+	EXPECT_EQ(0, ftnl_counter("dev", "\"device_timeouts\":")) TH_LOG("%s", ftnl_last());
+	EXPECT_EQ(0, self->dev.err) TH_LOG("a PUT failed: %s", strerror(self->dev.err));
 }
 
 TEST(device_ioctl_refusals)
