@@ -291,9 +291,10 @@ static int vm_device_setup(struct kvm *kvm, void __user *argp)
 
 /*
  * A PUT or GET on @kvm's VM, found under RCU and held by a reference, not
- * under the registry's lock: a stop holds that lock while it waits for the
- * epoch under way, which waits for this very PUT; and a PUT waits for the
- * snapshot to end, which must not hold up every other VM's control.
+ * under the registry's lock: a PUT waits for its VM's snapshot to end,
+ * which must not hold up netlink and every other VM's device ioctls; and
+ * a PUT must not queue behind another VM's failover, which holds the lock
+ * while it waits for that VM's vCPUs.
  */
 static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
 		     void __user *argp)
