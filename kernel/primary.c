@@ -372,20 +372,17 @@ static int converse(struct kvm_ft_primary *p)
 			return ret == -ETIMEDOUT ? KVM_FT_WIRE_E_SILENCE :
 			       ret == -ENODATA || ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED :
 			       KVM_FT_WIRE_E_IO;
-		ret = kvm_ft_wire_decode(hdr, NULL, &m);
-		if (ret == KVM_FT_WIRE_OK && m.len)
-			ret = KVM_FT_WIRE_E_LEN;
-		if (ret)
-			return ret;
 		/* A backup sends acknowledgements and heartbeats, nothing else. */
-		if (m.type == KVM_FT_WIRE_ACK)
-			ret = take_ack(p, m.epoch);
-		else if (m.type == KVM_FT_WIRE_HEARTBEAT)
-			atomic64_inc(&p->vm->stats.heartbeats);
-		else
-			ret = KVM_FT_WIRE_E_ORDER;
+		ret = kvm_ft_wire_decode_reply(hdr, &m);
 		if (ret)
 			return ret;
+		if (m.type == KVM_FT_WIRE_ACK) {
+			ret = take_ack(p, m.epoch);
+			if (ret)
+				return ret;
+		} else {
+			atomic64_inc(&p->vm->stats.heartbeats);
+		}
 	}
 }
 

@@ -204,6 +204,9 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_
 	err = kvm_ft_wire_decode_hdr(hdr, m);
 	if (err)
 		return err;
+	/* A length the header allows, but no payload given for it: refused unread. */
+	if (m->len && !payload)
+		return KVM_FT_WIRE_E_LEN;
 	if (get_le32((const __u8 *)hdr + CRC_OFF) != frame_crc(hdr, payload, m->len))
 		return KVM_FT_WIRE_E_CRC;
 
@@ -227,6 +230,17 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_
 		return get_le32(p + 4) ? KVM_FT_WIRE_E_RESERVED : KVM_FT_WIRE_OK;
 	}
 	return KVM_FT_WIRE_OK;		/* empty payloads */
+}
+
+int kvm_ft_wire_decode_reply(const void *hdr, struct kvm_ft_wire_msg *m)
+{
+	int err = kvm_ft_wire_decode_hdr(hdr, m);
+
+	if (err)
+		return err;
+	if (m->type != KVM_FT_WIRE_ACK && m->type != KVM_FT_WIRE_HEARTBEAT)
+		return KVM_FT_WIRE_E_ORDER;
+	return kvm_ft_wire_decode(hdr, NULL, m);
 }
 
 __u64 kvm_ft_wire_gfn(const struct kvm_ft_wire_msg *m, __u32 i)

@@ -72,6 +72,11 @@ void kvm_ft_wire_seal(void *hdr, const void *payload);
 int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m);
 /* Check the checksum and the payload's structure; fill @m. */
 int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_msg *m);
+/*
+ * A frame from a backup to its primary: ACK or HEARTBEAT, no payload.  The
+ * header alone is the frame; any other type is E_ORDER.
+ */
+int kvm_ft_wire_decode_reply(const void *hdr, struct kvm_ft_wire_msg *m);
 /* Check @m against the receiver's state and VM, and advance the state. */
 int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m);
 

@@ -281,6 +281,43 @@ TEST(lengths_refused)
 	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
 }
 
+/*
+ * What a backup sends its primary: ACK and HEARTBEAT headers only.  A
+ * header of any type whose payload was not read (NULL) is refused without
+ * touching it: a PAGES header with a legal length once made the primary
+ * checksum a NULL payload.
+ */
+TEST(replies_from_a_backup)
+{
+	static const __u8 types[] = {
+		KVM_FT_WIRE_HELLO, KVM_FT_WIRE_PAGES, KVM_FT_WIRE_VCPU, KVM_FT_WIRE_DEVICE,
+		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY,
+	};
+	static const __u32 lens[] = {
+		sizeof(struct kvm_ft_wire_hello), 8 + 8 + KVM_FT_WIRE_PAGE_SIZE, 8 + 16, 1,
+		sizeof(struct kvm_ft_wire_epoch_end), sizeof(struct kvm_ft_wire_verify),
+	};
+	struct kvm_ft_wire_msg m;
+	int i;
+
+	build(KVM_FT_WIRE_ACK, 7, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(frame, &m));
+	EXPECT_EQ(KVM_FT_WIRE_ACK, m.type);
+	EXPECT_EQ(7, m.epoch);
+	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(frame, &m));
+	frame[16] ^= 1;
+	EXPECT_EQ(KVM_FT_WIRE_E_CRC, kvm_ft_wire_decode_reply(frame, &m));
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		kvm_ft_wire_put_hdr(frame, types[i], 1, lens[i]);
+		ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_hdr(frame, &m)) TH_LOG("type %u", types[i]);
+		EXPECT_EQ(KVM_FT_WIRE_E_LEN, kvm_ft_wire_decode(frame, NULL, &m))
+			TH_LOG("type %u", types[i]);
+		EXPECT_EQ(KVM_FT_WIRE_E_ORDER, kvm_ft_wire_decode_reply(frame, &m))
+			TH_LOG("type %u", types[i]);
+	}
+}
+
 TEST(every_flipped_bit_refused)
 {
 	struct kvm_ft_wire_msg m;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for the wire codec: the input is a stream of frames, fed
- * as the backup's receive path would, to one receiver state.  The first
- * byte's low bit says whether the harness seals each frame (a valid CRC lets
- * the fuzzer past the checksum into the payload and state checks).  Built
- * with ASan and UBSan; `make fuzz` runs it for a bounded time.
+ * libFuzzer target for the wire codec, both directions of the link.  The
+ * first byte's bit 2 picks the direction.  Clear: the input is a stream of
+ * frames fed as the backup's receive path would, to one receiver state.
+ * Set: a stream of headers fed as the primary's receive path would (a
+ * backup sends headers only; the payload a header announces is never
+ * read).  Bit 0 says whether the harness seals each frame (a valid CRC
+ * lets the fuzzer past the checksum into the payload and state checks).
+ * Built with ASan and UBSan; `make fuzz` runs it for a bounded time.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +23,23 @@ static int gfn_valid(void *ctx, __u64 gfn)
 	return gfn < 2048 || (gfn >= 0x40000 && gfn < 0x40000 + 2048);
 }
 
+/* What a primary does with a backup's frames: each a header, nothing more. */
+static void primary_rx(const uint8_t *data, size_t size, int seal)
+{
+	struct kvm_ft_wire_msg m;
+	uint8_t hdr[HDR];
+
+	for (; size >= HDR; data += HDR, size -= HDR) {
+		memcpy(hdr, data, HDR);
+		if (seal && !kvm_ft_wire_decode_hdr(hdr, &m) && !m.len)
+			kvm_ft_wire_seal(hdr, NULL);
+		if (kvm_ft_wire_decode_reply(hdr, &m))
+			break;
+		if (m.len || (m.type != KVM_FT_WIRE_ACK && m.type != KVM_FT_WIRE_HEARTBEAT))
+			abort();	/* accepted what a backup never sends */
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kvm_ft_wire_rx rx = { .mem_pages = 4096, .nr_vcpus = 4, .gfn_valid = gfn_valid };
@@ -32,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seal = data[0] & 1;
 	rx.flags = data[0] & 2 ? KVM_FT_WIRE_HELLO_F_DEVICE : 0;	/* both kinds of VM */
 	data++, size--;
+	if (data[-1] & 4) {
+		primary_rx(data, size, seal);
+		return 0;
+	}
 
 	while (size >= HDR) {
 		uint8_t *payload;
