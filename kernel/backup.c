@@ -33,6 +33,7 @@
 #include "backup.h"
 #include "epoch.h"
 #include "netlink.h"
+#include "resume.h"
 #include "sysfs.h"
 #include "vcpu.h"
 #include "transfer.h"
@@ -101,7 +102,8 @@ static void drop_staged(struct kvm_ft_backup *b)
 	b->staged_device = NULL;
 	b->staged_device_len = 0;
 	b->staged_verify = false;
-	bitmap_zero(b->staged_seen, b->nr_vcpus);
+	if (b->staged_seen)		/* NULL if backup_start() failed early */
+		bitmap_zero(b->staged_seen, b->nr_vcpus);
 }
 
 static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
@@ -182,10 +184,13 @@ static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
 	int ret = 0;
 
 	mutex_lock(&b->apply_lock);
-	if (b->frozen)
+	if (b->frozen) {
 		ret = -ESTALE;
-	else
+	} else {
+		/* From the first page written until the epoch is whole, no checkpoint. */
+		b->consistent = false;
 		ret = apply_pages(b);
+	}
 	if (!ret) {
 		b->consistent = bitmap_full(b->staged_seen, b->nr_vcpus) &&
 				(b->staged_device || !kvm_ft_device_used(b->vm));
@@ -350,82 +355,23 @@ static bool freeze(struct kvm_ft_backup *b)
 	return ok;
 }
 
-static void release_vcpus(struct kvm *kvm, u32 n)
-{
-	while (n--)
-		mutex_unlock(&kvm_get_vcpu(kvm, n)->mutex);
-}
-
-/* Hold every vCPU's mutex; the VMM may be in a vCPU ioctl: wait up to 1 s. */
-static int hold_vcpus(struct kvm *kvm, u32 n)
-{
-	int tries = 0;
-	u32 i;
-
-	for (i = 0; i < n; i++) {
-		while (!mutex_trylock(&kvm_get_vcpu(kvm, i)->mutex)) {
-			if (++tries == 100) {
-				release_vcpus(kvm, i);
-				return -EBUSY;
-			}
-			msleep(10);
-		}
-	}
-	return 0;
-}
-
-static void unfreeze(struct kvm_ft_backup *b)
-{
-	mutex_lock(&b->apply_lock);
-	b->frozen = false;
-	mutex_unlock(&b->apply_lock);
-}
-
 /*
- * Give the held vCPUs the checkpoint's state; the VM is then ACTIVE.  A
- * vCPU that refuses its state leaves the VM unusable (IDLE).
+ * Take over from the frozen checkpoint: the vCPUs load its state in their
+ * own threads on their next KVM_RUN (resume.c); the VM is then ACTIVE, and
+ * its VMM gets the device state (device.c).  From the backup thread or a
+ * netlink handler.
  */
-static int load_checkpoint(struct kvm_ft_backup *b)
+static void take_over(struct kvm_ft_backup *b)
 {
 	struct kvm_ft_vm *vm = b->vm;
-	int ret = 0;
-	u32 i;
 
 	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER_BEGIN, b->checkpoint);
-	for (i = 0; !ret && i < b->nr_vcpus; i++)
-		ret = kvm_ft_vcpu_load(kvm_get_vcpu(vm->kvm, i), &b->vcpus[i]);
-	if (ret) {
-		pr_err("%s: cannot take over: vCPU %u refused its state (%d)\n",
-		       vm->name, i - 1, ret);
-		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
-		return ret;
-	}
+	kvm_ft_resume_load(vm->kvm, b->vcpus, b->nr_vcpus);
 	WRITE_ONCE(vm->state, KVM_FT_STATE_ACTIVE);
 	kvm_ft_device_resume(&vm->dev, b->device, b->device_len, b->checkpoint);
 	b->device = NULL;		/* the VMM's now */
 	pr_info("%s: took over from the primary at epoch %llu\n", vm->name, b->checkpoint);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER, b->checkpoint);
-	return 0;
-}
-
-/*
- * Take over from the frozen checkpoint.  The VMM must not run the vCPUs
- * before (it waits for the FAILOVER event); if it holds one, nothing is
- * changed, the checkpoint is unfrozen and -EBUSY says why.
- */
-static int take_over(struct kvm_ft_backup *b)
-{
-	struct kvm *kvm = b->vm->kvm;
-	int ret = hold_vcpus(kvm, b->nr_vcpus);
-
-	if (ret) {
-		pr_err("%s: cannot take over now: its VMM holds a vCPU\n", b->vm->name);
-		unfreeze(b);
-		return ret;
-	}
-	ret = load_checkpoint(b);
-	release_vcpus(kvm, b->nr_vcpus);
-	return ret;
 }
 
 /* The primary is gone, not done: its link broke rather than we refused it. */
@@ -440,7 +386,7 @@ static void serve(struct kvm_ft_backup *b)
 	struct kvm_ft_vm *vm = b->vm;
 	struct kvm_ft_wire_rx rx = {
 		.mem_pages = kvm_ft_vm_mem_bytes(vm) >> PAGE_SHIFT,
-		.nr_vcpus = kvm_ft_vm_nr_vcpus(vm),
+		.nr_vcpus = b->nr_vcpus,	/* as at LISTEN, which sized the staging */
 		.flags = kvm_ft_device_used(vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0,
 		.gfn_valid = gfn_valid,
 		.ctx = b,	/* each connection is a stream of its own, from epoch 1 */
@@ -460,8 +406,8 @@ static void serve(struct kvm_ft_backup *b)
 		count_error(vm, err);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);
 	/* Resume the VM from the checkpoint, and let no second primary in. */
-	if (primary_lost(err) && READ_ONCE(kvm_ft_defaults.auto_failover) && freeze(b) &&
-	    !take_over(b)) {
+	if (primary_lost(err) && READ_ONCE(kvm_ft_defaults.auto_failover) && freeze(b)) {
+		take_over(b);
 		kernel_sock_shutdown(b->listen, SHUT_RDWR);
 		return;
 	}
@@ -526,11 +472,14 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
 	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen ?
 	      kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
+	if (!ret)
+		ret = kvm_ft_resume_hold(vm->kvm, b->nr_vcpus);
 	if (ret)
 		goto err;
 	b->link.thread = kthread_run(backup_thread, b, "kvm_ft_rx/%s", vm->name);
 	if (IS_ERR(b->link.thread)) {
 		ret = PTR_ERR(b->link.thread);
+		kvm_ft_resume_unhold(vm->kvm);
 		goto err;
 	}
 	vm->backup = b;
@@ -552,28 +501,21 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 
 	vm->backup = NULL;
 	backup_free(b);
-	if (READ_ONCE(vm->state) != KVM_FT_STATE_ACTIVE)	/* that VM runs on */
+	if (READ_ONCE(vm->state) != KVM_FT_STATE_ACTIVE) {	/* that VM runs on */
+		kvm_ft_resume_unhold(vm->kvm);
 		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+	}
 }
 
 int kvm_ft_backup_failover(struct kvm_ft_vm *vm)
 {
 	struct kvm_ft_backup *b = vm->backup;
-	struct kvm *kvm = vm->kvm;
-	int ret;
 
 	if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE)
 		return -EALREADY;
 	if (!freeze(b))
 		return -EAGAIN;
-	/* The vCPUs first: if the VMM holds one, the link goes on as it was. */
-	ret = hold_vcpus(kvm, b->nr_vcpus);
-	if (ret) {
-		unfreeze(b);
-		return ret;
-	}
 	kvm_ft_link_stop(&b->link, b->listen);
-	ret = load_checkpoint(b);
-	release_vcpus(kvm, b->nr_vcpus);
-	return ret;
+	take_over(b);
+	return 0;
 }

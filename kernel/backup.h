@@ -12,8 +12,7 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
 void kvm_ft_backup_stop(struct kvm_ft_vm *vm);
 /*
  * Take over now from the last checkpoint (see backup.c): -EAGAIN if there
- * is none, -EALREADY if the VM took over already, -EBUSY if its VMM holds
- * a vCPU.
+ * is none, -EALREADY if the VM took over already.
  */
 int kvm_ft_backup_failover(struct kvm_ft_vm *vm);
 

@@ -8,25 +8,28 @@
  *
  * Holding a vCPU: the engine raises KVM_REQ_FT_PARK and kicks it (with
  * KVM_REQ_UNBLOCK, which wakes one halted in kvm_vcpu_block()).  A vCPU in
- * KVM_RUN then calls kvm_ft_vcpu_park() from the top of vcpu_run()'s loop
- * (kernel/patches/0004), between two instructions, saves its registers and
- * sleeps until released.  A vCPU not in KVM_RUN cannot reach that hook, but
- * it does not run either: the engine takes its vcpu->mutex, as any vCPU
- * ioctl would, so that it cannot enter KVM_RUN until released.  Unless it
- * left KVM_RUN for its VMM to emulate an I/O access: that instruction is
- * complete only once the vCPU is back in KVM_RUN (complete_userspace_io),
- * and state taken before would replay it after a failover.  Such a vCPU is
- * left to come back and park at the hook, which runs after the completion,
- * for up to an epoch; a VMM that leaves it longer (QEMU never does: it
- * completes I/O with immediate_exit before it stops a vCPU) gets it held
- * mid-I/O, and the kernel log says so.
+ * KVM_RUN then reaches kvm_ft_vcpu_park() from the top of vcpu_run()'s
+ * loop (kernel/patches/0004), between two instructions, loaded nowhere and
+ * its FPU state saved to memory, and sleeps until released.  A vCPU not in
+ * KVM_RUN cannot reach that hook, but it does not run either: the engine
+ * takes its vcpu->mutex, as any vCPU ioctl would, so that it cannot enter
+ * KVM_RUN until released.  Unless it left KVM_RUN for its VMM to emulate
+ * an I/O access: that instruction is complete only once the vCPU is back
+ * in KVM_RUN (complete_userspace_io), and state taken before would replay
+ * it after a failover.  Such a vCPU is left to come back and park at the
+ * hook, which runs after the completion, for up to an epoch; a VMM that
+ * leaves it longer (QEMU never does: it completes I/O with immediate_exit
+ * before it stops a vCPU) gets it held mid-I/O, and the kernel log says so.
  *
- * The VMM's device state is asked for (device.c) while the vCPUs are held,
- * so that devices, memory and vCPUs are one picture.
+ * Only once every vCPU is held does the engine take anything: the VMM's
+ * device state (device.c), then every vCPU's state, then the dirty
+ * memory.  A vCPU that saved its own state as it parked would do so while
+ * the others still ran and could still send it an IPI.
  *
  * kvm_ft_vcpu_park() finds the engine of its VM in an xarray under RCU
- * (struct kvm cannot point to it); in_park lets the engine go away only
- * once no vCPU thread is inside.
+ * (struct kvm cannot point to it); in_park, under the engine's lock, lets
+ * the engine go away only once no vCPU thread is inside (a wake-up after
+ * an unlocked decrement could touch a freed engine).
  */
 #include <linux/kvm_host.h>
 #include <linux/sched/mm.h>
@@ -35,6 +38,8 @@
 
 #include "epoch.h"
 #include "kvm_ft.h"
+#include "resume.h"
+#include "sysfs.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -50,61 +55,90 @@ static enum hrtimer_restart tick(struct hrtimer *t)
 	return HRTIMER_RESTART;
 }
 
+/*
+ * From the vCPU's thread, as kvm_ft_vcpu_hold() leaves it (loaded nowhere,
+ * its FPU state in memory): count it held and sleep until released.  The
+ * engine takes its state meanwhile.
+ */
 static int park(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
 {
 	unsigned int i = vcpu->vcpu_idx;
+	bool parking, left = false;
 	unsigned long gen;
-	bool parking;
-	int err;
 
 	spin_lock(&e->lock);
 	gen = e->gen;
 	parking = e->parking && i < e->nr_vcpus;
-	spin_unlock(&e->lock);
-	if (!parking)
-		return 1;		/* a request left from an epoch gone by */
-
-	/* As if preempted: unloaded, and not holding off memslot updates. */
-	kvm_vcpu_srcu_read_unlock(vcpu);
-	vcpu_put(vcpu);
-	err = kvm_ft_vcpu_save(vcpu, &e->vcpus[i]);
-
-	spin_lock(&e->lock);
-	if (e->gen == gen) {
-		e->vcpu_err[i] = err;
+	if (parking) {
 		__set_bit(i, e->parked);
 		e->nr_parked++;
 	}
 	spin_unlock(&e->lock);
+	if (!parking)
+		return 1;		/* a request left from an epoch gone by */
 	wake_up(&e->wq);
-	err = wait_event_killable(e->release, READ_ONCE(e->gen) != gen);
+	if (!wait_event_killable(e->release, READ_ONCE(e->gen) != gen))
+		return 1;
 
-	vcpu_load(vcpu);
-	kvm_vcpu_srcu_read_lock(vcpu);
-	if (err) {
-		vcpu->run->exit_reason = KVM_EXIT_INTR;
-		++vcpu->stat.signal_exits;
-		return -EINTR;
+	/* Killed: leave, unless the engine is reading our state right now. */
+	spin_lock(&e->lock);
+	if (e->gen == gen && !e->taking) {
+		__clear_bit(i, e->parked);
+		e->nr_parked--;
+		left = true;
 	}
-	return 1;
+	spin_unlock(&e->lock);
+	if (!left)
+		wait_event(e->release, READ_ONCE(e->gen) != gen);
+	vcpu->run->exit_reason = KVM_EXIT_INTR;
+	++vcpu->stat.signal_exits;
+	return -EINTR;
 }
 
-int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu)
+/* Let kvm_ft_epoch_destroy() free @e: the last access a vCPU thread makes. */
+static void park_done(struct kvm_ft_epoch *e)
+{
+	spin_lock(&e->lock);
+	if (!--e->in_park)
+		wake_up(&e->wq);
+	spin_unlock(&e->lock);
+}
+
+static bool no_park(struct kvm_ft_epoch *e)
+{
+	bool none;
+
+	spin_lock(&e->lock);
+	none = !e->in_park;
+	spin_unlock(&e->lock);
+	return none;
+}
+
+int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry)
 {
 	struct kvm_ft_epoch *e;
-	int ret = 1;
+	int ret;
 
-	kvm_clear_request(KVM_REQ_FT_PARK, vcpu);
 	rcu_read_lock();
 	e = xa_load(&engines, (unsigned long)vcpu->kvm);
-	if (e)
-		atomic_inc(&e->in_park);
+	if (e) {
+		spin_lock(&e->lock);
+		e->in_park++;
+		spin_unlock(&e->lock);
+	}
 	rcu_read_unlock();
 	if (!e)
-		return 1;
-	ret = park(e, vcpu);
-	if (atomic_dec_and_test(&e->in_park))
-		wake_up(&e->wq);
+		return kvm_ft_resume_vcpu(vcpu);	/* a backup's vCPU, or none */
+	ret = 1;
+	/*
+	 * At KVM_RUN's start an I/O access of its VMM may still be owed: the
+	 * request stays for the loop's hook, after the access is complete.
+	 */
+	if (!entry) {
+		kvm_clear_request(KVM_REQ_FT_PARK, vcpu);
+		ret = park(e, vcpu);
+	}
+	park_done(e);
 	return ret;
 }
 
@@ -141,7 +175,6 @@ static bool all_held(struct kvm_ft_epoch *e, bool mid_io_ok)
 			all = false;
 		} else {
 			__set_bit(i, e->locked);
-			e->vcpu_err[i] = kvm_ft_vcpu_save(vcpu, &e->vcpus[i]);
 		}
 	}
 	return all;
@@ -153,6 +186,7 @@ static void release_all(struct kvm_ft_epoch *e)
 
 	spin_lock(&e->lock);
 	e->parking = false;
+	e->taking = false;
 	e->gen++;
 	bitmap_zero(e->parked, e->nr_vcpus);
 	e->nr_parked = 0;
@@ -173,9 +207,14 @@ static u32 nr_held(struct kvm_ft_epoch *e)
 	return n + bitmap_weight(e->locked, e->nr_vcpus);
 }
 
+/*
+ * Hold every vCPU: 0, -EINTR if told to stop, -ETIME if one could not be
+ * held within the failover timeout (e.g. its VMM keeps it in an ioctl):
+ * the VM must not stay frozen while heartbeats say all is well.
+ */
 static int park_all(struct kvm_ft_epoch *e)
 {
-	unsigned long deadline;
+	unsigned long mid_io, give_up;
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
 
@@ -188,10 +227,42 @@ static int park_all(struct kvm_ft_epoch *e)
 		kvm_vcpu_kick(vcpu);
 	}
 	/* Idle vCPUs are locked on sight; a vCPU leaving an ioctl is retried. */
-	deadline = jiffies + usecs_to_jiffies(READ_ONCE(*e->epoch_us));
-	while (!READ_ONCE(*e->abort) && !all_held(e, time_after(jiffies, deadline)))
+	mid_io = jiffies + usecs_to_jiffies(READ_ONCE(*e->epoch_us));
+	give_up = jiffies + msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
+	while (!READ_ONCE(*e->abort) && !all_held(e, time_after(jiffies, mid_io))) {
+		if (time_after(jiffies, give_up))
+			return -ETIME;
 		wait_event_timeout(e->wq, READ_ONCE(*e->abort) || nr_held(e) == e->nr_vcpus, 1);
+	}
 	return READ_ONCE(*e->abort) ? -EINTR : 0;
+}
+
+/*
+ * Every held vCPU's state, from the engine's thread, as the KVM_GET_*
+ * ioctls would take it from another thread of the VMM: its mm, kvm->srcu.
+ * A vCPU killed while held has left: -EINTR (its VMM is going).
+ */
+static int take_vcpus(struct kvm_ft_epoch *e)
+{
+	struct kvm *kvm = e->kvm;
+	int idx, ret = 0;
+	u32 i;
+
+	spin_lock(&e->lock);
+	e->taking = e->nr_parked + bitmap_weight(e->locked, e->nr_vcpus) == e->nr_vcpus;
+	spin_unlock(&e->lock);
+	if (!e->taking)
+		return -EINTR;
+	if (!mmget_not_zero(kvm->mm))
+		return -ESRCH;
+	kthread_use_mm(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
+	for (i = 0; !ret && i < e->nr_vcpus; i++)
+		ret = kvm_ft_vcpu_save(kvm_get_vcpu(kvm, i), &e->vcpus[i]);
+	srcu_read_unlock(&kvm->srcu, idx);
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
+	return ret;
 }
 
 /* The snapshot's copies of the dirty frames, in a buffer kept across epochs. */
@@ -228,34 +299,43 @@ int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst)
 	return ret;
 }
 
+/* The VMM's device state, vCPUs held; a late one leaves the epoch without. */
+static int take_device(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
+{
+	int ret;
+
+	s->device = NULL;
+	s->device_len = 0;
+	s->device_late = false;
+	if (!e->device)
+		return 0;
+	ret = kvm_ft_device_take(e->device, e->abort, &s->device, &s->device_len);
+	s->device_late = ret == -ETIME;
+	return s->device_late ? 0 : ret;	/* the epoch goes, but is no checkpoint */
+}
+
+/*
+ * One instant: every vCPU held first, then the devices, the vCPUs' states
+ * and the memory, then the vCPUs let go.  The devices before the vCPUs:
+ * an interrupt a device raised before its capture is then in the LAPIC
+ * state taken after it (the other way round, it would be in neither).
+ * The devices before the memory: what the VMM wrote into guest memory for
+ * the state it hands in, it marked before (KVM_FT_MARK_DIRTY), so the
+ * harvest has it.  From the sender thread.
+ */
 int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 {
 	u64 t0 = ktime_get_ns();
-	bool asked;
-	u32 i;
 	int ret;
 
 	/* A vCPU added while paired would run outside every snapshot. */
 	if (atomic_read(&e->kvm->online_vcpus) != e->nr_vcpus)
 		return -EBUSY;
 	ret = park_all(e);
-	for (i = 0; !ret && i < e->nr_vcpus; i++)
-		ret = e->vcpu_err[i];
-	/*
-	 * The devices before the memory: what the VMM wrote into guest memory
-	 * for the state it hands in, it marked before (KVM_FT_MARK_DIRTY), so
-	 * the harvest below has it.
-	 */
-	s->device = NULL;
-	s->device_len = 0;
-	s->device_late = false;
-	asked = !ret && e->device;
-	if (asked) {
-		ret = kvm_ft_device_take(e->device, e->abort, &s->device, &s->device_len);
-		s->device_late = ret == -ETIME;
-		if (s->device_late)
-			ret = 0;	/* the epoch goes, but it is no checkpoint */
-	}
+	if (!ret)
+		ret = take_device(e, s);
+	if (!ret)
+		ret = take_vcpus(e);
 	if (!ret)
 		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (!ret)
@@ -263,7 +343,7 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (!ret && s->verify)
 		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc, NULL);
 	release_all(e);
-	if (asked)
+	if (e->device)
 		kvm_ft_device_released(e->device);	/* its PUT may return */
 
 	s->nr_pages = e->dirty.nr;
@@ -290,7 +370,6 @@ static void epoch_free(struct kvm_ft_epoch *e)
 	kvm_ft_dirty_free(&e->dirty);
 	kvfree(e->pages);
 	kvfree(e->vcpus);
-	kfree(e->vcpu_err);
 	bitmap_free(e->parked);
 	bitmap_free(e->locked);
 	kfree(e);
@@ -314,7 +393,6 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 	e->tick_wq = tick_wq;
 	e->device = device;
 	spin_lock_init(&e->lock);
-	atomic_set(&e->in_park, 0);
 	init_waitqueue_head(&e->wq);
 	init_waitqueue_head(&e->release);
 	hrtimer_init(&e->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
@@ -323,9 +401,8 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 	e->parked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
 	e->locked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
 	e->vcpus = kvcalloc(max(n, 1U), sizeof(*e->vcpus), GFP_KERNEL_ACCOUNT);
-	e->vcpu_err = kcalloc(max(n, 1U), sizeof(int), GFP_KERNEL_ACCOUNT);
 	ret = kvm_ft_dirty_init(&e->dirty, kvm);
-	if (ret || !e->parked || !e->locked || !e->vcpus || !e->vcpu_err) {
+	if (ret || !e->parked || !e->locked || !e->vcpus) {
 		epoch_free(e);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -343,6 +420,6 @@ void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e)
 	xa_erase(&engines, (unsigned long)e->kvm);
 	synchronize_rcu();		/* every park() to come sees no engine */
 	release_all(e);
-	wait_event(e->wq, !atomic_read(&e->in_park));
+	wait_event(e->wq, no_park(e));
 	epoch_free(e);
 }

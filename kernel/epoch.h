@@ -39,13 +39,14 @@ struct kvm_ft_epoch {
 	wait_queue_head_t *tick_wq;	/* woken at each tick */
 	struct kvm_ft_device *device;	/* asked at each snapshot; NULL: none */
 
-	spinlock_t lock;		/* parking, gen, parked, nr_parked */
+	spinlock_t lock;		/* parking .. in_park */
 	bool parking;
+	bool taking;			/* the engine reads the held vCPUs' state */
 	unsigned long gen;		/* bumped by each release */
 	unsigned long *parked;		/* vCPUs holding themselves in park() */
 	u32 nr_parked;
+	u32 in_park;			/* vCPU threads inside kvm_ft_vcpu_park() */
 	unsigned long *locked;		/* idle vCPUs whose mutex we hold */
-	atomic_t in_park;		/* vCPU threads inside kvm_ft_vcpu_park() */
 	wait_queue_head_t wq;		/* the engine: ticks, parked vCPUs, acks */
 	wait_queue_head_t release;	/* parked vCPUs */
 
@@ -56,7 +57,6 @@ struct kvm_ft_epoch {
 	void *pages;			/* the copies of dirty frames */
 	u64 pages_cap;
 	struct kvm_ft_arch_vcpu *vcpus;
-	int *vcpu_err;
 };
 
 struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
@@ -67,7 +67,8 @@ void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e);
 int kvm_ft_epoch_start(struct kvm_ft_epoch *e);
 /*
  * Hold every vCPU, take what changed since the last snapshot (and, if
- * @s->verify, a checksum of all memory), let go.
+ * @s->verify, a checksum of all memory), let go.  -ETIME: a vCPU could not
+ * be held within the failover timeout (no epoch taken).
  */
 int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s);
 /* Read @n guest frames into @dst, from the engine's thread. */

@@ -26,8 +26,13 @@ void kvm_ft_vm_destroy(struct kvm *kvm);
  * uses arch requests up to 31 and allows up to 55.
  */
 #define KVM_REQ_FT_PARK		KVM_ARCH_REQ(48)
-/* From the top of vcpu_run()'s loop: 1 to go on, <= 0 to leave KVM_RUN. */
-int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu);
+/*
+ * From kvm_ft_vcpu_hold() in x86.c, in the vCPU's thread, loaded nowhere,
+ * its FPU state in memory, outside kvm->srcu; @entry: at the start of
+ * KVM_RUN, else at the top of vcpu_run()'s loop.  1 to go on, <= 0 to
+ * leave KVM_RUN.
+ */
+int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry);
 
 #define KVM_FT_NR_MSRS		32
 
@@ -50,7 +55,10 @@ struct kvm_ft_arch_vcpu {
 	__u32 reserved;
 };
 
-/* In x86.c (kernel/patches/0005): on a vCPU loaded nowhere. */
+/*
+ * In x86.c (kernel/patches/0005): on a vCPU loaded nowhere, its FPU state
+ * in memory; the caller holds kvm->srcu and runs with the VM's mm.
+ */
 int kvm_ft_arch_vcpu_get(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
 int kvm_ft_arch_vcpu_set(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
 

@@ -43,12 +43,12 @@ static int put_primary_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 		KVM_FT_A_VM_BYTES_TX, KVM_FT_A_VM_SYNC_DONE, KVM_FT_A_VM_SYNC_TOTAL,
 		KVM_FT_A_VM_PAUSE_LAST_NS, KVM_FT_A_VM_PAUSE_MAX_NS,
 		KVM_FT_A_VM_PAUSE_TOTAL_NS, KVM_FT_A_VM_STALLS,
-		KVM_FT_A_VM_DEVICE_TIMEOUTS, KVM_FT_A_VM_DEVICE_LEN,
+		KVM_FT_A_VM_DEVICE_TIMEOUTS, KVM_FT_A_VM_DEVICE_LEN, KVM_FT_A_VM_PARK_TIMEOUTS,
 	};
 	atomic64_t *const vals[] = {
 		&st->bytes_tx, &st->sync_done, &st->sync_total, &st->pause_last_ns,
 		&st->pause_max_ns, &st->pause_total_ns, &st->stalls,
-		&st->device_timeouts, &st->device_len,
+		&st->device_timeouts, &st->device_len, &st->park_timeouts,
 	};
 
 	struct nlattr *nest;
@@ -318,8 +318,6 @@ static int failover_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 	ret = kvm_ft_backup_failover(vm);
 	if (ret == -EAGAIN)
 		GENL_SET_ERR_MSG(info, "no consistent checkpoint yet");
-	else if (ret == -EBUSY)
-		GENL_SET_ERR_MSG(info, "its VMM holds a vCPU: try again");
 	else if (ret == -EALREADY)
 		GENL_SET_ERR_MSG(info, "the VM took over already");
 	return ret;

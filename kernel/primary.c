@@ -270,7 +270,13 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	}
 	s.verify = READ_ONCE(kvm_ft_defaults.verify_memory);
 	ret = kvm_ft_epoch_snapshot(e, &s);
-	if (!ret) {
+	if (ret == -ETIME) {
+		/* No epoch this tick: what it would have had goes in the next. */
+		atomic64_inc(&p->vm->stats.park_timeouts);
+		pr_warn_ratelimited("%s: a vCPU could not be held for %u ms: epoch not taken\n",
+				    p->vm->name, READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
+		ret = 0;
+	} else if (!ret) {
 		count_pause(&p->vm->stats, s.pause_ns);
 		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);

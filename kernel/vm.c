@@ -21,6 +21,7 @@
 #include "dirty.h"
 #include "kvm_ft.h"
 #include "primary.h"
+#include "resume.h"
 #include "sysfs.h"
 #include "transfer.h"
 #include "vm.h"
@@ -348,4 +349,5 @@ long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 void kvm_ft_vm_destroy(struct kvm *kvm)
 {
 	vm_unregister(kvm, true);
+	kvm_ft_resume_destroy(kvm);
 }

@@ -639,7 +639,7 @@ static uint64_t seed_of(uint64_t id)
 #define X2APIC_TMICT	0x838
 #define X2APIC_TDCR	0x83e
 
-volatile uint64_t lapic_ticks[2];
+volatile uint64_t lapic_ticks[3];
 
 asm(".pushsection .text\n"
     ".global lapic_timer_isr\n"
@@ -684,10 +684,78 @@ static void guest_sse(uint64_t id, uint64_t unused)
 	/* A per-vCPU MSR, set before and read after: it must travel too. */
 	asm volatile("wrmsr" : : "c"(MSR_KERNEL_GS_BASE), "a"((uint32_t)seed_of(id)),
 		     "d"((uint32_t)(seed_of(id) >> 32)));
-	r = sse_chain(seed_of(id), &sse_stop, &sse_progress[id], UINT64_MAX, 0xffff, &rounds);
+	r = sse_chain(seed_of(id), &sse_stop, &sse_progress[id], UINT64_MAX, 0x3fffff, &rounds);
 	msr = rdmsr64(MSR_KERNEL_GS_BASE);
 	asm volatile("cli");
 	ucall(UCALL_SYNC, rounds, r, msr);
+}
+
+/*
+ * vCPU 2 pings vCPU 1 with an IPI and waits for its answer, again and
+ * again: a snapshot that took one vCPU's state while the other still ran
+ * could hold an IPI sent but never received, and the pinger would wait
+ * forever after a failover.  It also enables kvmclock and reads it each
+ * round: the MSR is loaded at a takeover in the vCPU's own thread, the
+ * only place KVM can map the clock's page (through the VMM's mm).
+ */
+#define PONG_VECTOR	0x41
+#define X2APIC_ICR	0x830
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+
+volatile uint64_t ping_sent, pong;
+volatile uint64_t kvmclock_ns;
+
+struct pvclock {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int8_t shift;
+	uint8_t flags, pad[2];
+};
+volatile struct pvclock pvti __attribute__((aligned(64)));
+
+asm(".pushsection .text\n"
+    ".global pong_isr\n"
+    "pong_isr:\n"
+    "  push %rax\n  push %rcx\n  push %rdx\n"
+    "  mov ping_sent, %rax\n  mov %rax, pong\n"
+    "  mov $0x80b, %ecx\n  xor %eax, %eax\n  xor %edx, %edx\n  wrmsr\n"	/* EOI */
+    "  pop %rdx\n  pop %rcx\n  pop %rax\n"
+    "  iretq\n"
+    ".popsection\n");
+extern char pong_isr[];
+
+static uint64_t pvclock_read(void)
+{
+	uint32_t v, lo, hi;
+	uint64_t delta, ns;
+
+	do {
+		v = pvti.version;
+		asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi));
+		delta = ((uint64_t)hi << 32 | lo) - pvti.tsc_timestamp;
+		delta = pvti.shift < 0 ? delta >> -pvti.shift : delta << pvti.shift;
+		ns = pvti.system_time + (uint64_t)(((unsigned __int128)delta * pvti.mul) >> 32);
+		asm volatile("" ::: "memory");
+	} while ((v & 1) || v != pvti.version);
+	return ns;
+}
+
+static void guest_ping(uint64_t unused0, uint64_t unused1)
+{
+	guest_timer_start();
+	wrmsr64(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)&pvti | 1);
+	while (!sse_stop) {
+		uint64_t n = ping_sent + 1;
+
+		ping_sent = n;
+		wrmsr64(X2APIC_ICR, 1UL << 32 | PONG_VECTOR);	/* to APIC ID 1 */
+		while (pong != n && !sse_stop)
+			asm volatile("pause");
+		kvmclock_ns = pvclock_read();
+	}
+	asm volatile("cli");
+	ucall(UCALL_SYNC, ping_sent, pong, kvmclock_ns);
 }
 
 struct sse_run {
@@ -712,7 +780,7 @@ static void *run_sse(void *arg)
 FIXTURE(state) {
 	const char *role, *peer;
 	struct vm *vm;
-	struct sse_run run[2];
+	struct sse_run run[3];		/* two chains, the pinger */
 	struct monitor mon;
 	char out[4096];
 };
@@ -730,8 +798,10 @@ FIXTURE_SETUP(state)
 	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	vm_irqchip(self->vm);
 	vm_set_handler(self->vm, TIMER_VECTOR, lapic_timer_isr);
+	vm_set_handler(self->vm, PONG_VECTOR, pong_isr);
 	for (i = 0; i < 2; i++)
 		self->run[i].vcpu = vcpu_add(self->vm, i, guest_sse, i, 0);
+	self->run[2].vcpu = vcpu_add(self->vm, 2, guest_ping, 0, 0);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	ASSERT_TRUE(monitor_start(&self->mon));
 }
@@ -746,7 +816,7 @@ static void chains_start(FIXTURE_DATA(state) *self)
 {
 	int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		pthread_create(&self->run[i].thread, NULL, run_sse, &self->run[i]);
 }
 
@@ -755,19 +825,21 @@ static void chains_stop(FIXTURE_DATA(state) *self)
 	int i;
 
 	GUEST_VAR(self->vm, sse_stop) = 1;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		pthread_join(self->run[i].thread, NULL);
 }
 
 /*
- * The primary dies while both vCPUs are mid-chain, their APIC timers
- * ticking; on the backup each finishes with exactly the result the chain
- * gives natively for the rounds it reports, its MSR intact, and its timer
- * ticking on as programmed.
+ * The primary dies while both vCPUs are mid-chain (their XMM registers
+ * change at every instruction, and they leave the guest only every 4M
+ * rounds), their APIC timers ticking, and a third vCPU pings the second
+ * with IPIs; on the backup each chain finishes with exactly the result it
+ * gives natively for the rounds it reports, its MSR intact, its timer
+ * ticking on as programmed, the pings answered, and kvmclock readable.
  */
 TEST_F(state, vcpus_survive_failover)
 {
-	uint64_t p0, p1, ticks[2];
+	uint64_t p0, p1, ticks[2], pings, k0, k1;
 	time_t deadline;
 	int i;
 
@@ -784,14 +856,27 @@ TEST_F(state, vcpus_survive_failover)
 			ticks[i] = GUEST_VAR(self->vm, lapic_ticks[i]);
 			EXPECT_LT(0, ticks[i]) TH_LOG("vCPU %d's timer ticked on the primary", i);
 		}
+		pings = GUEST_VAR(self->vm, pong);
+		EXPECT_LT(0, pings) TH_LOG("IPIs were answered on the primary");
+		EXPECT_GE(1, GUEST_VAR(self->vm, ping_sent) - pings)
+			TH_LOG("at most the ping under way is unanswered");
 		chains_start(self);
 		deadline = time(NULL) + WAIT_S;
 		while ((GUEST_VAR(self->vm, sse_progress[0]) == p0 ||
 			GUEST_VAR(self->vm, sse_progress[1]) == p1 ||
+			GUEST_VAR(self->vm, pong) < pings + 100 ||
 			GUEST_VAR(self->vm, lapic_ticks[0]) < ticks[0] + 3 ||
 			GUEST_VAR(self->vm, lapic_ticks[1]) < ticks[1] + 3) && time(NULL) < deadline)
 			usleep(1000);
+		k0 = GUEST_VAR(self->vm, kvmclock_ns);
+		usleep(200 * 1000);
+		k1 = GUEST_VAR(self->vm, kvmclock_ns);
 		chains_stop(self);
+		EXPECT_LE(pings + 100, GUEST_VAR(self->vm, pong))
+			TH_LOG("IPIs stopped being answered at the failover");
+		EXPECT_LT(k0, k1) TH_LOG("kvmclock does not advance after the takeover");
+		EXPECT_EQ(0, GUEST_VAR(self->vm, pvti).version & 1);
+		ASSERT_EQ(UCALL_SYNC, self->run[2].cmd);
 		for (i = 0; i < 2; i++) {
 			struct ucall *uc = &self->run[i].uc;
 			struct kvm_lapic_state lapic;

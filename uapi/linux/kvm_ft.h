@@ -349,6 +349,8 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_VERIFIED,		/* u64, backup: epochs whose memory was
 					 * checked equal to the primary's */
 	KVM_FT_A_VM_CUR_EPOCH,		/* u64, the newest epoch begun */
+	KVM_FT_A_VM_PARK_TIMEOUTS,	/* u64, epochs not taken: a vCPU could not
+					 * be held within failover_timeout_ms */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)

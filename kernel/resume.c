@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A backup VM's vCPUs.  While the VM listens for its primary, its memory
+ * is being written by epochs and its vCPUs' state is not the guest's: a
+ * vCPU that enters KVM_RUN is held at the start of it (the hook of
+ * kernel/patches/0004) until a takeover.  At a takeover, each vCPU loads
+ * the checkpoint's state on its next KVM_RUN, in its own thread, as the
+ * KVM_SET_* vCPU ioctls would: with its VMM's mm (MSRs such as kvmclock's
+ * translate guest addresses through current->mm) and kvm->srcu held.  A
+ * VMM that reads a vCPU's registers must do so after that KVM_RUN.
+ *
+ * The state lives per struct kvm from the first LISTEN until the VM is
+ * destroyed, when no vCPU ioctl can run any more: a vCPU thread never sees
+ * it go, and a stop of the backup after a takeover cannot take the states
+ * away from vCPUs that have not loaded them yet.
+ */
+#include <linux/kvm_host.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "resume.h"
+#include "vcpu.h"
+
+struct kvm_ft_resume {
+	spinlock_t lock;		/* all below */
+	bool holding;			/* a listening backup: vCPUs wait */
+	u32 nr_vcpus;
+	unsigned long *pending;		/* vCPUs yet to load vcpus[] */
+	struct kvm_ft_arch_vcpu *vcpus;
+	wait_queue_head_t wq;		/* held vCPUs */
+};
+
+static DEFINE_XARRAY(resumes);		/* struct kvm * -> struct kvm_ft_resume * */
+
+static void resume_free(struct kvm_ft_resume *r)
+{
+	if (!r)
+		return;
+	bitmap_free(r->pending);
+	kvfree(r->vcpus);
+	kfree(r);
+}
+
+static struct kvm_ft_resume *resume_alloc(u32 n)
+{
+	struct kvm_ft_resume *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+
+	if (!r)
+		return NULL;
+	spin_lock_init(&r->lock);
+	init_waitqueue_head(&r->wq);
+	r->nr_vcpus = n;
+	r->pending = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
+	r->vcpus = kvcalloc(max(n, 1U), sizeof(*r->vcpus), GFP_KERNEL_ACCOUNT);
+	if (!r->pending || !r->vcpus) {
+		resume_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Make every vCPU look at us before it runs again. */
+static void ask_all(struct kvm *kvm)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		kvm_make_request(KVM_REQ_FT_PARK, vcpu);
+		kvm_make_request(KVM_REQ_UNBLOCK, vcpu);
+		kvm_vcpu_kick(vcpu);
+	}
+}
+
+/* Called with kvm_ft_vms_lock held, so never twice at once for a VM. */
+int kvm_ft_resume_hold(struct kvm *kvm, u32 nr_vcpus)
+{
+	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm), *old = NULL;
+	int ret;
+
+	if (r && r->nr_vcpus != nr_vcpus) {
+		if (!bitmap_empty(r->pending, r->nr_vcpus))
+			return -EBUSY;
+		old = r;
+		r = NULL;
+	}
+	if (!r) {
+		r = resume_alloc(nr_vcpus);
+		if (!r)
+			return -ENOMEM;
+		ret = xa_err(xa_store(&resumes, (unsigned long)kvm, r, GFP_KERNEL_ACCOUNT));
+		if (ret) {
+			resume_free(r);
+			return ret;
+		}
+		/* No vCPU thread can be in @old: it was not holding, nothing pending. */
+		resume_free(old);
+	}
+	spin_lock(&r->lock);
+	r->holding = true;
+	spin_unlock(&r->lock);
+	ask_all(kvm);
+	return 0;
+}
+
+void kvm_ft_resume_unhold(struct kvm *kvm)
+{
+	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm);
+
+	if (!r)
+		return;
+	spin_lock(&r->lock);
+	r->holding = false;
+	spin_unlock(&r->lock);
+	wake_up_all(&r->wq);
+}
+
+void kvm_ft_resume_load(struct kvm *kvm, const struct kvm_ft_arch_vcpu *vcpus, u32 n)
+{
+	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm);
+
+	if (WARN_ON_ONCE(!r || n != r->nr_vcpus))
+		return;
+	spin_lock(&r->lock);
+	memcpy(r->vcpus, vcpus, n * sizeof(*vcpus));
+	bitmap_fill(r->pending, n);
+	r->holding = false;
+	spin_unlock(&r->lock);
+	ask_all(kvm);
+	wake_up_all(&r->wq);
+}
+
+static bool released(struct kvm_ft_resume *r)
+{
+	return !READ_ONCE(r->holding);
+}
+
+/* In the vCPU's thread, as kvm_ft_vcpu_hold() leaves it. */
+int kvm_ft_resume_vcpu(struct kvm_vcpu *vcpu)
+{
+	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)vcpu->kvm);
+	unsigned int i = vcpu->vcpu_idx;
+	bool load;
+	int idx, ret;
+
+	kvm_clear_request(KVM_REQ_FT_PARK, vcpu);
+	if (!r)
+		return 1;
+	if (wait_event_killable(r->wq, released(r))) {
+		kvm_make_request(KVM_REQ_FT_PARK, vcpu);	/* held again next time */
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		++vcpu->stat.signal_exits;
+		return -EINTR;
+	}
+	spin_lock(&r->lock);
+	load = i < r->nr_vcpus && test_bit(i, r->pending);
+	spin_unlock(&r->lock);
+	if (!load)
+		return 1;
+
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	ret = kvm_ft_vcpu_load(vcpu, &r->vcpus[i]);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (ret) {
+		/* Never run half a state: every KVM_RUN fails the same way. */
+		pr_err_ratelimited("vCPU %d refused the checkpoint's state (%d)\n",
+				   vcpu->vcpu_id, ret);
+		kvm_make_request(KVM_REQ_FT_PARK, vcpu);
+		return ret;
+	}
+	spin_lock(&r->lock);
+	__clear_bit(i, r->pending);
+	spin_unlock(&r->lock);
+	return 1;
+}
+
+void kvm_ft_resume_destroy(struct kvm *kvm)
+{
+	resume_free(xa_erase(&resumes, (unsigned long)kvm));
+}
