@@ -34,7 +34,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest.h
 
 .PHONY: all modules selftests shim deps kernel-check check check-run check-debug bench \
-	fuzz demo clean help
+	fuzz demo clean help kvm-selftests kvm-selftests-build
 
 all: modules shim selftests
 
@@ -43,6 +43,7 @@ help:
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      build, boot test hosts, run every selftest"
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
+	@echo "make kvm-selftests  the kernel's own KVM selftests on our kvm.ko, then on Debian's: ours must do as well"
 	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
 	@echo "make bench      FT off and on at three dirty rates; failover time (BENCH_SMP=2: two CPUs per test host)"
@@ -110,7 +111,52 @@ check-run:
 		--flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
 		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
 		--solo "$(SOLO_TESTS)" --pair "$(PAIR_TESTS)" --kill "$(KILL_TESTS)" \
+		--smp-pair "$(SMP_PAIR_TESTS)" --smp-kill "$(SMP_KILL_TESTS)" \
 		$(if $(T),--only "$(T)")
+
+# The kernel's own KVM selftests (tools/testing/selftests/kvm, x86_64) as
+# a regression guard: built once from $(KSRC) against Debian's
+# linux-libc-dev headers into $(KVM_ST)/bin, then run in one test host on
+# our kvm.ko and kvm-amd.ko, and again on the booted kernel's own; a binary
+# fails when it does worse on ours (Documentation/testing.rst).
+KVM_ST       := $(BUILD)/kvm-selftests
+KVM_ST_DIR   := $(KVM_ST)/src/tools/testing/selftests/kvm
+KVM_ST_COMPAT := $(CURDIR)/$(TESTBED)/kvm-selftests-compat.h
+KVM_ST_PARTS := tools/testing/selftests/kvm tools/testing/selftests/rseq \
+		tools/testing/selftests/lib.mk tools/testing/selftests/kselftest.h \
+		tools/testing/selftests/kselftest_harness.h tools/include \
+		tools/arch/x86/include tools/lib/rbtree.c tools/build/Build.include \
+		scripts/subarch.include
+# Built, but not run, and why (each name as in TEST_GEN_PROGS_x86_64):
+KVM_ST_EXCLUDE :=
+
+$(KVM_ST)/.built: $(KSRC) $(KVM_ST_COMPAT) | kernel-check
+	rm -rf $(KVM_ST) && mkdir -p $(KVM_ST)/src
+	tar -xJf $(KSRC) -C $(KVM_ST)/src --strip-components=1 --wildcards \
+		$(addprefix '*/,$(addsuffix ',$(KVM_ST_PARTS)))
+	$(MAKE) -k -C $(KVM_ST_DIR) LINUX_HDR_PATH=/usr/include OUTPUT=$(KVM_ST)/bin \
+		EXTRA_CFLAGS="-include $(KVM_ST_COMPAT)" || \
+		echo "kvm selftests: some binaries did not build (checked next)"
+	touch $@
+
+# Every x86_64 binary of the kernel's list but those excluded must exist:
+# one that stops building is an error, not a test fewer.
+kvm-selftests-build: $(KVM_ST)/.built
+	@set -e; cd $(KVM_ST); : > tests.new; \
+	for t in $$(sed -n 's/^TEST_GEN_PROGS_x86_64[[:space:]]*+\{0,1\}=[[:space:]]*//p' \
+			$(KVM_ST_DIR)/Makefile); do \
+		case " $(KVM_ST_EXCLUDE) " in *" $$t "*) continue ;; esac; \
+		test -x bin/$$t || { echo "error: $(KVM_ST)/bin/$$t did not build: fix it," \
+			"or add it to KVM_ST_EXCLUDE in the Makefile, saying why;" \
+			"rm -r $(KVM_ST) builds again" >&2; exit 1; }; \
+		echo "$$t" >> tests.new; \
+	done; mv tests.new tests; echo "kvm selftests: $$(wc -l < tests) binaries in $(KVM_ST)/bin"
+
+kvm-selftests: deps
+	@$(STAGE) "build (kvm selftests)" $(MAKE) --no-print-directory modules kvm-selftests-build
+	@$(STAGE) "test host (kvm selftests)" $(TESTBED)/run \
+		--flavor stock --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
+		--modules $(KVM_M) --logs $(BUILD)/logs/kvm-selftests --kvm-selftests $(KVM_ST)
 
 # The same suite on a kernel built from $(KSRC) with KASAN, lockdep and
 # kmemleak; the kernel is cached under build/debug/, keyed by its config.

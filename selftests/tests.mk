@@ -8,5 +8,9 @@ PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consist
 # kill: like pair, in a pair of hosts of its own per binary, whose host b's
 #       QEMU the runner kills once its test prints "# cuju: kill me".
 KILL_TESTS := kill_test
+# smp: the pair and kill tests whose bugs one CPU hides (a vCPU thread and
+#      the engine thread running at once), again on hosts with 2 CPUs each.
+SMP_PAIR_TESTS := replicate_test device_test consistency_test
+SMP_KILL_TESTS := kill_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test
