@@ -24,6 +24,7 @@
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
+#include <linux/memcontrol.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -141,6 +142,48 @@ static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 }
 
 /*
+ * The sync (epoch 1) is all of memory and no checkpoint: its pages are
+ * written as they arrive rather than staged, so that the backup neither
+ * holds a second copy of the VM's memory nor stops reading its socket for
+ * as long as applying all of it takes (the primary's sends would time out
+ * meanwhile).  What they overwrite is no checkpoint from then on.
+ */
+static int write_sync_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
+{
+	struct kvm *kvm = b->vm->kvm;
+	int idx, ret = 0;
+	u32 i;
+
+	mutex_lock(&b->apply_lock);
+	if (b->frozen) {
+		ret = -ESTALE;		/* a failover by hand took the old checkpoint */
+		goto out;
+	}
+	b->consistent = false;
+	if (!mmget_not_zero(kvm->mm)) {
+		ret = -ESRCH;
+		goto out;
+	}
+	kthread_use_mm(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
+	for (i = 0; !ret && i < m->pages.count; i++) {
+		unsigned long hva = gfn_to_writable_hva(kvm, kvm_ft_wire_gfn(m, i));
+
+		if (kvm_is_error_hva(hva) ||
+		    copy_to_user((void __user *)hva, m->pages.data + i * PAGE_SIZE, PAGE_SIZE))
+			ret = -EFAULT;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
+	if (!ret)
+		atomic64_add(m->pages.count, &b->vm->stats.pages);
+out:
+	mutex_unlock(&b->apply_lock);
+	return ret;
+}
+
+/*
  * Write the staged pages into the VM, through the VMM's own mappings.  Not
  * kvm_write_guest(): it marks pages dirty, which KVM allows only from a
  * running vCPU, and a backup VM's memory is not dirty-tracked anyway.
@@ -227,20 +270,27 @@ static int verify_epoch(struct kvm_ft_backup *b, u64 epoch)
 	return KVM_FT_WIRE_E_VERIFY;
 }
 
+/* An error writing guest memory, as a refusal kind (or VMM_GONE). */
+static int apply_error(int err)
+{
+	switch (err) {
+	case 0:
+		return KVM_FT_WIRE_OK;
+	case -ESRCH:
+		return VMM_GONE;		/* not the primary's doing */
+	}
+	return KVM_FT_WIRE_E_GFN;		/* a memslot went away under us */
+}
+
 /* The epoch is whole and checked: apply it, then acknowledge it. */
 static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 {
-	switch (apply_epoch(b, epoch)) {
-	case 0:
-		break;
-	case -ESRCH:
-		return VMM_GONE;		/* not the primary's doing */
-	default:
-		return KVM_FT_WIRE_E_GFN;	/* a memslot went away under us */
-	}
-	if (b->staged_verify) {
-		int ret = verify_epoch(b, epoch);
+	int ret = apply_error(apply_epoch(b, epoch));
 
+	if (ret)
+		return ret;
+	if (b->staged_verify) {
+		ret = verify_epoch(b, epoch);
 		if (ret)
 			return ret;
 	}
@@ -272,6 +322,8 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 		atomic64_set(&b->vm->stats.cur_epoch, m->epoch);
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_PAGES:
+		if (m->epoch == 1)
+			return apply_error(write_sync_pages(b, m));
 		return stage_pages(b, m) ? KVM_FT_WIRE_E_NOMEM : KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_VCPU:
 		return stage_vcpu(b, m);
@@ -367,7 +419,7 @@ static void take_over(struct kvm_ft_backup *b)
 
 	kvm_ft_netlink_event(vm, KVM_FT_EV_FAILOVER_BEGIN, b->checkpoint);
 	kvm_ft_resume_load(vm->kvm, b->vcpus, b->nr_vcpus);
-	WRITE_ONCE(vm->state, KVM_FT_STATE_ACTIVE);
+	kvm_ft_vm_set_state(vm, KVM_FT_STATE_ACTIVE);
 	kvm_ft_device_resume(&vm->dev, b->device, b->device_len, b->checkpoint);
 	b->device = NULL;		/* the VMM's now */
 	pr_info("%s: took over from the primary at epoch %llu\n", vm->name, b->checkpoint);
@@ -393,7 +445,7 @@ static void serve(struct kvm_ft_backup *b)
 	};
 	int err;
 
-	WRITE_ONCE(vm->state, KVM_FT_STATE_RECEIVING);
+	kvm_ft_vm_set_state(vm, KVM_FT_STATE_RECEIVING);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 	do
 		err = next_frame(b, &rx);
@@ -412,12 +464,14 @@ static void serve(struct kvm_ft_backup *b)
 		return;
 	}
 	if (!READ_ONCE(b->frozen))
-		WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
+		kvm_ft_vm_set_state(vm, KVM_FT_STATE_LISTENING);
 }
 
 static int backup_thread(void *arg)
 {
 	struct kvm_ft_backup *b = arg;
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(b->vm->kvm->mm);
+	struct mem_cgroup *old = set_active_memcg(memcg);	/* staging is the VM's */
 	struct socket *conn;
 
 	while (!READ_ONCE(b->link.stopping) && !READ_ONCE(b->frozen)) {
@@ -432,6 +486,8 @@ static int backup_thread(void *arg)
 			sock_release(conn);
 		kvm_ft_link_detach(&b->link);
 	}
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
 	return kvm_ft_link_park();
 }
 
@@ -458,6 +514,7 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 
 	BUILD_BUG_ON(KVM_FT_WIRE_PAGE_SIZE != PAGE_SIZE);
 	BUILD_BUG_ON(buf_len < sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE);
+	lockdep_assert_held(&vm->lock);
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b)
 		return -ENOMEM;
@@ -483,7 +540,7 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 		goto err;
 	}
 	vm->backup = b;
-	WRITE_ONCE(vm->state, KVM_FT_STATE_LISTENING);
+	kvm_ft_vm_set_state(vm, KVM_FT_STATE_LISTENING);
 	pr_info("%s: listening for the primary on %pI4:%u\n", vm->name, &addr, port);
 	return 0;
 err:
@@ -495,6 +552,7 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 {
 	struct kvm_ft_backup *b = vm->backup;
 
+	lockdep_assert_held(&vm->lock);
 	if (!b)
 		return;
 	kvm_ft_link_stop(&b->link, b->listen);
@@ -503,7 +561,7 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 	backup_free(b);
 	if (READ_ONCE(vm->state) != KVM_FT_STATE_ACTIVE) {	/* that VM runs on */
 		kvm_ft_resume_unhold(vm->kvm);
-		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+		kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 	}
 }
 
@@ -511,6 +569,7 @@ int kvm_ft_backup_failover(struct kvm_ft_vm *vm)
 {
 	struct kvm_ft_backup *b = vm->backup;
 
+	lockdep_assert_held(&vm->lock);
 	if (READ_ONCE(vm->state) == KVM_FT_STATE_ACTIVE)
 		return -EALREADY;
 	if (!freeze(b))

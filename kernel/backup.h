@@ -6,7 +6,11 @@
 
 struct kvm_ft_vm;
 
-/* Listen for the primary on @addr:@port and take its epochs, from a kthread. */
+/*
+ * The calls below are a netlink handler's (or VM destruction's), under
+ * vm->lock; the backup's own thread never takes it.
+ * Listen for the primary on @addr:@port and take its epochs, from a kthread.
+ */
 int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
 /* Stop listening and receiving; what was applied stays applied. */
 void kvm_ft_backup_stop(struct kvm_ft_vm *vm);

@@ -67,6 +67,7 @@ int kvm_ft_device_setup(struct kvm_ft_vm *vm, void __user *argp)
 	struct kvm_ft_device_setup s;
 	void *blob = NULL;
 
+	lockdep_assert_held(&vm->lock);
 	if (copy_from_user(&s, argp, sizeof(s)))
 		return -EFAULT;
 	if (!setup_valid(vm, &s))

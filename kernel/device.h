@@ -33,7 +33,7 @@ struct kvm_ft_device {
 void kvm_ft_device_init(struct kvm_ft_device *d);
 void kvm_ft_device_free(struct kvm_ft_device *d);
 
-/* The VM ioctls, with kvm_ft_vms_lock held (see uapi/linux/kvm_ft.h). */
+/* The VM ioctls (see uapi/linux/kvm_ft.h); setup under vm->lock. */
 int kvm_ft_device_setup(struct kvm_ft_vm *vm, void __user *argp);
 int kvm_ft_device_put(struct kvm_ft_vm *vm, void __user *argp);
 int kvm_ft_device_get(struct kvm_ft_vm *vm, void __user *argp);

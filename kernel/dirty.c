@@ -7,10 +7,14 @@
  * harvest is logged afresh for the next epoch.
  *
  * The engine owns these bitmaps while a VM is paired: a VMM that read them
- * too (KVM_GET_DIRTY_LOG) would take frames away from an epoch.  That is why
- * the VM must log dirty pages on all its writable memslots and must not use
- * the dirty ring (which has no bitmap): kvm_ft_dirty_unfit() says so before
- * pairing, rather than letting writes go unreplicated.
+ * too (KVM_GET_DIRTY_LOG) would take frames away from an epoch, so KVM
+ * refuses it meanwhile (patch 0006).  The VM must log dirty pages on all
+ * its writable memslots, must not use the dirty ring (which has no bitmap)
+ * and must have no memslot in the SMM address space (whose writes land in
+ * bitmaps of their own): kvm_ft_dirty_unfit() says so before pairing,
+ * rather than letting writes go unreplicated.  A memslot created, deleted,
+ * moved or re-flagged while paired ends the pair at the next harvest
+ * (-EXDEV): the backup's memory no longer has the primary's layout.
  */
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
@@ -23,6 +27,12 @@ static bool slot_mirrored(const struct kvm_memory_slot *slot)
 	return slot->id < KVM_USER_MEM_SLOTS && !(slot->flags & KVM_MEM_READONLY);
 }
 
+/* Memslots in the SMM address space?  Under srcu or slots_lock. */
+static bool has_smm_slots(struct kvm *kvm)
+{
+	return KVM_ADDRESS_SPACE_NUM > 1 && !kvm_memslots_empty(__kvm_memslots(kvm, 1));
+}
+
 const char *kvm_ft_dirty_unfit(struct kvm *kvm)
 {
 	struct kvm_memory_slot *slot;
@@ -31,6 +41,9 @@ const char *kvm_ft_dirty_unfit(struct kvm *kvm)
 
 	if (kvm->dirty_ring_size)
 		return "the VM uses the dirty ring; Cuju needs dirty bitmaps";
+	if (has_smm_slots(kvm))
+		return "the VM has SMM memslots (address space 1), which Cuju does not replicate: "
+		       "start it without SMM (QEMU: -machine smm=off)";
 	idx = srcu_read_lock(&kvm->srcu);
 	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm))
 		if (slot_mirrored(slot) && !kvm_slot_dirty_track_enabled(slot))
@@ -53,6 +66,7 @@ int kvm_ft_dirty_init(struct kvm_ft_dirty *d, struct kvm *kvm)
 
 	d->nr = 0;
 	d->cap = pages;
+	d->generation = kvm_memslots(kvm)->generation;	/* the layout mirrored */
 	d->gfns = kvmalloc_array(max_t(u64, pages, 1), sizeof(u64), GFP_KERNEL_ACCOUNT);
 	return d->gfns ? 0 : -ENOMEM;
 }
@@ -82,6 +96,8 @@ int kvm_ft_dirty_mark(struct kvm *kvm, u64 gpa, u64 size)
 
 		/* Atomic, as the harvest's xchg of whole words is. */
 		set_bit_le(gfn - slot->base_gfn, slot->dirty_bitmap);
+		if (!((gfn - first + 1) % 4096))
+			cond_resched();		/* srcu readers may sleep */
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	return ret;
@@ -155,6 +171,10 @@ int kvm_ft_dirty_harvest(struct kvm *kvm, struct kvm_ft_dirty *d)
 	d->nr = 0;
 	/* Memslots do not change meanwhile, and no KVM_GET_DIRTY_LOG runs. */
 	mutex_lock(&kvm->slots_lock);
+	if (__kvm_memslots(kvm, 0)->generation != d->generation || has_smm_slots(kvm)) {
+		mutex_unlock(&kvm->slots_lock);
+		return -EXDEV;		/* writes to a slot gone or new are not in any log */
+	}
 	kvm_for_each_memslot(slot, bkt, __kvm_memslots(kvm, 0)) {
 		if (!slot_mirrored(slot) || !slot->dirty_bitmap)
 			continue;

@@ -10,6 +10,7 @@ struct kvm;
 struct kvm_ft_dirty {
 	u64 *gfns;
 	u64 nr, cap;
+	u64 generation;		/* of the memslots when sized: the layout paired */
 };
 
 /* Can the engine track @kvm's writes?  If not, why, for the administrator. */
@@ -17,7 +18,10 @@ const char *kvm_ft_dirty_unfit(struct kvm *kvm);
 /* Room for every frame of @kvm's memory as it is now. */
 int kvm_ft_dirty_init(struct kvm_ft_dirty *d, struct kvm *kvm);
 void kvm_ft_dirty_free(struct kvm_ft_dirty *d);
-/* Collect (into @d, replacing it) and re-arm every frame written since the last call. */
+/*
+ * Collect (into @d, replacing it) and re-arm every frame written since the
+ * last call.  -EXDEV: the memslots changed since kvm_ft_dirty_init().
+ */
 int kvm_ft_dirty_harvest(struct kvm *kvm, struct kvm_ft_dirty *d);
 /*
  * The VMM wrote [gpa, gpa + size) itself (KVM's log sees only the guest's

@@ -34,6 +34,7 @@
 #include <linux/kvm_host.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
 #include "epoch.h"
@@ -140,6 +141,13 @@ int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry)
 	}
 	park_done(e);
 	return ret;
+}
+
+bool kvm_ft_dirty_log_owned(struct kvm *kvm)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+	/* Stored before the first harvest, which takes slots_lock too. */
+	return xa_load(&engines, (unsigned long)kvm);
 }
 
 /* May @vcpu, idle and locked, be held?  Not while its VMM owes it an I/O. */
@@ -271,9 +279,10 @@ static int copy_dirty(struct kvm_ft_epoch *e)
 	u64 n = e->dirty.nr;
 
 	if (n > e->pages_cap) {
-		kvfree(e->pages);
+		vfree(e->pages);
 		e->pages_cap = 0;
-		e->pages = kvmalloc_array(n, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		/* Not kvmalloc: it refuses (and warns) beyond INT_MAX bytes. */
+		e->pages = __vmalloc(array_size(n, PAGE_SIZE), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!e->pages)
 			return -ENOMEM;
 		e->pages_cap = n;
@@ -368,7 +377,7 @@ int kvm_ft_epoch_start(struct kvm_ft_epoch *e)
 static void epoch_free(struct kvm_ft_epoch *e)
 {
 	kvm_ft_dirty_free(&e->dirty);
-	kvfree(e->pages);
+	vfree(e->pages);
 	kvfree(e->vcpus);
 	bitmap_free(e->parked);
 	bitmap_free(e->locked);

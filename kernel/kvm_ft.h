@@ -34,7 +34,15 @@ void kvm_ft_vm_destroy(struct kvm *kvm);
  */
 int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry);
 
-#define KVM_FT_NR_MSRS		32
+/*
+ * Does the engine harvest @kvm's dirty log (a primary replicating)?  Then
+ * the VMM's KVM_GET/CLEAR_DIRTY_LOG are refused (patch 0006).  Caller
+ * holds kvm->slots_lock.
+ */
+bool kvm_ft_dirty_log_owned(struct kvm *kvm);
+
+/* MSRs a vCPU state can carry: KVM's list, the MTRRs, 32 MCE banks. */
+#define KVM_FT_NR_MSRS		384
 
 /*
  * A vCPU's architectural state, as the KVM_GET_* vCPU ioctls give it; the
@@ -61,5 +69,7 @@ struct kvm_ft_arch_vcpu {
  */
 int kvm_ft_arch_vcpu_get(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
 int kvm_ft_arch_vcpu_set(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
+/* KVM_GET_MSR_INDEX_LIST's MSRs, at most @max into @out; how many there are. */
+u32 kvm_ft_arch_msr_index_list(u32 *out, u32 max);
 
 #endif /* KVM_FT_H */

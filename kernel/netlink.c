@@ -25,6 +25,7 @@ static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_VM_EPOCH_US]	= NLA_POLICY_FULL_RANGE(NLA_U32, &epoch_us_range),
 	[KVM_FT_A_ADDR]	= { .type = NLA_BE32 },
 	[KVM_FT_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
+	[KVM_FT_A_VM_OWNER_UID] = { .type = NLA_U32 },
 };
 
 static int put_u64s(struct sk_buff *skb, const int *attrs, atomic64_t *const *vals, int n)
@@ -105,6 +106,9 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 		  u32 seq, int flags)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &family, flags, KVM_FT_CMD_GET_VM);
+	/* A START under vm->lock may change them meanwhile. */
+	__be32 link_addr = READ_ONCE(vm->link_addr);
+	u16 link_port = READ_ONCE(vm->link_port);
 
 	if (!hdr)
 		return -EMSGSIZE;
@@ -116,14 +120,21 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 	    nla_put_u64_64bit(skb, KVM_FT_A_VM_MEM_BYTES, kvm_ft_vm_mem_bytes(vm),
 			      KVM_FT_A_PAD) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid) ||
-	    (vm->link_port && (nla_put_be32(skb, KVM_FT_A_ADDR, vm->link_addr) ||
-			       nla_put_u16(skb, KVM_FT_A_PORT, vm->link_port))) ||
+	    nla_put_u32(skb, KVM_FT_A_VM_OWNER_UID, from_kuid(&init_user_ns, vm->owner)) ||
+	    (link_port && (nla_put_be32(skb, KVM_FT_A_ADDR, link_addr) ||
+			   nla_put_u16(skb, KVM_FT_A_PORT, link_port))) ||
 	    put_stats(skb, &vm->stats)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
 	return 0;
+}
+
+static struct kvm_ft_vm *no_such_vm(struct genl_info *info)
+{
+	NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KVM_FT_A_VM_NAME], "no VM of that name");
+	return ERR_PTR(-ENOENT);
 }
 
 /*
@@ -134,15 +145,11 @@ static struct kvm_ft_vm *lookup(struct genl_info *info)
 {
 	struct kvm_ft_vm *vm;
 
+	lockdep_assert_held(&kvm_ft_vms_lock);
 	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_VM_NAME))
 		return ERR_PTR(-EINVAL);
 	vm = kvm_ft_vm_find(nla_data(info->attrs[KVM_FT_A_VM_NAME]));
-	if (!vm) {
-		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KVM_FT_A_VM_NAME],
-				    "no VM of that name");
-		return ERR_PTR(-ENOENT);
-	}
-	return vm;
+	return vm ?: no_such_vm(info);
 }
 
 static int get_vm_doit(struct sk_buff *skb, struct genl_info *info)
@@ -186,17 +193,23 @@ static int get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
-/* Do @act to the VM the request names, under kvm_ft_vms_lock. */
+/*
+ * Do @act to the VM the request names, under that VM's lock only: an act
+ * may wait for the network or for threads, which holds up no other VM.
+ */
 static int act_on_vm(struct genl_info *info,
 		     int (*act)(struct kvm_ft_vm *vm, struct genl_info *info))
 {
 	struct kvm_ft_vm *vm;
 	int ret;
 
-	mutex_lock(&kvm_ft_vms_lock);
-	vm = lookup(info);
-	ret = IS_ERR(vm) ? PTR_ERR(vm) : act(vm, info);
-	mutex_unlock(&kvm_ft_vms_lock);
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_VM_NAME))
+		return -EINVAL;
+	vm = kvm_ft_vm_get_locked(nla_data(info->attrs[KVM_FT_A_VM_NAME]));
+	if (!vm)
+		return PTR_ERR(no_such_vm(info));
+	ret = act(vm, info);
+	kvm_ft_vm_unlock_put(vm);
 	return ret;
 }
 
@@ -225,7 +238,7 @@ static int stop_doit(struct sk_buff *skb, struct genl_info *info)
 
 /*
  * LISTEN, PAIR and START: a VM of @role, idle (or lost its peer), starts a
- * link to @addr:@port, which START uses again later.
+ * link to @addr:@port, which START uses again later.  Under vm->lock.
  */
 static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 		      __be32 addr, u16 port)
@@ -233,6 +246,7 @@ static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 	u32 state = READ_ONCE(vm->state);
 	int ret;
 
+	lockdep_assert_held(&vm->lock);
 	if (vm->role != role) {
 		if (role == KVM_FT_ROLE_BACKUP)
 			GENL_SET_ERR_MSG(info, "only a backup VM listens");
@@ -256,20 +270,46 @@ static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 	else
 		ret = kvm_ft_primary_start(vm, addr, port);
 	if (!ret) {
-		vm->link_addr = addr;
-		vm->link_port = port;
+		WRITE_ONCE(vm->link_addr, addr);
+		WRITE_ONCE(vm->link_port, port);
 	}
 	return ret;
 }
 
+/*
+ * Names are not secret: any user of /dev/kvm may register one.  Linking a
+ * VM hands it the primary's memory (LISTEN) or sends its memory away
+ * (PAIR), so another user's VM is linked only when the caller says whose
+ * it expects it to be.  Netlink handler, in the caller's context.
+ */
+static int owner_confirmed(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[KVM_FT_A_VM_OWNER_UID];
+
+	if (uid_eq(current_euid(), vm->owner) ||
+	    (a && nla_get_u32(a) == from_kuid(&init_user_ns, vm->owner)))
+		return 0;
+	GENL_SET_ERR_MSG(info, "the VM was registered by another user (ftnl show names it): "
+			       "confirm with 'owner UID'");
+	return -EACCES;
+}
+
 static int listen_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
+	int ret = owner_confirmed(vm, info);
+
+	if (ret)
+		return ret;
 	return start_link(info, vm, KVM_FT_ROLE_BACKUP, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
 			  nla_get_u16(info->attrs[KVM_FT_A_PORT]));
 }
 
 static int pair_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
+	int ret = owner_confirmed(vm, info);
+
+	if (ret)
+		return ret;
 	return start_link(info, vm, KVM_FT_ROLE_PRIMARY, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
 			  nla_get_u16(info->attrs[KVM_FT_A_PORT]));
 }
@@ -333,8 +373,9 @@ static const struct genl_multicast_group mcgrps[] = {
 };
 
 /*
- * From the link threads, which may not take kvm_ft_vms_lock (a stopper
- * holds it while waiting for them): vm->name is fixed for the VM's life.
+ * From the link threads (which never take vm->lock: a stopper holds it
+ * while waiting for them) and netlink handlers: vm->name is fixed for the
+ * VM's life.
  */
 void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u64 arg)
 {

@@ -17,6 +17,7 @@
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
+#include <linux/memcontrol.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -27,6 +28,7 @@
 #include "primary.h"
 #include "sysfs.h"
 #include "transfer.h"
+#include "vcpu.h"
 #include "vm.h"
 #include "wire.h"
 
@@ -171,6 +173,18 @@ static int begin_epoch(struct kvm_ft_primary *p)
 	return send_frame(p, KVM_FT_WIRE_EPOCH_BEGIN, p->sent, 0) ? KVM_FT_WIRE_E_IO : 0;
 }
 
+/* Why an epoch could not be taken, as a kind (or VM_GONE). */
+static int snapshot_error(int err)
+{
+	switch (err) {
+	case -ESRCH:
+		return VM_GONE;
+	case -EXDEV:
+		return KVM_FT_WIRE_E_LAYOUT;
+	}
+	return KVM_FT_WIRE_E_SNAPSHOT;
+}
+
 /*
  * Epoch 1: all of guest memory, read while the VM runs; then, in the same
  * epoch, what it wrote meanwhile, again and again while that shrinks, so
@@ -196,8 +210,9 @@ static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		if (ret || last_pass)
 			break;
 		before = e->dirty.nr;
-		if (kvm_ft_dirty_harvest(e->kvm, &e->dirty)) {
-			ret = KVM_FT_WIRE_E_SNAPSHOT;
+		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
+		if (ret) {
+			ret = snapshot_error(ret);
 			break;
 		}
 		atomic64_add(e->dirty.nr, &st->sync_total);
@@ -281,7 +296,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);
 	} else if (!sender_done(p)) {
-		ret = ret == -ESRCH ? VM_GONE : KVM_FT_WIRE_E_SNAPSHOT;
+		ret = snapshot_error(ret);
 	}
 	mutex_unlock(&p->epoch_lock);
 	return sender_done(p) && ret == KVM_FT_WIRE_E_SNAPSHOT ? 0 : ret;
@@ -317,6 +332,8 @@ static int sender_thread(void *arg)
 {
 	struct kvm_ft_primary *p = arg;
 	struct kvm_ft_vm *vm = p->vm;
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(vm->kvm->mm);
+	struct mem_cgroup *old = set_active_memcg(memcg);	/* epoch buffers are the VM's */
 	struct kvm_ft_epoch *e;
 	int ret;
 
@@ -342,9 +359,16 @@ static int sender_thread(void *arg)
 		WRITE_ONCE(p->sender_err, KVM_FT_WIRE_E_SNAPSHOT);
 		kvm_ft_link_reset(&p->link);
 	} else if (ret && !sender_done(p)) {
+		/*
+		 * Between epochs: a FIN, and the link thread reads the ACKs still
+		 * due until the backup closes, which it takes for a clean end (a
+		 * reset, from unread ACKs, would make it take over).
+		 */
 		WRITE_ONCE(p->sender_err, ret);
-		kvm_ft_link_shutdown(&p->link);		/* the link thread learns it so */
+		kvm_ft_link_end_write(&p->link);
 	}
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
 	return kvm_ft_link_park();
 }
 
@@ -438,7 +462,7 @@ static int primary_thread(void *arg)
 	int why;
 
 	if (connect_backup(p)) {
-		WRITE_ONCE(vm->state, KVM_FT_STATE_CONNECTED);
+		kvm_ft_vm_set_state(vm, KVM_FT_STATE_CONNECTED);
 		pr_info("%s: linked to the backup at %pI4:%u\n", vm->name, &p->addr, p->port);
 		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 		why = serve(p);
@@ -447,7 +471,7 @@ static int primary_thread(void *arg)
 		if (!READ_ONCE(p->link.stopping)) {
 			atomic64_inc(&vm->stats.errors[why]);
 			atomic64_inc(&vm->stats.peer_lost);
-			WRITE_ONCE(vm->state, KVM_FT_STATE_UNPROTECTED);
+			kvm_ft_vm_set_state(vm, KVM_FT_STATE_UNPROTECTED);
 			pr_warn("%s: backup lost (%s): running unprotected\n", vm->name,
 				kvm_ft_wire_strerror(why));
 			kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, why);
@@ -464,13 +488,14 @@ const char *kvm_ft_primary_unfit(struct kvm_ft_vm *vm)
 		return "the VMM hands in device state but has not set it up (KVM_FT_DEVICE_SETUP)";
 	if (!kvm_ft_vm_nr_vcpus(vm))
 		return "the VM has no vCPU";
-	return kvm_ft_dirty_unfit(vm->kvm);
+	return kvm_ft_vcpu_unfit(vm->kvm) ?: kvm_ft_dirty_unfit(vm->kvm);
 }
 
 int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 {
 	struct kvm_ft_primary *p;
 
+	lockdep_assert_held(&vm->lock);
 	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
@@ -486,12 +511,12 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	mutex_init(&p->epoch_lock);
 	init_completion(&p->unlinked);
 	kvm_ft_link_init(&p->link);
-	WRITE_ONCE(vm->state, KVM_FT_STATE_CONNECTING);
+	kvm_ft_vm_set_state(vm, KVM_FT_STATE_CONNECTING);
 	p->link.thread = kthread_run(primary_thread, p, "kvm_ft_tx/%s", vm->name);
 	if (IS_ERR(p->link.thread)) {
 		int ret = PTR_ERR(p->link.thread);
 
-		WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+		kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 		kvfree(p->frame);
 		kfree(p);
 		return ret;
@@ -517,6 +542,7 @@ void kvm_ft_primary_stop(struct kvm_ft_vm *vm, bool crash)
 {
 	struct kvm_ft_primary *p = vm->primary;
 
+	lockdep_assert_held(&vm->lock);
 	if (!p)
 		return;
 	if (crash && READ_ONCE(vm->state) == KVM_FT_STATE_CONNECTED) {
@@ -533,5 +559,5 @@ void kvm_ft_primary_stop(struct kvm_ft_vm *vm, bool crash)
 	vm->primary = NULL;
 	kvfree(p->frame);
 	kfree(p);
-	WRITE_ONCE(vm->state, KVM_FT_STATE_IDLE);
+	kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 }

@@ -6,7 +6,11 @@
 
 struct kvm_ft_vm;
 
-/* Connect to the backup at @addr:@port from a kthread, and keep the link. */
+/*
+ * Start and stop are a netlink handler's (or VM destruction's), under
+ * vm->lock; the primary's threads never take it.
+ * Connect to the backup at @addr:@port from a kthread, and keep the link.
+ */
 int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
 /*
  * Stop sending; @crash: the VM died with its VMM, so reset the link rather

@@ -73,7 +73,7 @@ static void ask_all(struct kvm *kvm)
 	}
 }
 
-/* Called with kvm_ft_vms_lock held, so never twice at once for a VM. */
+/* A netlink handler's, under vm->lock: never twice at once for a VM. */
 int kvm_ft_resume_hold(struct kvm *kvm, u32 nr_vcpus)
 {
 	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm), *old = NULL;

@@ -86,13 +86,19 @@ void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen)
 	link->thread = NULL;		/* a failover stops a link before its end */
 }
 
-void kvm_ft_link_finish(struct kvm_ft_link *link)
+void kvm_ft_link_end_write(struct kvm_ft_link *link)
 {
-	WRITE_ONCE(link->stopping, true);	/* its end is no loss, and no beats */
+	WRITE_ONCE(link->said_all, true);	/* no beats after our FIN */
 	mutex_lock(&link->lock);
 	if (link->sock)
 		kernel_sock_shutdown(link->sock, SHUT_WR);
 	mutex_unlock(&link->lock);
+}
+
+void kvm_ft_link_finish(struct kvm_ft_link *link)
+{
+	WRITE_ONCE(link->stopping, true);	/* its end is no loss */
+	kvm_ft_link_end_write(link);
 }
 
 void kvm_ft_link_reset(struct kvm_ft_link *link)
@@ -230,7 +236,7 @@ int kvm_ft_link_beat(struct kvm_ft_link *link)
 {
 	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
 
-	if (READ_ONCE(link->stopping))
+	if (READ_ONCE(link->stopping) || READ_ONCE(link->said_all))
 		return 0;			/* finishing: we said all we had */
 	if (time_after_eq(jiffies, READ_ONCE(link->last_tx) + beat))
 		return kvm_ft_link_send_empty(link, KVM_FT_WIRE_HEARTBEAT, 0);

@@ -20,6 +20,7 @@ struct kvm_ft_link {
 	struct mutex send_lock;		/* whole frames, from two threads */
 	struct socket *sock;
 	bool stopping;
+	bool said_all;			/* our FIN is sent: no more heartbeats */
 	/* Liveness, in jiffies: the peer's last frame, our last frame. */
 	unsigned long last_rx, last_tx;
 };
@@ -38,6 +39,11 @@ void kvm_ft_link_stop(struct kvm_ft_link *link, struct socket *listen);
  * acknowledging; closing with its frames unread would reset the connection.
  */
 void kvm_ft_link_finish(struct kvm_ft_link *link);
+/*
+ * The same without stopping: the thread reads on until the peer closes,
+ * and reports the end as a loss (a primary that gives up on its epochs).
+ */
+void kvm_ft_link_end_write(struct kvm_ft_link *link);
 /* Reset the connection now, as a crash would: the peer sees no clean close. */
 void kvm_ft_link_reset(struct kvm_ft_link *link);
 /* The thread's end: wait for kvm_ft_link_stop() before returning. */

@@ -6,6 +6,8 @@
 
 struct kvm_vcpu;
 
+/* Why @kvm's vCPUs cannot be carried (for the administrator); NULL if they can. */
+const char *kvm_ft_vcpu_unfit(struct kvm *kvm);
 /* A vCPU's state for an epoch; the vCPU must be loaded nowhere. */
 int kvm_ft_vcpu_save(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st);
 /* Is @st, from the wire, a state this engine would have sent? */

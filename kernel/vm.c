@@ -7,6 +7,27 @@
  * struct kvm cannot carry a pointer to our state (its definition comes with
  * the kernel's headers), so VMs are found by their struct kvm in a list: a
  * host runs few protected VMs, and no lookup is on a hot path.
+ *
+ * Lock order of the engine, outermost first; a thread holding one takes
+ * only locks below it (Documentation/design.rst, "Threads and locks"):
+ *
+ *   vm->lock             control of one VM (netlink, device setup, unregister);
+ *                        held while its link threads are started and stopped,
+ *                        so those threads never take it
+ *   p->epoch_lock        a primary's epoch, snapshot to sent (sender thread)
+ *   b->apply_lock        a backup's epoch applied, or its checkpoint frozen
+ *   vcpu->mutex          only by mutex_trylock(), while holding vCPUs
+ *   d->lock              the VMM's device state (device.c)
+ *   kvm->slots_lock      the dirty harvest; KVM's memslot changes
+ *   kvm->srcu            read side, for every walk of the memslots
+ *   link->lock, link->send_lock    a link's socket, its frames
+ *   kvm->mmu_lock        write side, a memslot's dirty bits at a time
+ *   e->lock, r->lock     spinlocks of the engine and of a backup's vCPUs,
+ *                        innermost, never held across a sleep
+ *
+ * kvm_ft_vms_lock, the registry's, is taken with none of these held and
+ * takes none of them but kvm->srcu: it is held only to read or change the
+ * list, never across a wait.
  */
 #include <linux/crc32c.h>
 #include <linux/ctype.h>
@@ -51,6 +72,49 @@ struct kvm_ft_vm *kvm_ft_vm_find(const char *name)
 	return NULL;
 }
 
+static void vm_free(struct kref *ref);
+
+/* Lock a VM found with a reference; NULL (and the reference put) if gone. */
+static struct kvm_ft_vm *lock_held_vm(struct kvm_ft_vm *vm)
+{
+	might_sleep();
+	mutex_lock(&vm->lock);
+	if (!vm->gone)
+		return vm;
+	mutex_unlock(&vm->lock);
+	kref_put(&vm->ref, vm_free);
+	return NULL;
+}
+
+/* Netlink handlers, in the caller's context. */
+struct kvm_ft_vm *kvm_ft_vm_get_locked(const char *name)
+{
+	struct kvm_ft_vm *vm;
+
+	mutex_lock(&kvm_ft_vms_lock);
+	vm = kvm_ft_vm_find(name);
+	if (vm)
+		kref_get(&vm->ref);
+	mutex_unlock(&kvm_ft_vms_lock);
+	return vm ? lock_held_vm(vm) : NULL;
+}
+
+void kvm_ft_vm_unlock_put(struct kvm_ft_vm *vm)
+{
+	mutex_unlock(&vm->lock);
+	kref_put(&vm->ref, vm_free);
+}
+
+void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state)
+{
+	u32 old = READ_ONCE(vm->state);
+
+	if (old == state)
+		return;
+	WRITE_ONCE(vm->state, state);
+	pr_debug("%s: state %u -> %u\n", vm->name, old, state);
+}
+
 /* Guest memory the VMM gave the VM: user memslots of address space 0. */
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm)
 {
@@ -76,6 +140,8 @@ u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm)
 
 void kvm_ft_vm_stop(struct kvm_ft_vm *vm, bool crash)
 {
+	lockdep_assert_held(&vm->lock);
+	might_sleep();
 	kvm_ft_backup_stop(vm);
 	kvm_ft_primary_stop(vm, crash);
 }
@@ -120,6 +186,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	if (!vm)
 		return -ENOMEM;
 	kref_init(&vm->ref);
+	mutex_init(&vm->lock);
 	vm->kvm = kvm;
 	strscpy(vm->name, r.name, sizeof(vm->name));
 	vm->role = r.role;
@@ -127,6 +194,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	vm->state = KVM_FT_STATE_IDLE;
 	vm->epoch_us = READ_ONCE(kvm_ft_defaults.epoch_us);
 	vm->vmm_pid = task_tgid_nr(current);
+	vm->owner = current_euid();
 	kvm_ft_device_init(&vm->dev);
 
 	mutex_lock(&kvm_ft_vms_lock);
@@ -142,8 +210,9 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 		kfree(vm);
 		return ret;
 	}
-	pr_info("%s: registered as %s by pid %d\n", vm->name,
-		vm->role == KVM_FT_ROLE_PRIMARY ? "primary" : "backup", vm->vmm_pid);
+	pr_info("%s: registered as %s by pid %d, uid %u\n", vm->name,
+		vm->role == KVM_FT_ROLE_PRIMARY ? "primary" : "backup", vm->vmm_pid,
+		from_kuid(&init_user_ns, vm->owner));
 	return 0;
 }
 
@@ -157,7 +226,9 @@ static void vm_free(struct kref *ref)
 
 /*
  * Take @kvm's VM out of the registry; false if it was not in it.  @crash:
- * the VM is destroyed while still registered, i.e. its VMM died.
+ * the VM is destroyed while still registered, i.e. its VMM died.  From the
+ * VMM's ioctl, or from VM destruction: a netlink action that found the VM
+ * first ends before (vm->lock), one that finds it after sees it gone.
  */
 static bool vm_unregister(struct kvm *kvm, bool crash)
 {
@@ -171,15 +242,19 @@ static bool vm_unregister(struct kvm *kvm, bool crash)
 
 	if (!vm)
 		return false;
+	mutex_lock(&vm->lock);
+	vm->gone = true;
 	kvm_ft_vm_stop(vm, crash);
+	mutex_unlock(&vm->lock);
 	pr_info("%s: unregistered\n", vm->name);
-	kref_put(&vm->ref, vm_free);	/* a device ioctl may still hold it */
+	kref_put(&vm->ref, vm_free);	/* an ioctl or netlink may still hold it */
 	return true;
 }
 
 /* Is [gfn, gfn + n) all in user memslots?  Caller holds kvm->srcu. */
 static bool range_in_memslots(struct kvm *kvm, gfn_t gfn, u64 n)
 {
+	RCU_LOCKDEP_WARN(!srcu_read_lock_held(&kvm->srcu), "memslots without kvm->srcu");
 	while (n) {
 		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
 		u64 left;
@@ -275,8 +350,8 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 }
 
 /*
- * A device-state ioctl on @kvm's VM, which stays registered meanwhile: it
- * is set up while no link may start (the link reads what it sets).
+ * A device-state ioctl on @kvm's VM, under its lock: it is set up while no
+ * link may start (the link reads what it sets).
  */
 static int vm_device_setup(struct kvm *kvm, void __user *argp)
 {
@@ -285,17 +360,20 @@ static int vm_device_setup(struct kvm *kvm, void __user *argp)
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = find_by_kvm(kvm);
-	ret = vm ? kvm_ft_device_setup(vm, argp) : -ENOENT;
+	if (vm)
+		kref_get(&vm->ref);
 	mutex_unlock(&kvm_ft_vms_lock);
+	if (!vm || !lock_held_vm(vm))
+		return -ENOENT;
+	ret = kvm_ft_device_setup(vm, argp);
+	kvm_ft_vm_unlock_put(vm);
 	return ret;
 }
 
 /*
  * A PUT or GET on @kvm's VM, found under RCU and held by a reference, not
- * under the registry's lock: a PUT waits for its VM's snapshot to end,
- * which must not hold up netlink and every other VM's device ioctls; and
- * a PUT must not queue behind another VM's failover, which holds the lock
- * while it waits for that VM's vCPUs.
+ * under a lock: a PUT waits for its VM's snapshot to end, which holds
+ * p->epoch_lock, and a stop under vm->lock waits for that epoch.
  */
 static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
 		     void __user *argp)

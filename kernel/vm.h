@@ -8,6 +8,7 @@
 #include <linux/mutex.h>
 #include <linux/atomic.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 
 #include "device.h"
 
@@ -42,15 +43,24 @@ struct kvm_ft_stats {
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
 struct kvm_ft_vm {
 	struct list_head node;		/* in kvm_ft_vms, under kvm_ft_vms_lock */
-	struct kref ref;		/* the registry's, and a device ioctl's */
+	struct kref ref;		/* the registry's, a netlink action's, an ioctl's */
 	struct rcu_head rcu;		/* a device ioctl may be looking it up */
+	/*
+	 * Control of this VM: netlink actions (listen, pair, start, stop,
+	 * failover, set), device setup, and its unregistration, which sets
+	 * @gone.  Held across link starts and stops: those wait on the
+	 * network and on threads, and hold up only this VM.
+	 */
+	struct mutex lock;
+	bool gone;			/* unregistered: under @lock */
 	struct kvm *kvm;
 	char name[KVM_FT_NAME_LEN];
 	u32 role;			/* enum kvm_ft_role */
 	u32 flags;			/* KVM_FT_F_* */
-	u32 state;			/* enum kvm_ft_state */
+	u32 state;			/* enum kvm_ft_state: kvm_ft_vm_set_state() */
 	u32 epoch_us;
 	pid_t vmm_pid;
+	kuid_t owner;			/* who registered it (effective uid) */
 	struct kvm_ft_backup *backup;	/* while listening (backup role) */
 	struct kvm_ft_primary *primary;	/* while paired (primary role) */
 	struct kvm_ft_stats stats;
@@ -62,15 +72,27 @@ struct kvm_ft_vm {
 };
 
 /*
- * Every registered VM.  The lock is held while a VM is looked at from
- * outside its VMM (netlink), and while one is added or removed, so a VM
- * being destroyed is never seen half gone.  Its VMM's device PUT and GET,
- * which may wait, find it under RCU and hold a reference (ref) instead.
+ * Every registered VM.  The lock is held while the list is read (a VM
+ * found, the VMs dumped) or changed, and never across a wait: who acts on
+ * a VM takes a reference under it, then the VM's own lock (see vm.c for
+ * the lock order).  Its VMM's device PUT and GET find it under RCU.
  */
 extern struct list_head kvm_ft_vms;
 extern struct mutex kvm_ft_vms_lock;
 
 struct kvm_ft_vm *kvm_ft_vm_find(const char *name);
+/*
+ * The VM named @name with a reference and its lock held, or NULL if none
+ * (or it is being unregistered).  Release with kvm_ft_vm_unlock_put().
+ */
+struct kvm_ft_vm *kvm_ft_vm_get_locked(const char *name);
+void kvm_ft_vm_unlock_put(struct kvm_ft_vm *vm);
+/*
+ * The one place vm->state changes.  From the VM's link threads (backup,
+ * sender, link) and from netlink handlers under vm->lock; readers use
+ * READ_ONCE() and take no lock: a state read is a snapshot.
+ */
+void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state);
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
 /*

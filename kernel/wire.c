@@ -71,6 +71,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_SNAPSHOT] = "epoch could not be taken",
 	[KVM_FT_WIRE_E_NOMEM]	 = "out of memory staging an epoch",
 	[KVM_FT_WIRE_E_VERIFY]	 = "memory differs from the primary's",
+	[KVM_FT_WIRE_E_LAYOUT]	 = "the VM's memory layout changed (a memslot added, removed or re-flagged)",
 };
 
 const char *kvm_ft_wire_strerror(int err)

@@ -36,7 +36,8 @@
 #define WAIT_S		90
 #define SLOT_PAGES	64
 #define MEM_PAGES	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + SLOT_PAGES)
-#define TEST_GFN	(VMM_TEST_GPA / VMM_PAGE_SIZE + 5)
+#define TEST_GFN	(VMM_TEST_GPA / VMM_PAGE_SIZE + 5)	/* the sync's page */
+#define STAGED_GFN	(TEST_GFN + 2)			/* epoch 2's */
 #define HOLE_GFN	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + 1)	/* between the slots */
 #define HDR		sizeof(struct kvm_ft_wire_hdr)
 #define PATTERN		0x5a
@@ -82,8 +83,11 @@ VARIANT(memory_differs, 11, SEND_BAD_VERIFY, "verify");
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
 	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io", "silence",
-	"snapshot", "nomem", "verify",
+	"snapshot", "nomem", "verify", "layout",
 };
+/* Every kind the kernel counts, in its order: ftnl prints them so. */
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == KVM_FT_WIRE_E_MAX - 1,
+	       "kinds[] must list enum kvm_ft_wire_err");
 
 /* ---- host b: the sender ------------------------------------------------ */
 
@@ -97,7 +101,7 @@ static size_t build(uint8_t type, uint64_t epoch, const void *payload, uint32_t 
 	return HDR + len;
 }
 
-static size_t build_pages_of(uint64_t gfn, uint8_t pattern)
+static size_t build_pages_in(uint64_t epoch, uint64_t gfn, uint8_t pattern)
 {
 	static uint8_t p[8 + 8 + KVM_FT_WIRE_PAGE_SIZE];
 
@@ -105,7 +109,12 @@ static size_t build_pages_of(uint64_t gfn, uint8_t pattern)
 	kvm_ft_wire_put_le32(p + 4, 0);
 	kvm_ft_wire_put_le64(p + 8, gfn);
 	memset(p + 16, pattern, KVM_FT_WIRE_PAGE_SIZE);
-	return build(KVM_FT_WIRE_PAGES, 1, p, sizeof(p));
+	return build(KVM_FT_WIRE_PAGES, epoch, p, sizeof(p));
+}
+
+static size_t build_pages_of(uint64_t gfn, uint8_t pattern)
+{
+	return build_pages_in(1, gfn, pattern);
 }
 
 static size_t build_pages(uint64_t gfn)
@@ -113,15 +122,20 @@ static size_t build_pages(uint64_t gfn)
 	return build_pages_of(gfn, PATTERN);
 }
 
-/* EPOCH_END of epoch 1 with @pages pages and nothing else. */
-static size_t build_end(uint64_t pages)
+/* EPOCH_END of @epoch with @pages pages and nothing else. */
+static size_t build_end_of(uint64_t epoch, uint64_t pages)
 {
 	uint8_t p[16];
 
 	kvm_ft_wire_put_le64(p, pages);
 	kvm_ft_wire_put_le32(p + 8, 0);
 	kvm_ft_wire_put_le32(p + 12, 0);
-	return build(KVM_FT_WIRE_EPOCH_END, 1, p, sizeof(p));
+	return build(KVM_FT_WIRE_EPOCH_END, epoch, p, sizeof(p));
+}
+
+static size_t build_end(uint64_t pages)
+{
+	return build_end_of(1, pages);
 }
 
 static size_t build_hello(uint64_t mem_pages)
@@ -176,6 +190,25 @@ static void close_cleanly(int fd)
 	close(fd);
 }
 
+/* The ACK of @epoch, past the backup's heartbeats. */
+static void expect_ack(struct __test_metadata *_metadata, int fd, uint64_t epoch)
+{
+	struct kvm_ft_wire_msg m;
+	uint8_t ack[HDR];
+
+	do {
+		ASSERT_EQ(HDR, recv(fd, ack, HDR, MSG_WAITALL));
+		ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(ack, &m));
+	} while (m.type == KVM_FT_WIRE_HEARTBEAT);
+	ASSERT_EQ(KVM_FT_WIRE_ACK, m.type);
+	ASSERT_EQ(epoch, m.epoch);
+}
+
+/*
+ * A sync (epoch 1: one page, no vCPU, so no checkpoint), whose pages the
+ * backup writes as they come, then epoch 2, staged until its end, and in
+ * it what the variant sends.
+ */
 static void send_stream(struct __test_metadata *_metadata, int fd, enum send_what what)
 {
 	uint8_t p[16];
@@ -185,42 +218,37 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 	if (what == SEND_BAD_SHAPE)
 		return;
 	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
-	SEND(fd, build_pages(TEST_GFN));		/* staged, never applied */
+	SEND(fd, build_pages(TEST_GFN));
+	SEND(fd, build_end(1));
+	expect_ack(_metadata, fd, 1);
+	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 2, NULL, 0));
+	SEND(fd, build_pages_in(2, STAGED_GFN, PATTERN));	/* staged, never applied */
 
 	switch (what) {
-	case SEND_VALID_EPOCH: {
-		struct kvm_ft_wire_msg m;
-		uint8_t ack[HDR];
-
-		SEND(fd, build_end(1));
-		do {	/* the backup's heartbeats may come first */
-			ASSERT_EQ(HDR, recv(fd, ack, HDR, MSG_WAITALL));
-			ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode(ack, NULL, &m));
-		} while (m.type == KVM_FT_WIRE_HEARTBEAT);
-		ASSERT_EQ(KVM_FT_WIRE_ACK, m.type);
-		ASSERT_EQ(1, m.epoch);
+	case SEND_VALID_EPOCH:
+		SEND(fd, build_end_of(2, 1));
+		expect_ack(_metadata, fd, 2);
 		break;
-	}
 	case SEND_BAD_VERSION:
 		n = build(KVM_FT_WIRE_HEARTBEAT, 0, NULL, 0);
 		frame[4] = KVM_FT_WIRE_VERSION + 1;
 		SEND(fd, n);
 		break;
 	case SEND_LEN_PAST_MAX:
-		kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_PAGES, 1, 0x7fffffff);
+		kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_PAGES, 2, 0x7fffffff);
 		SEND(fd, HDR);
 		break;
 	case SEND_GFN_HOLE:
-		SEND(fd, build_pages(HOLE_GFN));
+		SEND(fd, build_pages_in(2, HOLE_GFN, PATTERN));
 		break;
 	case SEND_GFN_BEYOND:
-		SEND(fd, build_pages(1ULL << 40));
+		SEND(fd, build_pages_in(2, 1ULL << 40, PATTERN));
 		break;
 	case SEND_VCPU_INDEX:
 		kvm_ft_wire_put_le32(p, 1);		/* the VM has vCPU 0 only */
 		kvm_ft_wire_put_le32(p + 4, 8);
 		memset(p + 8, 0, 8);
-		SEND(fd, build(KVM_FT_WIRE_VCPU, 1, p, 16));
+		SEND(fd, build(KVM_FT_WIRE_VCPU, 2, p, 16));
 		break;
 	case SEND_TRUNCATED_EPOCH:
 		break;					/* close, epoch open */
@@ -230,19 +258,19 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 		SEND(fd, HDR + 64);
 		break;
 	case SEND_CLOSED_MID_FRAME:
-		n = build_pages(TEST_GFN + 1);
+		n = build_pages_in(2, TEST_GFN + 1, PATTERN);
 		SEND(fd, n / 2);
 		break;
 	case SEND_BAD_CRC:
-		n = build_pages(TEST_GFN + 1);
+		n = build_pages_in(2, TEST_GFN + 1, PATTERN);
 		frame[HDR + 100] ^= 0x01;
 		SEND(fd, n);
 		break;
 	case SEND_BAD_VERIFY:
 		memset(p, 0, 8);		/* no memory has this CRC-32C... */
 		kvm_ft_wire_put_le32(p, 0x12345678);	/* ...as it is */
-		SEND(fd, build(KVM_FT_WIRE_VERIFY, 1, p, 8));
-		SEND(fd, build_end(1));
+		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, 8));
+		SEND(fd, build_end_of(2, 1));
 		break;
 	case SEND_BAD_SHAPE:
 		break;
@@ -309,9 +337,10 @@ FIXTURE_TEARDOWN(rx)
 
 TEST_F(rx, stream)
 {
-	/* Only a failed VERIFY comes after the epoch was applied. */
+	/* Only a failed VERIFY comes after epoch 2 was applied. */
 	bool applied = !variant->error || variant->what == SEND_BAD_VERIFY;
-	uint8_t *page;
+	bool synced = variant->what != SEND_BAD_SHAPE;
+	uint8_t *page, *staged;
 	char want[512];
 	int fd, i;
 
@@ -327,20 +356,23 @@ TEST_F(rx, stream)
 	if (variant->error) {
 		ASSERT_TRUE(wait_for(self, want)) TH_LOG("want %s\ngot %s", want, self->out);
 	} else {
-		ASSERT_TRUE(wait_for(self, "\"epochs\":1,")) TH_LOG("%s", self->out);
+		ASSERT_TRUE(wait_for(self, "\"epochs\":2,")) TH_LOG("%s", self->out);
 	}
 	/* Exactly that refusal, and the stream's end seen: listening again. */
 	ASSERT_TRUE(wait_for(self, "\"state\":\"listening\"")) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("want %s\ngot %s", want, self->out);
 
 	page = self->slot + 5 * VMM_PAGE_SIZE;
-	for (i = 0; i < VMM_PAGE_SIZE; i++)
-		ASSERT_EQ(applied ? PATTERN : 0, page[i]) TH_LOG("byte %d", i);
+	staged = self->slot + 7 * VMM_PAGE_SIZE;
+	for (i = 0; i < VMM_PAGE_SIZE; i++) {
+		ASSERT_EQ(synced ? PATTERN : 0, page[i]) TH_LOG("sync, byte %d", i);
+		ASSERT_EQ(applied ? PATTERN : 0, staged[i]) TH_LOG("epoch 2, byte %d", i);
+	}
 	for (i = 0; i < SLOT_PAGES * VMM_PAGE_SIZE; i++)
-		if (i / VMM_PAGE_SIZE != 5)
+		if (i / VMM_PAGE_SIZE != 5 && i / VMM_PAGE_SIZE != 7)
 			ASSERT_EQ(0, self->slot[i]) TH_LOG("byte %d written", i);
 	if (!variant->error) {
-		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":1,\"last_epoch\":1,\"epochs\":1,\"pages\":1,"))
+		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":2,\"last_epoch\":2,\"epochs\":2,\"pages\":2,"))
 			TH_LOG("%s", self->out);
 	}
 }

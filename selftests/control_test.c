@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,57 @@ TEST_F(ctl, register_validated)
 	EXPECT_EQ(-1, ioctl(self->a->fd, KVM_FT_UNREGISTER));
 	EXPECT_EQ(ENOENT, errno);
 	EXPECT_EQ(0, ft_register(self->b, "Vm-1.a_b", KVM_FT_ROLE_BACKUP, 0));
+}
+
+/*
+ * Pairing a VM the engine cannot carry is refused before anything is
+ * sent, with the kernel's reason: memory without dirty logging, a vCPU
+ * that exposes nested virtualisation (SVM) to its guest.
+ */
+TEST_F(ctl, pair_refused_with_reason)
+{
+	struct vm *vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	struct vcpu *vcpu = vcpu_add(vm, 0, NULL, 0, 0);
+
+	ASSERT_EQ(0, ft_register(self->a, "ctl-nolog", KVM_FT_ROLE_PRIMARY,
+				 KVM_FT_F_NO_DEVICE_STATE));
+	EXPECT_EQ(1, FTNL(self->out, "pair", "ctl-nolog", "127.0.0.1", "7999"));
+	EXPECT_NE(NULL, strstr(self->out, "does not log dirty pages")) TH_LOG("%s", self->out);
+
+	vm_cpuid_set_bit(vm, 0x80000001, 2, 2, true);		/* SVM */
+	vcpu_set_cpuid(vcpu);
+	ASSERT_EQ(0, ft_register(vm, "ctl-nested", KVM_FT_ROLE_PRIMARY, KVM_FT_F_NO_DEVICE_STATE));
+	EXPECT_EQ(1, FTNL(self->out, "pair", "ctl-nested", "127.0.0.1", "7999"));
+	EXPECT_NE(NULL, strstr(self->out, "nested virtualisation")) TH_LOG("%s", self->out);
+	vm_cpuid_set_bit(vm, 0x80000001, 2, 2, false);
+	vcpu_set_cpuid(vcpu);
+	EXPECT_EQ(0, FTNL(self->out, "pair", "ctl-nested", "127.0.0.1", "7999")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-nested")) TH_LOG("%s", self->out);
+	vm_destroy(vm);
+}
+
+/*
+ * A VM is owned by the uid that registered it (any user of /dev/kvm can
+ * register a name): ftnl show names the owner, and another user's VM is
+ * linked only when the administrator confirms whose it is.
+ */
+TEST_F(ctl, names_are_owned)
+{
+	/* Only this thread's effective uid: the VM's ioctls need our mm. */
+	ASSERT_EQ(0, syscall(SYS_setresuid, -1, 65534, -1));
+	EXPECT_EQ(0, ft_register(self->b, "ctl-owned", KVM_FT_ROLE_BACKUP, KVM_FT_F_NO_DEVICE_STATE));
+	ASSERT_EQ(0, syscall(SYS_setresuid, -1, 0, -1));
+	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-owned"));
+	EXPECT_NE(NULL, strstr(self->out, "(uid 65534)")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-owned"));
+	EXPECT_NE(NULL, strstr(self->out, "\"owner_uid\":65534,")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998"));
+	EXPECT_NE(NULL, strstr(self->out, "registered by another user")) TH_LOG("%s", self->out);
+	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "0"));
+	EXPECT_EQ(2, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "uid", "65534"));
+	EXPECT_EQ(0, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "65534"))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-owned")) TH_LOG("%s", self->out);
 }
 
 TEST_F(ctl, list_and_show)

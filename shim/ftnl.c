@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/kvm_ft.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -26,7 +27,7 @@ static bool json;
 
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
-	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid;
+	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid, owner_uid;
 	char addr[INET_ADDRSTRLEN];	/* of the last pair or listen; "" if none */
 	uint16_t port;
 	uint64_t mem_bytes, cur_epoch, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
@@ -48,6 +49,7 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
 	[KVM_FT_WIRE_E_SILENCE] = "silence", [KVM_FT_WIRE_E_SNAPSHOT] = "snapshot",
 	[KVM_FT_WIRE_E_NOMEM] = "nomem", [KVM_FT_WIRE_E_VERIFY] = "verify",
+	[KVM_FT_WIRE_E_LAYOUT] = "layout",
 };
 
 /* The kernel's own reason for the last refusal, if it gave one. */
@@ -98,6 +100,7 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U32(KVM_FT_A_VM_EPOCH_US, epoch_us);
 	U32(KVM_FT_A_VM_NR_VCPUS, nr_vcpus);
 	U32(KVM_FT_A_VM_VMM_PID, vmm_pid);
+	U32(KVM_FT_A_VM_OWNER_UID, owner_uid);
 	U32(KVM_FT_A_VM_INFLIGHT, inflight);
 #undef U32
 	if (a[KVM_FT_A_ADDR] && a[KVM_FT_A_PORT]) {
@@ -151,7 +154,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	int i;
 
 	printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\",\"epoch_us\":%u,"
-	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"addr\":\"%s\",\"port\":%u,"
+	       "\"vcpus\":%u,\"mem_bytes\":%llu,\"vmm_pid\":%u,\"owner_uid\":%u,\"addr\":\"%s\",\"port\":%u,"
 	       "\"cur_epoch\":%llu,\"last_epoch\":%llu,"
 	       "\"epochs\":%llu,\"pages\":%llu,\"bytes_rx\":%llu,\"heartbeats\":%llu,"
 	       "\"peer_lost\":%llu,\"bytes_tx\":%llu,\"sync_done\":%llu,"
@@ -161,6 +164,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"verified\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
+	       vm->owner_uid,
 	       vm->addr, vm->port, (unsigned long long)vm->cur_epoch,
 	       (unsigned long long)vm->last_epoch, (unsigned long long)vm->epochs,
 	       (unsigned long long)vm->pages, (unsigned long long)vm->bytes_rx,
@@ -215,12 +219,12 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		int i, any = 0;
 
 		printf("name:      %s\nrole:      %s\nstate:     %s\nepoch:     %u us\n"
-		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u\n"
+		       "vcpus:     %u\nmemory:    %llu bytes\nvmm pid:   %u (uid %u)\n"
 		       "applied:   %llu epochs (last %llu, newest begun %llu), %llu pages\n"
 		       "received:  %llu bytes, "
 		       "%llu heartbeats\npeer lost: %llu times\n",
 		       vm.name, role_name(vm.role), state_name(vm.state), vm.epoch_us,
-		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid,
+		       vm.nr_vcpus, (unsigned long long)vm.mem_bytes, vm.vmm_pid, vm.owner_uid,
 		       (unsigned long long)vm.epochs, (unsigned long long)vm.last_epoch,
 		       (unsigned long long)vm.cur_epoch,
 		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx,
@@ -412,18 +416,31 @@ static int cmd_set(struct ctx *c, int argc, char **argv)
 	return err < 0 ? refused(err, "set", argv[1]) : 0;
 }
 
-/* listen and pair: VM ADDR PORT, for a VM of the role the command needs. */
+/*
+ * listen and pair: VM ADDR PORT [owner UID], for a VM of the role the
+ * command needs; "owner UID" confirms linking a VM that another user
+ * registered.
+ */
 static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 		    const char *role)
 {
+	unsigned long port, owner = ULONG_MAX;
 	struct in_addr addr;
 	struct nl_msg *msg;
-	unsigned long port;
 	char *end;
 	int err;
 
-	if (argc != 4 || !name_ok(argv[1]))
+	if ((argc != 4 && argc != 6) || !name_ok(argv[1]))
 		return EXIT_USAGE;
+	if (argc == 6) {
+		errno = 0;
+		owner = strtoul(argv[5], &end, 10);
+		if (strcmp(argv[4], "owner") || errno || *end || end == argv[5] ||
+		    argv[5][0] == '-' || owner > UINT32_MAX) {
+			fprintf(stderr, "ftnl: expected 'owner UID' after the port\n");
+			return EXIT_USAGE;
+		}
+	}
 	if (inet_pton(AF_INET, argv[2], &addr) != 1) {
 		fprintf(stderr, "ftnl: '%s' is not an IPv4 address\n", argv[2]);
 		return EXIT_USAGE;
@@ -436,7 +453,8 @@ static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 	}
 	msg = request(c, cmd, NLM_F_ACK, argv[1]);
 	if (nla_put_u32(msg, KVM_FT_A_ADDR, addr.s_addr) < 0 ||
-	    nla_put_u16(msg, KVM_FT_A_PORT, port) < 0)
+	    nla_put_u16(msg, KVM_FT_A_PORT, port) < 0 ||
+	    (owner != ULONG_MAX && nla_put_u32(msg, KVM_FT_A_VM_OWNER_UID, owner) < 0))
 		return refused(-NLE_NOMEM, argv[0], argv[1]);
 	err = transact(c, msg, NULL);
 	if (err == -NLE_INVAL && !kernel_why[0]) {
@@ -574,8 +592,8 @@ static const struct command {
 	{ "list", cmd_list, "list", "every VM registered for fault tolerance" },
 	{ "show", cmd_show, "show VM", "one VM's role, state and settings" },
 	{ "set", cmd_set, "set VM epoch-us N", "this VM's epoch length in microseconds" },
-	{ "listen", cmd_listen, "listen VM ADDR PORT", "a backup VM waits for its primary there" },
-	{ "pair", cmd_pair, "pair VM ADDR PORT", "a primary VM links to its backup there" },
+	{ "listen", cmd_listen, "listen VM ADDR PORT [owner UID]", "a backup VM waits for its primary there" },
+	{ "pair", cmd_pair, "pair VM ADDR PORT [owner UID]", "a primary VM links to its backup there" },
 	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
 	{ "start", cmd_start, "start VM", "pair or listen again, where the VM last did" },
 	{ "failover", cmd_failover, "failover VM", "a backup VM takes over now, from its checkpoint" },

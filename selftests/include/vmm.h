@@ -109,6 +109,14 @@ uint32_t vcpu_run(struct vcpu *vcpu);
  * guest (KVM_RUN with immediate_exit): for a vCPU its VMM stops running.
  */
 void vcpu_complete_io(struct vcpu *vcpu);
+/*
+ * The CPUID the VM's vCPUs get (KVM's supported one, without SVM and VMX:
+ * the engine does not carry nested state): set or clear bit @bit of
+ * register @reg (0 eax, 1 ebx, 2 ecx, 3 edx) of leaf @function; it takes
+ * effect for vCPUs added after, or at vcpu_set_cpuid().
+ */
+void vm_cpuid_set_bit(struct vm *vm, uint32_t function, int reg, int bit, bool on);
+void vcpu_set_cpuid(struct vcpu *vcpu);
 void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs);
 void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
 /*

@@ -131,6 +131,25 @@ static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool cod
 	};
 }
 
+void vm_cpuid_set_bit(struct vm *vm, uint32_t function, int reg, int bit, bool on)
+{
+	uint32_t i;
+
+	for (i = 0; i < vm->cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		uint32_t *r = reg == 0 ? &e->eax : reg == 1 ? &e->ebx : reg == 2 ? &e->ecx : &e->edx;
+
+		if (e->function != function)
+			continue;
+		*r = on ? *r | 1U << bit : *r & ~(1U << bit);
+	}
+}
+
+void vcpu_set_cpuid(struct vcpu *vcpu)
+{
+	VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_CPUID2, vcpu->vm->cpuid), "KVM_SET_CPUID2");
+}
+
 static void vcpu_setup_cpuid(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -143,6 +162,8 @@ static void vcpu_setup_cpuid(struct vcpu *vcpu)
 		vm->cpuid->nent = n;
 		VMM_ASSERT(!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid),
 			   "KVM_GET_SUPPORTED_CPUID");
+		vm_cpuid_set_bit(vm, 0x1, 2, 5, false);		/* VMX */
+		vm_cpuid_set_bit(vm, 0x80000001, 2, 2, false);	/* SVM */
 	}
 	/* Long mode is refused unless the guest's CPUID says it has it. */
 	VMM_ASSERT(!ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid), "KVM_SET_CPUID2");

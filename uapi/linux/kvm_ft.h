@@ -351,6 +351,10 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_CUR_EPOCH,		/* u64, the newest epoch begun */
 	KVM_FT_A_VM_PARK_TIMEOUTS,	/* u64, epochs not taken: a vCPU could not
 					 * be held within failover_timeout_ms */
+	KVM_FT_A_VM_OWNER_UID,		/* u32: GET_VM, the uid that registered
+					 * the VM; LISTEN/PAIR, the caller's
+					 * confirmation that it links another
+					 * user's VM */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -383,6 +387,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_SNAPSHOT,	/* the primary could not take an epoch */
 	KVM_FT_WIRE_E_NOMEM,	/* the backup could not stage the epoch */
 	KVM_FT_WIRE_E_VERIFY,	/* memory differs from the primary's (VERIFY) */
+	KVM_FT_WIRE_E_LAYOUT,	/* the primary's memslots changed while paired */
 	KVM_FT_WIRE_E_MAX
 };
 
