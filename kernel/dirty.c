@@ -41,12 +41,12 @@ const char *kvm_ft_dirty_unfit(struct kvm *kvm)
 
 	if (kvm->dirty_ring_size)
 		return "the VM uses the dirty ring; Cuju needs dirty bitmaps";
-	if (has_smm_slots(kvm))
-		return "the VM has SMM memslots (address space 1), which Cuju does not replicate: "
-		       "start it without SMM (QEMU: -machine smm=off)";
 	idx = srcu_read_lock(&kvm->srcu);
+	if (has_smm_slots(kvm))
+		why = "the VM has SMM memslots (address space 1), which Cuju does not replicate: "
+		      "start it without SMM (QEMU: -machine smm=off)";
 	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm))
-		if (slot_mirrored(slot) && !kvm_slot_dirty_track_enabled(slot))
+		if (!why && slot_mirrored(slot) && !kvm_slot_dirty_track_enabled(slot))
 			why = "a memslot of the VM does not log dirty pages (KVM_MEM_LOG_DIRTY_PAGES)";
 	srcu_read_unlock(&kvm->srcu, idx);
 	return why;
@@ -62,11 +62,11 @@ int kvm_ft_dirty_init(struct kvm_ft_dirty *d, struct kvm *kvm)
 	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm))
 		if (slot_mirrored(slot))
 			pages += slot->npages;
+	d->generation = kvm_memslots(kvm)->generation;	/* the layout mirrored */
 	srcu_read_unlock(&kvm->srcu, idx);
 
 	d->nr = 0;
 	d->cap = pages;
-	d->generation = kvm_memslots(kvm)->generation;	/* the layout mirrored */
 	d->gfns = kvmalloc_array(max_t(u64, pages, 1), sizeof(u64), GFP_KERNEL_ACCOUNT);
 	return d->gfns ? 0 : -ENOMEM;
 }
