@@ -328,7 +328,11 @@ static int pair_doit(struct sk_buff *skb, struct genl_info *info)
 	return act_on_vm(info, pair_vm);
 }
 
-/* START: pair or listen again, where the VM last did. */
+/*
+ * START: pair or listen again, where the VM last did.  No owner check of
+ * its own: the address was given by a PAIR or LISTEN that passed one, and
+ * this registration's (link_port is 0 until then).
+ */
 static int start_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
 	if (!vm->link_port) {

@@ -13,6 +13,9 @@ pkgs=(
 	qemu-system-x86 qemu-system-data seabios busybox-static iproute2
 	# user space: ftnl; fuzzing the wire codec (make fuzz)
 	libnl-3-dev libnl-genl-3-dev pkg-config clang libclang-rt-14-dev
+	# the kernel's own KVM selftests (make kvm-selftests): the uapi headers
+	# they are built against, as installed (no `make headers`)
+	libc6-dev linux-libc-dev
 )
 
 missing=()

@@ -6,7 +6,9 @@
 # Results go to the second serial port (ttyS1) between markers that the
 # runner parses; the kernel's console (ttyS0) is the runner's kernel log.
 # From the kernel command line: cuju_top cuju_modules cuju_tests cuju_run
-# (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo.
+# (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo
+# cuju_kvmst (a directory of the kernel's own KVM selftests: kvm-selftests.sh
+# runs them on ours, then on the kernel's kvm.ko, which is left loaded).
 exec 3>/dev/ttyS1
 say() { echo "$*" >&3; }
 finish() {
@@ -64,6 +66,11 @@ if [[ -n $cuju_role ]]; then
 	ip link set eth0 up && ip addr add "$cuju_ip/24" dev eth0 ||
 		die "cannot configure eth0 as $cuju_ip"
 	say "# cuju: link up, $cuju_ip (role $cuju_role), peer $cuju_peer"
+fi
+
+if [[ -n $cuju_kvmst ]]; then
+	bash "$cuju_top/selftests/testbed/kvm-selftests.sh" "$cuju_kvmst" >&3 2>&3 </dev/null ||
+		die "kvm-selftests.sh could not swap the modules"
 fi
 
 for t in ${cuju_run//,/ }; do
