@@ -9,6 +9,14 @@
  * translate guest addresses through current->mm) and kvm->srcu held.  A
  * VMM that reads a vCPU's registers must do so after that KVM_RUN.
  *
+ * No vCPU enters the guest before every vCPU has loaded: the checkpoint
+ * is one instant of all of them.  A vCPU that ran early could send an IPI
+ * to one still in the backup's own state; that vCPU's load would then
+ * overwrite the IPI in its LAPIC (seen on two CPUs: a pinger waiting for
+ * ever for its answer after a takeover).  A vCPU that has loaded waits in
+ * KVM_RUN for the others; a signal takes it out (KVM_EXIT_INTR), and it
+ * waits again on its next KVM_RUN.
+ *
  * The state lives per struct kvm from the first LISTEN until the VM is
  * destroyed, when no vCPU ioctl can run any more: a vCPU thread never sees
  * it go, and a stop of the backup after a takeover cannot take the states
@@ -136,6 +144,50 @@ static bool released(struct kvm_ft_resume *r)
 	return !READ_ONCE(r->holding);
 }
 
+static bool all_loaded(struct kvm_ft_resume *r)
+{
+	bool all;
+
+	spin_lock(&r->lock);
+	all = bitmap_empty(r->pending, r->nr_vcpus);
+	spin_unlock(&r->lock);
+	return all;
+}
+
+/* Leave KVM_RUN for a signal; held again at the next one. */
+static int interrupted(struct kvm_vcpu *vcpu)
+{
+	kvm_make_request(KVM_REQ_FT_PARK, vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_INTR;
+	++vcpu->stat.signal_exits;
+	return -EINTR;
+}
+
+/*
+ * Every vCPU has loaded the checkpoint, or none runs: see the top.  A
+ * KVM_RUN with immediate_exit does not enter the guest: it returns at
+ * once (a VMM may load its vCPUs one after the other that way), and the
+ * vCPU waits at its next KVM_RUN.
+ */
+static int wait_all_loaded(struct kvm_ft_resume *r, struct kvm_vcpu *vcpu)
+{
+	if (all_loaded(r))
+		return 1;
+	if (READ_ONCE(vcpu->run->immediate_exit)) {
+		kvm_make_request(KVM_REQ_FT_PARK, vcpu);
+		return 1;
+	}
+	if (wait_event_interruptible_timeout(r->wq, all_loaded(r), 10 * HZ) > 0)
+		return 1;
+	if (signal_pending(current))
+		return interrupted(vcpu);
+	pr_warn_ratelimited("vCPU %d waits for the others to load the checkpoint: "
+			    "their VMM has not run them since the takeover\n", vcpu->vcpu_id);
+	if (wait_event_interruptible(r->wq, all_loaded(r)))
+		return interrupted(vcpu);
+	return 1;
+}
+
 /* In the vCPU's thread, as kvm_ft_vcpu_hold() leaves it. */
 int kvm_ft_resume_vcpu(struct kvm_vcpu *vcpu)
 {
@@ -147,17 +199,13 @@ int kvm_ft_resume_vcpu(struct kvm_vcpu *vcpu)
 	kvm_clear_request(KVM_REQ_FT_PARK, vcpu);
 	if (!r)
 		return 1;
-	if (wait_event_killable(r->wq, released(r))) {
-		kvm_make_request(KVM_REQ_FT_PARK, vcpu);	/* held again next time */
-		vcpu->run->exit_reason = KVM_EXIT_INTR;
-		++vcpu->stat.signal_exits;
-		return -EINTR;
-	}
+	if (wait_event_killable(r->wq, released(r)))
+		return interrupted(vcpu);
 	spin_lock(&r->lock);
 	load = i < r->nr_vcpus && test_bit(i, r->pending);
 	spin_unlock(&r->lock);
 	if (!load)
-		return 1;
+		return wait_all_loaded(r, vcpu);
 
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
 	ret = kvm_ft_vcpu_load(vcpu, &r->vcpus[i]);
@@ -172,7 +220,8 @@ int kvm_ft_resume_vcpu(struct kvm_vcpu *vcpu)
 	spin_lock(&r->lock);
 	__clear_bit(i, r->pending);
 	spin_unlock(&r->lock);
-	return 1;
+	wake_up_all(&r->wq);
+	return wait_all_loaded(r, vcpu);
 }
 
 void kvm_ft_resume_destroy(struct kvm *kvm)
