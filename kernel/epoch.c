@@ -24,7 +24,14 @@
  * Only once every vCPU is held does the engine take anything: the VMM's
  * device state (device.c), then every vCPU's state, then the dirty
  * memory.  A vCPU that saved its own state as it parked would do so while
- * the others still ran and could still send it an IPI.
+ * the others still ran and could still send it an IPI.  So a parked vCPU
+ * saves its state only when told that all are held ("taking"), in its own
+ * thread (its VMM's mm, kvm->srcu), as a KVM_GET_* ioctl of its own would;
+ * the engine's thread takes the state of the idle vCPUs it locked, as a
+ * VMM thread holding their mutex would.  Loading a vCPU in another thread
+ * moves it to that thread's CPU and, on a host whose TSCs are not in step,
+ * rewrites its TSC offset there; done every epoch, as it was, it came
+ * with a guest that triple-faulted once on two CPUs (not proven the cause).
  *
  * kvm_ft_vcpu_park() finds the engine of its VM in an xarray under RCU
  * (struct kvm cannot point to it); in_park, under the engine's lock, lets
@@ -56,15 +63,32 @@ static enum hrtimer_restart tick(struct hrtimer *t)
 	return HRTIMER_RESTART;
 }
 
+/* A parked vCPU's own state, in its thread, every vCPU held (see the top). */
+static void save_own(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
+{
+	int idx, ret;
+
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	ret = kvm_ft_vcpu_save(vcpu, &e->vcpus[vcpu->vcpu_idx]);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	spin_lock(&e->lock);
+	if (ret && !e->save_err)
+		e->save_err = ret;
+	e->nr_saved++;
+	spin_unlock(&e->lock);
+	wake_up(&e->wq);
+}
+
 /*
  * From the vCPU's thread, as kvm_ft_vcpu_hold() leaves it (loaded nowhere,
- * its FPU state in memory): count it held and sleep until released.  The
- * engine takes its state meanwhile.
+ * its FPU state in memory): count it held, save its state when every vCPU
+ * is, and sleep until released.  Killed, it leaves unless the states are
+ * being taken.
  */
 static int park(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
 {
 	unsigned int i = vcpu->vcpu_idx;
-	bool parking, left = false;
+	bool parking, take, killed;
 	unsigned long gen;
 
 	spin_lock(&e->lock);
@@ -78,19 +102,22 @@ static int park(struct kvm_ft_epoch *e, struct kvm_vcpu *vcpu)
 	if (!parking)
 		return 1;		/* a request left from an epoch gone by */
 	wake_up(&e->wq);
-	if (!wait_event_killable(e->release, READ_ONCE(e->gen) != gen))
-		return 1;
+	killed = wait_event_killable(e->release, READ_ONCE(e->gen) != gen ||
+				     READ_ONCE(e->taking));
 
-	/* Killed: leave, unless the engine is reading our state right now. */
 	spin_lock(&e->lock);
-	if (e->gen == gen && !e->taking) {
+	take = e->gen == gen && e->taking;
+	if (killed && e->gen == gen && !take) {
 		__clear_bit(i, e->parked);
 		e->nr_parked--;
-		left = true;
 	}
 	spin_unlock(&e->lock);
-	if (!left)
+	if (take)
+		save_own(e, vcpu);
+	if (take || !killed)
 		wait_event(e->release, READ_ONCE(e->gen) != gen);
+	if (!killed)
+		return 1;
 	vcpu->run->exit_reason = KVM_EXIT_INTR;
 	++vcpu->stat.signal_exits;
 	return -EINTR;
@@ -245,32 +272,61 @@ static int park_all(struct kvm_ft_epoch *e)
 	return READ_ONCE(*e->abort) ? -EINTR : 0;
 }
 
-/*
- * Every held vCPU's state, from the engine's thread, as the KVM_GET_*
- * ioctls would take it from another thread of the VMM: its mm, kvm->srcu.
- * A vCPU killed while held has left: -EINTR (its VMM is going).
- */
-static int take_vcpus(struct kvm_ft_epoch *e)
+/* The idle vCPUs' states, from the engine's thread with their mutexes held. */
+static int take_locked(struct kvm_ft_epoch *e)
 {
 	struct kvm *kvm = e->kvm;
 	int idx, ret = 0;
-	u32 i;
+	unsigned long i;
 
-	spin_lock(&e->lock);
-	e->taking = e->nr_parked + bitmap_weight(e->locked, e->nr_vcpus) == e->nr_vcpus;
-	spin_unlock(&e->lock);
-	if (!e->taking)
-		return -EINTR;
+	if (bitmap_empty(e->locked, e->nr_vcpus))
+		return 0;
 	if (!mmget_not_zero(kvm->mm))
 		return -ESRCH;
 	kthread_use_mm(kvm->mm);
 	idx = srcu_read_lock(&kvm->srcu);
-	for (i = 0; !ret && i < e->nr_vcpus; i++)
+	for_each_set_bit(i, e->locked, e->nr_vcpus) {
 		ret = kvm_ft_vcpu_save(kvm_get_vcpu(kvm, i), &e->vcpus[i]);
+		if (ret)
+			break;
+	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	kthread_unuse_mm(kvm->mm);
 	mmput(kvm->mm);
 	return ret;
+}
+
+static bool parked_saved(struct kvm_ft_epoch *e)
+{
+	bool all;
+
+	spin_lock(&e->lock);
+	all = e->nr_saved == e->nr_parked;
+	spin_unlock(&e->lock);
+	return all;
+}
+
+/*
+ * Every held vCPU's state, as KVM_GET_* ioctls would take it: the parked
+ * ones save their own (park()), the engine's thread takes the locked ones.
+ * A vCPU killed while held has left: -EINTR (its VMM is going).  No vCPU
+ * leaves once taking is set, so the wait ends.  From the sender thread.
+ */
+static int take_vcpus(struct kvm_ft_epoch *e)
+{
+	int ret;
+
+	spin_lock(&e->lock);
+	e->taking = e->nr_parked + bitmap_weight(e->locked, e->nr_vcpus) == e->nr_vcpus;
+	e->nr_saved = 0;
+	e->save_err = 0;
+	spin_unlock(&e->lock);
+	if (!e->taking)
+		return -EINTR;
+	wake_up_all(&e->release);
+	ret = take_locked(e);
+	wait_event(e->wq, parked_saved(e));
+	return ret ?: e->save_err;
 }
 
 /* The snapshot's copies of the dirty frames, in a buffer kept across epochs. */

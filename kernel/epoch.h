@@ -41,10 +41,12 @@ struct kvm_ft_epoch {
 
 	spinlock_t lock;		/* parking .. in_park */
 	bool parking;
-	bool taking;			/* the engine reads the held vCPUs' state */
+	bool taking;			/* every vCPU held: their states are taken */
 	unsigned long gen;		/* bumped by each release */
 	unsigned long *parked;		/* vCPUs holding themselves in park() */
 	u32 nr_parked;
+	u32 nr_saved;			/* parked vCPUs that saved their state */
+	int save_err;			/* the first of their errors */
 	u32 in_park;			/* vCPU threads inside kvm_ft_vcpu_park() */
 	unsigned long *locked;		/* idle vCPUs whose mutex we hold */
 	wait_queue_head_t wq;		/* the engine: ticks, parked vCPUs, acks */

@@ -81,17 +81,42 @@ static void ask_all(struct kvm *kvm)
 	}
 }
 
+/*
+ * The VM has another number of vCPUs than at its last LISTEN: resize in
+ * place, under r->lock, so that a vCPU thread that found @r keeps a valid
+ * one.  Refused while states wait to be loaded: they are read unlocked.
+ */
+static int resume_resize(struct kvm_ft_resume *r, u32 n)
+{
+	unsigned long *pending = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
+	struct kvm_ft_arch_vcpu *vcpus = kvcalloc(max(n, 1U), sizeof(*vcpus), GFP_KERNEL_ACCOUNT);
+	int ret = -ENOMEM;
+
+	if (pending && vcpus) {
+		spin_lock(&r->lock);
+		ret = bitmap_empty(r->pending, r->nr_vcpus) ? 0 : -EBUSY;
+		if (!ret) {
+			swap(r->pending, pending);
+			swap(r->vcpus, vcpus);
+			r->nr_vcpus = n;
+		}
+		spin_unlock(&r->lock);
+	}
+	bitmap_free(pending);
+	kvfree(vcpus);
+	return ret;
+}
+
 /* A netlink handler's, under vm->lock: never twice at once for a VM. */
 int kvm_ft_resume_hold(struct kvm *kvm, u32 nr_vcpus)
 {
-	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm), *old = NULL;
+	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm);
 	int ret;
 
 	if (r && r->nr_vcpus != nr_vcpus) {
-		if (!bitmap_empty(r->pending, r->nr_vcpus))
-			return -EBUSY;
-		old = r;
-		r = NULL;
+		ret = resume_resize(r, nr_vcpus);
+		if (ret)
+			return ret;
 	}
 	if (!r) {
 		r = resume_alloc(nr_vcpus);
@@ -102,8 +127,6 @@ int kvm_ft_resume_hold(struct kvm *kvm, u32 nr_vcpus)
 			resume_free(r);
 			return ret;
 		}
-		/* No vCPU thread can be in @old: it was not holding, nothing pending. */
-		resume_free(old);
 	}
 	spin_lock(&r->lock);
 	r->holding = true;

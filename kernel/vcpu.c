@@ -144,7 +144,7 @@ const char *kvm_ft_vcpu_unfit(struct kvm *kvm)
 	return NULL;
 }
 
-/* The sender thread's, vCPUs held (epoch.c). */
+/* Every vCPU held (epoch.c): from a parked vCPU's own thread, or the sender's for one it locked. */
 int kvm_ft_vcpu_save(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st)
 {
 	u32 i;
