@@ -177,13 +177,27 @@ bool kvm_ft_dirty_log_owned(struct kvm *kvm)
 	return xa_load(&engines, (unsigned long)kvm);
 }
 
+/*
+ * Has @vcpu's VMM an I/O of it to finish?  Either KVM waits to complete
+ * the instruction (complete_userspace_io), or the vCPU left KVM_RUN for
+ * an I/O exit and has not entered it again: an OUT that KVM emulated in
+ * full is past already (RIP advanced, nothing to complete), and the VMM
+ * may not have done it to its device yet.  Its vcpu->mutex is held.
+ */
+static bool owes_io(struct kvm_vcpu *vcpu)
+{
+	u32 exit = READ_ONCE(vcpu->run->exit_reason);
+
+	return vcpu->arch.complete_userspace_io || exit == KVM_EXIT_IO || exit == KVM_EXIT_MMIO;
+}
+
 /* May @vcpu, idle and locked, be held?  Not while its VMM owes it an I/O. */
 static bool idle_holdable(struct kvm_vcpu *vcpu, bool mid_io_ok)
 {
-	if (!vcpu->arch.complete_userspace_io)
+	if (!owes_io(vcpu))
 		return true;
 	if (mid_io_ok)
-		pr_warn_ratelimited("%s: vCPU %d held mid-I/O: a failover would repeat it\n",
+		pr_warn_ratelimited("%s: vCPU %d held mid-I/O: a failover would repeat or lose it\n",
 				    current->comm, vcpu->vcpu_id);
 	return mid_io_ok;
 }
