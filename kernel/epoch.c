@@ -370,8 +370,11 @@ int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst)
 		return -ESRCH;
 	kthread_use_mm(kvm->mm);
 	idx = srcu_read_lock(&kvm->srcu);
-	for (i = 0; i < n && !ret; i++)
+	for (i = 0; i < n && !ret; i++) {
 		ret = kvm_read_guest_page(kvm, gfns[i], dst + i * PAGE_SIZE, 0, PAGE_SIZE);
+		if (!((i + 1) % 1024))
+			cond_resched();		/* an epoch may be all of a large VM */
+	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	kthread_unuse_mm(kvm->mm);
 	mmput(kvm->mm);

@@ -45,11 +45,13 @@ static int put_primary_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 		KVM_FT_A_VM_PAUSE_LAST_NS, KVM_FT_A_VM_PAUSE_MAX_NS,
 		KVM_FT_A_VM_PAUSE_TOTAL_NS, KVM_FT_A_VM_STALLS,
 		KVM_FT_A_VM_DEVICE_TIMEOUTS, KVM_FT_A_VM_DEVICE_LEN, KVM_FT_A_VM_PARK_TIMEOUTS,
+		KVM_FT_A_VM_EPOCH_PAGES_MAX,
 	};
 	atomic64_t *const vals[] = {
 		&st->bytes_tx, &st->sync_done, &st->sync_total, &st->pause_last_ns,
 		&st->pause_max_ns, &st->pause_total_ns, &st->stalls,
 		&st->device_timeouts, &st->device_len, &st->park_timeouts,
+		&st->epoch_pages_max,
 	};
 
 	struct nlattr *nest;

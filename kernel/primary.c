@@ -251,8 +251,10 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 	return ret;
 }
 
-static void count_pause(struct kvm_ft_stats *st, u64 ns)
+static void count_pause(struct kvm_ft_stats *st, u64 ns, u64 nr_pages)
 {
+	if (nr_pages > atomic64_read(&st->epoch_pages_max))	/* one writer */
+		atomic64_set(&st->epoch_pages_max, nr_pages);
 	atomic64_set(&st->pause_last_ns, ns);
 	atomic64_add(ns, &st->pause_total_ns);
 	if (ns > atomic64_read(&st->pause_max_ns))	/* one writer: no race */
@@ -292,7 +294,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 				    p->vm->name, READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
 		ret = 0;
 	} else if (!ret) {
-		count_pause(&p->vm->stats, s.pause_ns);
+		count_pause(&p->vm->stats, s.pause_ns, s.nr_pages);
 		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);
 	} else if (!sender_done(p)) {

@@ -37,6 +37,7 @@ struct kvm_ft_stats {
 	atomic64_t device_timeouts;	/* epochs sent without device state */
 	atomic64_t park_timeouts;	/* epochs not taken: a vCPU not held */
 	atomic64_t device_len;		/* bytes of the last blob */
+	atomic64_t epoch_pages_max;	/* the largest epoch after the sync */
 	atomic64_t verified;		/* backup: epochs checked by VERIFY */
 };
 

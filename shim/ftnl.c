@@ -32,7 +32,8 @@ struct vm_info {
 	uint16_t port;
 	uint64_t mem_bytes, cur_epoch, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
-		 pause_total_ns, stalls, device_timeouts, device_len, park_timeouts;
+		 pause_total_ns, stalls, device_timeouts, device_len, park_timeouts,
+		 epoch_pages_max;
 	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
 	uint32_t inflight;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
@@ -129,6 +130,7 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_DEVICE_LEN, device_len);
 	U64(KVM_FT_A_VM_PARK_TIMEOUTS, park_timeouts);
 	U64(KVM_FT_A_VM_VERIFIED, verified);
+	U64(KVM_FT_A_VM_EPOCH_PAGES_MAX, epoch_pages_max);
 #undef U64
 	if (a[KVM_FT_A_VM_PAUSE_HIST]) {
 		struct nlattr *h;
@@ -161,7 +163,7 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       "\"sync_total\":%llu,\"pause_last_ns\":%llu,\"pause_max_ns\":%llu,"
 	       "\"pause_total_ns\":%llu,\"stalls\":%llu,\"inflight\":%u,"
 	       "\"device_timeouts\":%llu,\"device_len\":%llu,\"park_timeouts\":%llu,"
-	       "\"verified\":%llu,\"errors\":{",
+	       "\"verified\":%llu,\"epoch_pages_max\":%llu,\"errors\":{",
 	       index ? "," : "", vm->name, role_name(vm->role), state_name(vm->state),
 	       vm->epoch_us, vm->nr_vcpus, (unsigned long long)vm->mem_bytes, vm->vmm_pid,
 	       vm->owner_uid,
@@ -174,7 +176,8 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	       (unsigned long long)vm->pause_max_ns, (unsigned long long)vm->pause_total_ns,
 	       (unsigned long long)vm->stalls, vm->inflight,
 	       (unsigned long long)vm->device_timeouts, (unsigned long long)vm->device_len,
-	       (unsigned long long)vm->park_timeouts, (unsigned long long)vm->verified);
+	       (unsigned long long)vm->park_timeouts, (unsigned long long)vm->verified,
+	       (unsigned long long)vm->epoch_pages_max);
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		printf("%s\"%s\":%llu", i > 1 ? "," : "", error_names[i],
 		       (unsigned long long)vm->errors[i]);
@@ -246,6 +249,7 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		if (vm.role == KVM_FT_ROLE_PRIMARY)
 			printf("sent:      %llu bytes; sync %llu of %llu pages\n"
 			       "paused:    last %llu us, longest %llu us, in all %llu us\n"
+			       "epochs:    the largest %llu pages\n"
 			       "stalls:    %llu; in flight %u; %llu epochs not taken (a vCPU not held)\n"
 			       "devices:   last state %llu bytes; %llu epochs without (late)\n",
 			       (unsigned long long)vm.bytes_tx, (unsigned long long)vm.sync_done,
@@ -253,6 +257,7 @@ static int show_cb(struct nl_msg *msg, void *arg)
 			       (unsigned long long)vm.pause_last_ns / 1000,
 			       (unsigned long long)vm.pause_max_ns / 1000,
 			       (unsigned long long)vm.pause_total_ns / 1000,
+			       (unsigned long long)vm.epoch_pages_max,
 			       (unsigned long long)vm.stalls, vm.inflight,
 			       (unsigned long long)vm.park_timeouts,
 			       (unsigned long long)vm.device_len,

@@ -355,6 +355,8 @@ enum kvm_ft_attr {
 					 * the VM; LISTEN/PAIR, the caller's
 					 * confirmation that it links another
 					 * user's VM */
+	KVM_FT_A_VM_EPOCH_PAGES_MAX,	/* u64, primary: the most pages one epoch
+					 * after the sync carried */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
