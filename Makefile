@@ -33,7 +33,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest_harness.h \
 	     tools/testing/selftests/kselftest.h
 
-.PHONY: all modules selftests shim deps kernel-check check check-run check-debug bench \
+.PHONY: all modules selftests shim deps kernel-check check check-run check-debug check-large bench \
 	fuzz demo clean help kvm-selftests kvm-selftests-build
 
 all: modules shim selftests
@@ -43,6 +43,7 @@ help:
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      build, boot test hosts, run every selftest"
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
+	@echo "make check-large  a VM of 4 GiB that dirties all its memory in one epoch (not in make check)"
 	@echo "make kvm-selftests  the kernel's own KVM selftests on our kvm.ko, then on Debian's: ours must do as well"
 	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
@@ -169,6 +170,16 @@ check-debug: deps
 		SMP_PAIR_TESTS= SMP_KILL_TESTS= \
 		KVER=$$(cat $$kdir/include/config/kernel.release) \
 		KIMG=$$kdir/arch/x86/boot/bzImage
+
+# A 4 GiB VM whose guest writes all its memory in one epoch, in hosts of
+# LARGE_MEM MiB each (18 GiB of the machine in all), for about a quarter
+# of an hour: beside make check, not in it (Documentation/testing.rst).
+check-large: deps
+	@$(STAGE) "build (stock)" $(MAKE) --no-print-directory all
+	@$(STAGE) "test hosts (large)" $(TESTBED)/run --flavor stock --kernel $(KIMG) \
+		--kver $(KVER) --kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
+		--logs $(BUILD)/logs/large --solo "" --pair "$(LARGE_TESTS)" \
+		--mem $(LARGE_MEM) --limit 2400
 
 # The wire codec (kernel/wire.c built for user space), bounded in time; the
 # corpus stays in build/fuzz/ so that later runs start where this one ended.

@@ -174,52 +174,6 @@ static uint32_t memory_crc(struct vm *vm)
 	return c.crc;
 }
 
-/* Host a takes host b's value over TCP (port CRC_PORT); -1 on failure. */
-static int64_t take_value(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(CRC_PORT) };
-	struct timeval tv = { .tv_sec = WAIT_S };
-	int one = 1, fd, conn;
-	uint32_t v;
-	int64_t ret = -1;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)) && !listen(fd, 1)) {
-		conn = accept(fd, NULL, NULL);
-		if (conn >= 0) {
-			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			if (recv(conn, &v, sizeof(v), MSG_WAITALL) == sizeof(v))
-				ret = v;
-			close(conn);
-		}
-	}
-	close(fd);
-	return ret;
-}
-
-static bool give_value(const char *peer, uint32_t v)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(CRC_PORT) };
-	time_t deadline = time(NULL) + WAIT_S;
-	bool ok = false;
-	int fd;
-
-	inet_pton(AF_INET, peer, &sin.sin_addr);
-	do {
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-			ok = send(fd, &v, sizeof(v), 0) == sizeof(v);
-			close(fd);
-			break;
-		}
-		close(fd);
-		usleep(200 * 1000);
-	} while (time(NULL) < deadline);
-	return ok;
-}
-
 /* Both sides: link up, primary synced (a sees the epochs come). */
 static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(rep) *self,
 		    const char *port)
@@ -262,7 +216,7 @@ TEST_F(rep, quiesced_memory_matches)
 		EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"listening\"")) TH_LOG("%s", ftnl_last());
 		/* Not listening when b pairs for its next test. */
 		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
-		EXPECT_EQ(take_value(), memory_crc(self->vm));
+		EXPECT_EQ(take_value(CRC_PORT, WAIT_S), memory_crc(self->vm));
 		return;
 	}
 
@@ -277,7 +231,7 @@ TEST_F(rep, quiesced_memory_matches)
 	EXPECT_EQ(0, ftnl_counter("rep", "\"sync_total\":") - ftnl_counter("rep", "\"sync_done\":"));
 	EXPECT_LT(0, ftnl_counter("rep", "\"pause_max_ns\":")) TH_LOG("%s", ftnl_last());
 	EXPECT_EQ(0, FTNL(self->out, "stop", "rep")) TH_LOG("%s", self->out);
-	EXPECT_TRUE(give_value(self->peer, memory_crc(self->vm)));
+	EXPECT_TRUE(give_value(self->peer, CRC_PORT, memory_crc(self->vm), WAIT_S));
 }
 
 /*

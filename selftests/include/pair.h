@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Write a /sys/kernel/kvm_ft knob; false if it could not be written. */
@@ -24,6 +25,14 @@ bool ftnl_counter_reaches(const char *vm, const char *key, unsigned long long mi
 const char *ftnl_last(void);
 /* The counter @key in that output, without running ftnl again; 0 if none. */
 unsigned long long ftnl_last_counter(const char *key);
+
+/*
+ * A 32-bit value from host b to host a (e.g. a checksum to compare), over
+ * TCP port @port of the test link: a listens, b connects.  Each waits up to
+ * @wait_s seconds; take_value() returns -1 on failure.
+ */
+int64_t take_value(unsigned short port, int wait_s);
+bool give_value(const char *peer, unsigned short port, uint32_t v, int wait_s);
 
 struct monitor {
 	pid_t pid;

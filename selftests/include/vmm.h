@@ -7,6 +7,7 @@
  * Guest physical layout (identity-mapped, 64-bit long mode, 2 MiB pages):
  *   0x0000_1000  page tables (PML4, PDPT, 4 PDs covering 4 GiB)
  *   0x0000_7000  GDT; TSS at 0x8000; IDT at 0x9000 (exceptions 0-31 reported)
+ *   0x0000_a000  4 more PDs, covering 4 to 8 GiB
  *   0x0020_0000  vCPU stacks, VMM_STACK_SIZE each
  *   0x0040_0000  the test binary (non-PIE), to VMM_MAIN_SIZE
  *   0x4000_0000  and up: memslots that tests add (VMM_TEST_GPA)
@@ -27,7 +28,7 @@
 #define VMM_MAX_VCPUS		16
 #define VMM_MAX_SLOTS		8
 #define VMM_TEST_GPA		(1UL << 30)
-#define VMM_MAPPED_SIZE		(4UL << 30)
+#define VMM_MAPPED_SIZE		(8UL << 30)
 #define VMM_RUN_LIMIT_S		60	/* the longest a guest may go without an exit */
 
 struct vmm_slot {

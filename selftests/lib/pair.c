@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See pair.h. */
 #include <linux/kvm_ft.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,4 +145,49 @@ void pair_teardown(struct monitor *m, const char *vm)
 	knob_set("auto_failover", 1);
 	knob_set("verify_memory", 0);
 	knob_set("inflight_max", KVM_FT_INFLIGHT_DEFAULT);
+}
+
+int64_t take_value(unsigned short port, int wait_s)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = wait_s };
+	int one = 1, fd, conn;
+	int64_t ret = -1;
+	uint32_t v;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)) && !listen(fd, 1)) {
+		conn = accept(fd, NULL, NULL);
+		if (conn >= 0) {
+			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (recv(conn, &v, sizeof(v), MSG_WAITALL) == sizeof(v))
+				ret = v;
+			close(conn);
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+bool give_value(const char *peer, unsigned short port, uint32_t v, int wait_s)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	time_t deadline = time(NULL) + wait_s;
+	bool ok = false;
+	int fd;
+
+	inet_pton(AF_INET, peer, &sin.sin_addr);
+	do {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+			ok = send(fd, &v, sizeof(v), 0) == sizeof(v);
+			close(fd);
+			break;
+		}
+		close(fd);
+		usleep(200 * 1000);
+	} while (time(NULL) < deadline);
+	return ok;
 }

@@ -19,6 +19,7 @@
 #define GDT_BASE	0x7000UL
 #define TSS_BASE	0x8000UL
 #define IDT_BASE	0x9000UL	/* 256 gates of 16 bytes */
+#define PD_HIGH		0xa000UL	/* the PDs of the 5th to 8th GiB */
 #define SEL_CODE	0x08
 #define SEL_DATA	0x10
 #define SEL_TSS		0x18
@@ -95,7 +96,13 @@ void vm_irqchip(struct vm *vm)
 	vm->irqchip = true;
 }
 
-/* The 2 MiB-page identity map of the low 4 GiB, the GDT and the IDT. */
+/* The PD that maps the @i-th GiB: the first four follow the PDPT. */
+static uint64_t pd_gpa(uint64_t i)
+{
+	return i < 4 ? PT_BASE + 0x2000 + i * 0x1000 : PD_HIGH + (i - 4) * 0x1000;
+}
+
+/* The 2 MiB-page identity map of the low 8 GiB, the GDT and the IDT. */
 void vmm_x86_setup_memory(struct vm *vm)
 {
 	uint64_t *pml4 = vm_gpa2hva(vm, PT_BASE);
@@ -105,11 +112,10 @@ void vmm_x86_setup_memory(struct vm *vm)
 
 	pml4[0] = (PT_BASE + 0x1000) | PTE_P | PTE_RW;
 	for (i = 0; i < VMM_MAPPED_SIZE >> 30; i++) {
-		uint64_t pd_gpa = PT_BASE + 0x2000 + i * 0x1000;
-		uint64_t *pd = vm_gpa2hva(vm, pd_gpa);
+		uint64_t *pd = vm_gpa2hva(vm, pd_gpa(i));
 		int j;
 
-		pdpt[i] = pd_gpa | PTE_P | PTE_RW;
+		pdpt[i] = pd_gpa(i) | PTE_P | PTE_RW;
 		for (j = 0; j < 512; j++)
 			pd[j] = ((i << 30) + ((uint64_t)j << 21)) | PTE_P | PTE_RW | PTE_PS;
 	}

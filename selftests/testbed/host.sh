@@ -8,7 +8,9 @@
 # From the kernel command line: cuju_top cuju_modules cuju_tests cuju_run
 # (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo
 # cuju_kvmst (a directory of the kernel's own KVM selftests: kvm-selftests.sh
-# runs them on ours, then on the kernel's kvm.ko, which is left loaded).
+# runs them on ours, then on the kernel's kvm.ko, which is left loaded),
+# cuju_limit (the host's time limit in seconds: each binary gets a minute
+# less, so that it is the one stopped and named).
 exec 3>/dev/ttyS1
 say() { echo "$*" >&3; }
 finish() {
@@ -86,7 +88,7 @@ fi
 for t in ${cuju_run//,/ }; do
 	say "# cuju: begin $t"
 	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl \
-		timeout -k 10 1200 \
+		timeout -k 10 $((${cuju_limit:-1260} - 60)) \
 		"$cuju_tests/$t" >&3 2>&3 </dev/null
 	say "# cuju: end $t rc=$?"
 done
