@@ -88,9 +88,12 @@ int kvm_ft_dirty_mark(struct kvm *kvm, u64 gpa, u64 size)
 		return -EINVAL;
 	end = gpa_to_gfn(gpa + size - 1) + 1;
 	idx = srcu_read_lock(&kvm->srcu);
-	for (gfn = first; !ret && gfn < end; gfn++)	/* all of it, or nothing */
+	for (gfn = first; !ret && gfn < end; gfn++) {	/* all of it, or nothing */
 		if (!logged_slot(kvm, gfn))
 			ret = -EINVAL;
+		if (!((gfn - first + 1) % 4096))
+			cond_resched();		/* the VMM sets the size */
+	}
 	for (gfn = first; !ret && gfn < end; gfn++) {
 		struct kvm_memory_slot *slot = logged_slot(kvm, gfn);
 

@@ -142,6 +142,13 @@ static bool no_park(struct kvm_ft_epoch *e)
 	return none;
 }
 
+/* An AP not yet started: KVM_RUN only blocks until its INIT/SIPI come. */
+static bool waits_for_sipi(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED &&
+	       !vcpu->arch.complete_userspace_io;
+}
+
 int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry)
 {
 	struct kvm_ft_epoch *e;
@@ -161,8 +168,10 @@ int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry)
 	/*
 	 * At KVM_RUN's start an I/O access of its VMM may still be owed: the
 	 * request stays for the loop's hook, after the access is complete.
+	 * Except for an AP that waits for its SIPI: it never reaches the loop,
+	 * blocks in KVM_RUN holding its vcpu->mutex, and owes nothing.
 	 */
-	if (!entry) {
+	if (!entry || waits_for_sipi(vcpu)) {
 		kvm_clear_request(KVM_REQ_FT_PARK, vcpu);
 		ret = park(e, vcpu);
 	}

@@ -30,14 +30,14 @@ void kvm_ft_link_init(struct kvm_ft_link *link)
 /*
  * Apply the knobs as they are now, so that an administrator's change takes
  * effect on a live link: wake at least once a heartbeat interval to send
- * one if due, and never block sending for longer than the failover timeout.
+ * one if due, or to see whether a peer that reads nothing still lives.
  */
 static void link_timeouts(struct socket *sock)
 {
 	WRITE_ONCE(sock->sk->sk_rcvtimeo,
 		   msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms)));
 	WRITE_ONCE(sock->sk->sk_sndtimeo,
-		   msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms)));
+		   msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms)));
 }
 
 bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
@@ -45,7 +45,8 @@ bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
 	bool ok;
 
 	tcp_sock_set_nodelay(sock->sk);
-	link->last_rx = link->last_tx = jiffies;
+	WRITE_ONCE(link->last_rx, jiffies);
+	link->last_tx = jiffies;
 
 	mutex_lock(&link->lock);
 	ok = !READ_ONCE(link->stopping);
@@ -173,22 +174,50 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
 	return 0;
 }
 
-/* All of @len bytes, or an error; caller holds send_lock. */
+/* Nothing has arrived from the peer for the failover timeout. */
+static bool peer_silent(struct kvm_ft_link *link)
+{
+	unsigned long dead = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
+
+	return time_after(jiffies, READ_ONCE(link->last_rx) + dead);
+}
+
+/*
+ * All of @len bytes, or an error; caller holds send_lock.  A send that
+ * blocks (the peer reads nothing while it applies a large epoch) goes on
+ * waiting as long as the peer is heard from: its heartbeats say it lives.
+ */
 static int send_all(struct kvm_ft_link *link, const void *buf, size_t len)
 {
 	size_t done = 0;
 	int n;
 
+	lockdep_assert_held(&link->send_lock);
 	while (done < len) {
 		struct kvec iov = { .iov_base = (void *)buf + done, .iov_len = len - done };
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
 
 		n = kernel_sendmsg(link->sock, &msg, &iov, 1, iov.iov_len);
+		if (n == -EAGAIN && !peer_silent(link) && !READ_ONCE(link->stopping))
+			continue;	/* the send timeout: a heartbeat interval */
 		if (n < 0)
 			return n;
 		done += n;
 	}
 	return 0;
+}
+
+/* One frame, its header and body; caller holds send_lock. */
+static int send_frame(struct kvm_ft_link *link, const void *head, size_t head_len,
+		      const void *body, size_t body_len)
+{
+	int ret = send_all(link, head, head_len);
+
+	if (!ret)
+		ret = send_all(link, body, body_len);
+	if (!ret)
+		WRITE_ONCE(link->last_tx, jiffies);
+	return ret;
 }
 
 int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_len,
@@ -197,11 +226,7 @@ int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_le
 	int ret;
 
 	mutex_lock(&link->send_lock);
-	ret = send_all(link, head, head_len);
-	if (!ret)
-		ret = send_all(link, body, body_len);
-	if (!ret)
-		WRITE_ONCE(link->last_tx, jiffies);
+	ret = send_frame(link, head, head_len, body, body_len);
 	mutex_unlock(&link->send_lock);
 	return ret;
 }
@@ -218,37 +243,48 @@ int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
 	return kvm_ft_link_send2(link, buf, len, NULL, 0);
 }
 
+static void empty_frame(u8 *hdr, u8 type, u64 epoch)
+{
+	kvm_ft_wire_put_hdr(hdr, type, epoch, 0);
+	kvm_ft_wire_seal(hdr, NULL);
+}
+
 int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
 {
 	u8 hdr[sizeof(struct kvm_ft_wire_hdr)];
 
-	kvm_ft_wire_put_hdr(hdr, type, epoch, 0);
-	kvm_ft_wire_seal(hdr, NULL);
+	empty_frame(hdr, type, epoch);
 	return kvm_ft_link_send(link, hdr, sizeof(hdr));
 }
 
 /*
  * Send a heartbeat if we have been quiet for an interval.  Also while
  * frames keep arriving: a backup taking a long epoch (the sync) must not
- * look dead to its primary for want of anything to say.
+ * look dead to its primary for want of anything to say.  Not while another
+ * thread sends a frame: that is no silence, and its send may wait for the
+ * peer to read, while the caller (a link thread) must go on reading.
  */
 int kvm_ft_link_beat(struct kvm_ft_link *link)
 {
 	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
+	u8 hdr[sizeof(struct kvm_ft_wire_hdr)];
+	int ret;
 
 	if (READ_ONCE(link->stopping) || READ_ONCE(link->said_all))
 		return 0;			/* finishing: we said all we had */
-	if (time_after_eq(jiffies, READ_ONCE(link->last_tx) + beat))
-		return kvm_ft_link_send_empty(link, KVM_FT_WIRE_HEARTBEAT, 0);
-	return 0;
+	if (time_before(jiffies, READ_ONCE(link->last_tx) + beat) ||
+	    !mutex_trylock(&link->send_lock))
+		return 0;
+	empty_frame(hdr, KVM_FT_WIRE_HEARTBEAT, 0);
+	ret = send_frame(link, hdr, sizeof(hdr), NULL, 0);
+	mutex_unlock(&link->send_lock);
+	return ret;
 }
 
 /* Nothing arrived for a while: give up on silence, else beat if due. */
 static int idle(struct kvm_ft_link *link)
 {
-	unsigned long dead = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
-
-	if (time_after(jiffies, link->last_rx + dead))
+	if (peer_silent(link))
 		return -ETIMEDOUT;
 	return kvm_ft_link_beat(link);
 }
@@ -276,7 +312,7 @@ int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
 		if (!n)
 			return done ? -EPIPE : -ENODATA;
 		done += n;
-		link->last_rx = jiffies;
+		WRITE_ONCE(link->last_rx, jiffies);
 		n = kvm_ft_link_beat(link);
 		if (n)
 			return n;

@@ -62,6 +62,12 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
  * first byte; -EPIPE: EOF after it.
  */
 int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len);
+/*
+ * Exactly @len bytes, as one frame.  A send blocked because the peer
+ * reads nothing goes on for as long as the peer is heard from (its
+ * heartbeats, read by the link thread); once it is silent for
+ * failover_timeout_ms, or the link is stopping, -EAGAIN.
+ */
 int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len);
 /* @head then @body, as one frame: nothing else goes between. */
 int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_len,
@@ -69,6 +75,7 @@ int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_le
 /*
  * A heartbeat if we sent nothing for heartbeat_ms (recv does it too):
  * for a side that is busy long without receiving, e.g. applying the sync.
+ * None while another thread sends a frame: the caller never waits.
  */
 int kvm_ft_link_beat(struct kvm_ft_link *link);
 /*

@@ -123,23 +123,48 @@ static bool list_ready(void)
 	return !list_overflow;
 }
 
-/* A netlink handler's, at pair and listen. */
+/* Why @vcpu cannot be carried, or NULL; its CPUID entries cannot change meanwhile. */
+static const char *cpuid_unfit(struct kvm_vcpu *vcpu)
+{
+	/* Its nested state (KVM_GET_NESTED_STATE) is not carried. */
+	if (guest_cpuid_has(vcpu, X86_FEATURE_SVM) || guest_cpuid_has(vcpu, X86_FEATURE_VMX))
+		return "a vCPU's CPUID exposes nested virtualisation (SVM or VMX), "
+		       "whose state Cuju does not carry: hide it from the guest "
+		       "(QEMU: -cpu ...,-svm,-vmx)";
+	if (vcpu->arch.hyperv_enabled)
+		return "a vCPU has Hyper-V enlightenments, whose state Cuju does "
+		       "not carry: start the VM without hv-* CPU flags";
+	return NULL;
+}
+
+/*
+ * A netlink handler's, at pair and listen.  KVM_SET_CPUID2 replaces (and
+ * frees) a vCPU's CPUID entries under its vcpu->mutex until the vCPU has
+ * first entered the guest; after that it keeps them for good.  So the
+ * entries are read under that mutex, taken by trylock only (the lock
+ * order), or without it once the vCPU has run.  A vCPU that has not run
+ * and is busy in an ioctl is a reason to try again.
+ */
 const char *kvm_ft_vcpu_unfit(struct kvm *kvm)
 {
 	struct kvm_vcpu *vcpu;
+	const char *why = NULL;
 	unsigned long i;
 
 	if (!list_ready())
 		return "this host's KVM saves more MSRs than Cuju carries (KVM_FT_NR_MSRS)";
 	kvm_for_each_vcpu(i, vcpu, kvm) {
-		/* Its nested state (KVM_GET_NESTED_STATE) is not carried. */
-		if (guest_cpuid_has(vcpu, X86_FEATURE_SVM) || guest_cpuid_has(vcpu, X86_FEATURE_VMX))
-			return "a vCPU's CPUID exposes nested virtualisation (SVM or VMX), "
-			       "whose state Cuju does not carry: hide it from the guest "
-			       "(QEMU: -cpu ...,-svm,-vmx)";
-		if (vcpu->arch.hyperv_enabled)
-			return "a vCPU has Hyper-V enlightenments, whose state Cuju does "
-			       "not carry: start the VM without hv-* CPU flags";
+		if (mutex_trylock(&vcpu->mutex)) {
+			why = cpuid_unfit(vcpu);
+			mutex_unlock(&vcpu->mutex);
+		} else if (READ_ONCE(vcpu->arch.last_vmentry_cpu) != -1) {
+			why = cpuid_unfit(vcpu);
+		} else {
+			why = "a vCPU that has not run yet is busy in an ioctl (its CPUID "
+			      "may be changing): try again";
+		}
+		if (why)
+			return why;
 	}
 	return NULL;
 }

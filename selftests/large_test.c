@@ -13,7 +13,9 @@
  *   | 4 GiB + 16 MiB          |<--------->| inflight_max 1          |
  *   | stages 4 GiB, applies   |           | link down, guest sweeps |
  *   | compares checksums      |           | all of memory, link up: |
- *   | takes over mid-sweep    |           | one epoch of 4 GiB      |
+ *   | takes over mid-sweep    |           | one epoch of 4 GiB;     |
+ *   |                         |           | then epochs of GiBs, 4  |
+ *   |                         |           | in flight, link cut     |
  *   +-------------------------+           +-------------------------+
  *
  * The whole-memory epoch is made, not hoped for: while host b's link is
@@ -39,8 +41,15 @@
 #define WAIT_S		900		/* 4 GiB cross the emulated link at ~30 MB/s */
 #define SLOT_BYTES	(4UL << 30)
 #define SLOT_PAGES	(SLOT_BYTES / VMM_PAGE_SIZE)
+#define TICK_PAGES	65536		/* an exit every 256 MiB written */
 #define LINK_DOWN_MS	600000		/* no failover while the link is down on purpose */
-#define FAILOVER_MS	20000		/* then a real one, in the second half */
+/*
+ * Then a real one, in the second half, shorter than applying an epoch of
+ * 4 GiB takes on host a: with the default inflight_max, b's sender blocks
+ * meanwhile (a reads nothing), and must wait on as long as a's heartbeats
+ * come.  Roomy enough otherwise for a slow emulated host.
+ */
+#define FAILOVER_MS	3000
 
 /* ---- the guest ------------------------------------------------------------ */
 
@@ -61,10 +70,16 @@ static void guest_sweep(uint64_t pages, uint64_t unused)
 
 	for (;;) {
 		round++;
-		for (i = 0; i < pages; i++)
+		for (i = 0; i < pages; i++) {
 			*word(i) = round;
-		for (i = 0; i < pages; i++)
+			if (!(i % TICK_PAGES))
+				guest_tick();	/* a sweep outlasts VMM_RUN_LIMIT_S */
+		}
+		for (i = 0; i < pages; i++) {
 			GUEST_ASSERT(*word(i) == round);
+			if (!(i % TICK_PAGES))
+				guest_tick();
+		}
 		if (guest_ask_stop())
 			GUEST_SYNC(round);
 	}
@@ -192,6 +207,7 @@ TEST_F_TIMEOUT(big, all_memory_in_one_epoch, 4 * WAIT_S)
 	acked = ftnl_counter("big", "\"epochs\":");
 	guest_thread_start(&self->run, self->vcpu);
 	COUNTER_REACHES("\"epochs\":", acked + 3);
+	EXPECT_EQ(0, ftnl_last_counter("\"peer_lost\":")) TH_LOG("%s", ftnl_last());
 	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
 	EVENT("big: peer lost (silence)");
 	ASSERT_EQ(UCALL_SYNC, guest_thread_stop(&self->run));

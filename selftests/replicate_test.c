@@ -937,4 +937,134 @@ TEST_F(state, vcpus_survive_failover)
 	sleep(FAILOVER_MS / 1000 + 5);	/* a takes over before the link is back */
 }
 
+/* ---- an AP that never started ---------------------------------------------- */
+
+#define AP_PORT		"7917"
+
+/*
+ * An AP waiting for its INIT/SIPI, as a real guest's are until the OS
+ * starts them (or for good, with maxcpus= below the vCPU count): its VMM
+ * keeps it in KVM_RUN, where KVM blocks it holding its vcpu->mutex, and
+ * enters again at once whenever KVM returns (-EAGAIN), as QEMU does.
+ */
+struct unstarted {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	volatile bool stop, done;
+	int err;		/* an errno KVM_RUN should never give */
+};
+
+static void on_usr1(int sig)
+{
+}
+
+static void *run_unstarted(void *arg)
+{
+	struct unstarted *u = arg;
+
+	while (!u->stop) {
+		if (ioctl(u->vcpu->fd, KVM_RUN, 0) && errno != EAGAIN && errno != EINTR) {
+			u->err = errno;
+			break;
+		}
+	}
+	u->done = true;
+	return NULL;
+}
+
+static void unstarted_start(struct unstarted *u)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_create(&u->thread, NULL, run_unstarted, u);
+}
+
+/* Out of a blocked KVM_RUN by a signal, sent until it is out. */
+static void unstarted_stop(struct unstarted *u)
+{
+	if (!u->thread)
+		return;
+	u->stop = true;
+	while (!u->done) {
+		pthread_kill(u->thread, SIGUSR1);
+		usleep(10 * 1000);
+	}
+	pthread_join(u->thread, NULL);
+	u->thread = 0;
+}
+
+FIXTURE(ap) {
+	const char *role, *peer;
+	struct vm *vm;
+	struct vcpu *bsp;
+	struct unstarted ap;
+	struct monitor mon;
+	char out[4096];
+};
+
+FIXTURE_SETUP(ap)
+{
+	struct kvm_ft_register r = { .name = "ap", .flags = KVM_FT_F_NO_DEVICE_STATE };
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
+
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
+	r.role = strcmp(self->role, "a") ? KVM_FT_ROLE_PRIMARY : KVM_FT_ROLE_BACKUP;
+	self->vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	vm_irqchip(self->vm);
+	self->bsp = vcpu_add(self->vm, 0, guest_churn, 0, 0);
+	self->ap.vcpu = vcpu_add(self->vm, 1, guest_churn, 0, 0);
+	ASSERT_EQ(0, ioctl(self->ap.vcpu->fd, KVM_SET_MP_STATE, &mp));
+	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
+	ASSERT_TRUE(monitor_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(ap)
+{
+	unstarted_stop(&self->ap);
+	pair_teardown(&self->mon, "ap");
+	vm_destroy(self->vm);
+}
+
+/*
+ * Every epoch holds the AP too: the engine parks it as it enters KVM_RUN
+ * (it never reaches the run loop's hook), so epochs come and none times
+ * out; the backup's memory then equals the primary's.
+ */
+TEST_F(ap, unstarted_ap_is_held)
+{
+	struct runner r = { 0 };
+	unsigned long long acked;
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "ap", "0.0.0.0", AP_PORT))
+			TH_LOG("%s", self->out);
+		EVENT("ap: linked");
+		EVENT("ap: peer lost (closed)");
+		EXPECT_LE(12, ftnl_counter("ap", "\"epochs\":")) TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(take_value(CRC_PORT, WAIT_S), memory_crc(self->vm));
+		return;
+	}
+
+	runner_start(&r, self->bsp);
+	unstarted_start(&self->ap);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "ap", self->peer, AP_PORT)) TH_LOG("%s", self->out);
+	EVENT("ap: linked");
+	EVENT("ap: synced");
+	ASSERT_TRUE(ftnl_counter_reaches("ap", "\"epochs\":", 10, WAIT_S)) TH_LOG("%s", ftnl_last());
+	EXPECT_EQ(0, ftnl_last_counter("\"park_timeouts\":")) TH_LOG("%s", ftnl_last());
+	runner_stop(&r, 20);
+	ASSERT_TRUE(r.done);
+	acked = ftnl_counter("ap", "\"epochs\":");
+	ASSERT_TRUE(ftnl_counter_reaches("ap", "\"epochs\":", acked + 2, WAIT_S))
+		TH_LOG("%s", ftnl_last());
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ap")) TH_LOG("%s", self->out);
+	unstarted_stop(&self->ap);
+	EXPECT_EQ(0, self->ap.err) TH_LOG("KVM_RUN of the AP: %s", strerror(self->ap.err));
+	EXPECT_TRUE(give_value(self->peer, CRC_PORT, memory_crc(self->vm), WAIT_S));
+}
+
 TEST_HARNESS_MAIN

@@ -13,6 +13,7 @@
 
 #define UCALL_PORT	0x1000
 #define UCALL_ASK_PORT	0x1020	/* the guest asks: stop now? */
+#define UCALL_TICK_PORT	0x1021	/* the guest says it is alive: no answer */
 
 enum {
 	UCALL_NONE,
@@ -54,6 +55,15 @@ static inline bool guest_ask_stop(void)
 
 	asm volatile("inb %%dx, %%al" : "=a"(v) : "d"(UCALL_ASK_PORT) : "memory");
 	return v;
+}
+
+/*
+ * An exit that asks nothing, for a guest that computes longer than
+ * VMM_RUN_LIMIT_S between its other exits: a guest_thread resumes it.
+ */
+static inline void guest_tick(void)
+{
+	asm volatile("outb %%al, %%dx" : : "a"(0), "d"(UCALL_TICK_PORT) : "memory");
 }
 
 struct vcpu;

@@ -48,6 +48,8 @@ static void *guest_thread_run(void *arg)
 
 	for (;;) {
 		reason = vcpu_run(g->vcpu);
+		if (reason == KVM_EXIT_IO && run->io.port == UCALL_TICK_PORT)
+			continue;
 		if (reason != KVM_EXIT_IO || run->io.port != UCALL_ASK_PORT)
 			break;
 		*((uint8_t *)run + run->io.data_offset) = g->stop;
