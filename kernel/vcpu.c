@@ -143,7 +143,8 @@ static const char *cpuid_unfit(struct kvm_vcpu *vcpu)
  * first entered the guest; after that it keeps them for good.  So the
  * entries are read under that mutex, taken by trylock only (the lock
  * order), or without it once the vCPU has run.  A vCPU that has not run
- * and is busy in an ioctl is a reason to try again.
+ * and is busy (an AP blocked in KVM_RUN until its SIPI) cannot be read
+ * here: kvm_ft_vcpu_save() checks every vCPU again, held.
  */
 const char *kvm_ft_vcpu_unfit(struct kvm *kvm)
 {
@@ -159,9 +160,6 @@ const char *kvm_ft_vcpu_unfit(struct kvm *kvm)
 			mutex_unlock(&vcpu->mutex);
 		} else if (READ_ONCE(vcpu->arch.last_vmentry_cpu) != -1) {
 			why = cpuid_unfit(vcpu);
-		} else {
-			why = "a vCPU that has not run yet is busy in an ioctl (its CPUID "
-			      "may be changing): try again";
 		}
 		if (why)
 			return why;
@@ -174,6 +172,12 @@ int kvm_ft_vcpu_save(struct kvm_vcpu *vcpu, struct kvm_ft_arch_vcpu *st)
 {
 	u32 i;
 
+	const char *why = cpuid_unfit(vcpu);	/* held: its CPUID cannot change */
+
+	if (why) {
+		pr_warn_ratelimited("vCPU %d cannot be carried: %s\n", vcpu->vcpu_id, why);
+		return -EOPNOTSUPP;
+	}
 	if (!list_ready())
 		return -E2BIG;
 	memset(st, 0, sizeof(*st));
