@@ -188,16 +188,21 @@ bool kvm_ft_dirty_log_owned(struct kvm *kvm)
 
 /*
  * Has @vcpu's VMM an I/O of it to finish?  Either KVM waits to complete
- * the instruction (complete_userspace_io), or the vCPU left KVM_RUN for
- * an I/O exit and has not entered it again: an OUT that KVM emulated in
- * full is past already (RIP advanced, nothing to complete), and the VMM
- * may not have done it to its device yet.  Its vcpu->mutex is held.
+ * the instruction (complete_userspace_io), or the vCPU's last exit was an
+ * OUT that KVM emulated in full (RIP advanced, nothing to complete) and
+ * the VMM may not have done it to its device yet.  Not an IN or an MMIO
+ * access: KVM completes those only through complete_userspace_io, so
+ * with none pending they are done, even though exit_reason still says so
+ * (a VMM that completes with immediate_exit leaves it as it was).  Its
+ * vcpu->mutex is held.
  */
 static bool owes_io(struct kvm_vcpu *vcpu)
 {
-	u32 exit = READ_ONCE(vcpu->run->exit_reason);
+	struct kvm_run *run = vcpu->run;
 
-	return vcpu->arch.complete_userspace_io || exit == KVM_EXIT_IO || exit == KVM_EXIT_MMIO;
+	return vcpu->arch.complete_userspace_io ||
+	       (READ_ONCE(run->exit_reason) == KVM_EXIT_IO &&
+		READ_ONCE(run->io.direction) == KVM_EXIT_IO_OUT);
 }
 
 /* May @vcpu, idle and locked, be held?  Not while its VMM owes it an I/O. */
