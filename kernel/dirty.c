@@ -18,6 +18,7 @@
  */
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 
 #include "dirty.h"
 
@@ -67,7 +68,9 @@ int kvm_ft_dirty_init(struct kvm_ft_dirty *d, struct kvm *kvm)
 
 	d->nr = 0;
 	d->cap = pages;
-	d->gfns = kvmalloc_array(max_t(u64, pages, 1), sizeof(u64), GFP_KERNEL_ACCOUNT);
+	/* Not kvmalloc: it refuses (and warns) beyond INT_MAX bytes, a 1 TiB VM. */
+	d->gfns = __vmalloc(array_size(max_t(u64, pages, 1), sizeof(u64)),
+			    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	return d->gfns ? 0 : -ENOMEM;
 }
 
@@ -130,7 +133,7 @@ int kvm_ft_dirty_all(struct kvm *kvm, struct kvm_ft_dirty *d)
 
 void kvm_ft_dirty_free(struct kvm_ft_dirty *d)
 {
-	kvfree(d->gfns);
+	vfree(d->gfns);
 	d->gfns = NULL;
 }
 
