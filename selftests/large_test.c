@@ -133,31 +133,36 @@ static uint32_t range_crc(struct vm *vm, uint64_t gpa, uint64_t size)
 #define COUNTER_REACHES(key, min) \
 	ASSERT_TRUE(ftnl_counter_reaches("big", key, min, WAIT_S)) TH_LOG("%s", ftnl_last())
 
+/* Checksums of main memory and of the slot. */
+static void crcs(struct vm *vm, uint32_t crc[2])
+{
+	crc[0] = range_crc(vm, 0, VMM_MAIN_SIZE);
+	crc[1] = range_crc(vm, VMM_TEST_GPA, SLOT_BYTES);
+}
+
 /* Host a: its checksums against b's, each side told the other's. */
 static void compare_on_a(struct __test_metadata *_metadata, FIXTURE_DATA(big) *self)
 {
-	int64_t main_b = take_value(VALUE_PORT, WAIT_S);
-	int64_t slot_b = take_value(VALUE_PORT, WAIT_S);
-	uint32_t main_a = range_crc(self->vm, 0, VMM_MAIN_SIZE);
-	uint32_t slot_a = range_crc(self->vm, VMM_TEST_GPA, SLOT_BYTES);
+	uint32_t b[2], a[2];
 
-	EXPECT_NE(0, slot_a);
-	EXPECT_EQ(main_b, main_a);
-	EXPECT_EQ(slot_b, slot_a);
-	ASSERT_TRUE(give_value(self->peer, VALUE_PORT, main_a, WAIT_S));
-	ASSERT_TRUE(give_value(self->peer, VALUE_PORT, slot_a, WAIT_S));
+	ASSERT_TRUE(take_values(VALUE_PORT, b, 2, WAIT_S));
+	crcs(self->vm, a);
+	EXPECT_NE(0, a[1]);
+	EXPECT_EQ(b[0], a[0]);
+	EXPECT_EQ(b[1], a[1]);
+	ASSERT_TRUE(give_values(self->peer, VALUE_PORT, a, 2, WAIT_S));
 }
 
 static void compare_on_b(struct __test_metadata *_metadata, FIXTURE_DATA(big) *self)
 {
-	uint32_t main_b = range_crc(self->vm, 0, VMM_MAIN_SIZE);
-	uint32_t slot_b = range_crc(self->vm, VMM_TEST_GPA, SLOT_BYTES);
+	uint32_t b[2], a[2];
 
-	EXPECT_NE(0, slot_b);
-	ASSERT_TRUE(give_value(self->peer, VALUE_PORT, main_b, WAIT_S));
-	ASSERT_TRUE(give_value(self->peer, VALUE_PORT, slot_b, WAIT_S));
-	EXPECT_EQ(main_b, take_value(VALUE_PORT, WAIT_S));
-	EXPECT_EQ(slot_b, take_value(VALUE_PORT, WAIT_S));
+	crcs(self->vm, b);
+	EXPECT_NE(0, b[1]);
+	ASSERT_TRUE(give_values(self->peer, VALUE_PORT, b, 2, WAIT_S));
+	ASSERT_TRUE(take_values(VALUE_PORT, a, 2, WAIT_S));
+	EXPECT_EQ(b[0], a[0]);
+	EXPECT_EQ(b[1], a[1]);
 }
 
 TEST_F_TIMEOUT(big, all_memory_in_one_epoch, 4 * WAIT_S)

@@ -27,12 +27,15 @@ const char *ftnl_last(void);
 unsigned long long ftnl_last_counter(const char *key);
 
 /*
- * A 32-bit value from host b to host a (e.g. a checksum to compare), over
- * TCP port @port of the test link: a listens, b connects.  Each waits up to
- * @wait_s seconds; take_value() returns -1 on failure.
+ * @n 32-bit values (e.g. checksums to compare) from one test host to the
+ * other, over TCP port @port of the test link, in one connection: the
+ * taker listens, the giver connects.  Each waits up to @wait_s seconds;
+ * false on failure.  One exchange per direction and port at a time: a
+ * second one on the heels of the first could connect to the listener
+ * the taker is closing.
  */
-int64_t take_value(unsigned short port, int wait_s);
-bool give_value(const char *peer, unsigned short port, uint32_t v, int wait_s);
+bool take_values(unsigned short port, uint32_t *v, int n, int wait_s);
+bool give_values(const char *peer, unsigned short port, const uint32_t *v, int n, int wait_s);
 
 struct monitor {
 	pid_t pid;

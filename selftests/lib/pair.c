@@ -147,13 +147,13 @@ void pair_teardown(struct monitor *m, const char *vm)
 	knob_set("inflight_max", KVM_FT_INFLIGHT_DEFAULT);
 }
 
-int64_t take_value(unsigned short port, int wait_s)
+bool take_values(unsigned short port, uint32_t *v, int n, int wait_s)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct timeval tv = { .tv_sec = wait_s };
+	ssize_t want = n * sizeof(*v);
 	int one = 1, fd, conn;
-	int64_t ret = -1;
-	uint32_t v;
+	bool ok = false;
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -162,19 +162,19 @@ int64_t take_value(unsigned short port, int wait_s)
 		conn = accept(fd, NULL, NULL);
 		if (conn >= 0) {
 			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			if (recv(conn, &v, sizeof(v), MSG_WAITALL) == sizeof(v))
-				ret = v;
+			ok = recv(conn, v, want, MSG_WAITALL) == want;
 			close(conn);
 		}
 	}
 	close(fd);
-	return ret;
+	return ok;
 }
 
-bool give_value(const char *peer, unsigned short port, uint32_t v, int wait_s)
+bool give_values(const char *peer, unsigned short port, const uint32_t *v, int n, int wait_s)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	time_t deadline = time(NULL) + wait_s;
+	ssize_t want = n * sizeof(*v);
 	bool ok = false;
 	int fd;
 
@@ -182,7 +182,7 @@ bool give_value(const char *peer, unsigned short port, uint32_t v, int wait_s)
 	do {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-			ok = send(fd, &v, sizeof(v), 0) == sizeof(v);
+			ok = send(fd, v, want, 0) == want;
 			close(fd);
 			break;
 		}
