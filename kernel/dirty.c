@@ -137,7 +137,10 @@ void kvm_ft_dirty_free(struct kvm_ft_dirty *d)
 	d->gfns = NULL;
 }
 
-/* Harvest one memslot into @d; -E2BIG if the VM grew past @d's room. */
+/*
+ * Harvest one memslot into @d; -E2BIG if the VM grew past @d's room.
+ * From the sender thread, with kvm->slots_lock held (see below).
+ */
 static int harvest_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
 			struct kvm_ft_dirty *d)
 {
@@ -147,6 +150,7 @@ static int harvest_slot(struct kvm *kvm, struct kvm_memory_slot *slot,
 	bool flush = false;
 	int ret = 0;
 
+	lockdep_assert_held(&kvm->slots_lock);
 	write_lock(&kvm->mmu_lock);
 	for (i = 0; i < words && !ret; i++) {
 		if (!READ_ONCE(bitmap[i]))

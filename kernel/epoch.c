@@ -216,7 +216,10 @@ static bool idle_holdable(struct kvm_vcpu *vcpu, bool mid_io_ok)
 	return mid_io_ok;
 }
 
-/* Is every vCPU held, parked or locked?  Lock the idle ones meanwhile. */
+/*
+ * Is every vCPU held, parked or locked?  Lock the idle ones meanwhile.
+ * From the sender thread, as is everything below up to the snapshot.
+ */
 static bool all_held(struct kvm_ft_epoch *e, bool mid_io_ok)
 {
 	struct kvm_vcpu *vcpu;
@@ -243,6 +246,10 @@ static bool all_held(struct kvm_ft_epoch *e, bool mid_io_ok)
 	return all;
 }
 
+/*
+ * Let every held vCPU go: wake the parked, unlock the locked.  From the
+ * sender thread after a snapshot, or the engine's destruction.
+ */
 static void release_all(struct kvm_ft_epoch *e)
 {
 	unsigned long i;

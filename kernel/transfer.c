@@ -7,6 +7,11 @@
  * side with nothing else to send sends heartbeats (also while it is busy
  * receiving), so a peer silent for longer than the failover timeout is
  * gone (or cut off), whatever TCP still believes.
+ *
+ * Contexts: a link's own thread (kvm_ft_tx/NAME, kvm_ft_rx/NAME) receives,
+ * beats and, on a backup, sends; a primary's sender (kvm_ft_ep/NAME)
+ * sends epochs; a netlink handler or the VM's destruction stops a link
+ * (kvm_ft_link_stop(), _finish(), _reset()).  All may sleep.
  */
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
