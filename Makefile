@@ -172,8 +172,8 @@ check-debug: deps
 		KIMG=$$kdir/arch/x86/boot/bzImage
 
 # A 4 GiB VM whose guest writes all its memory in one epoch, in hosts of
-# LARGE_MEM MiB each (18 GiB of the machine in all), for about a quarter
-# of an hour: beside make check, not in it (Documentation/testing.rst).
+# LARGE_MEM MiB each (18 GiB of the machine in all), for about ten
+# minutes: beside make check, not in it (Documentation/testing.rst).
 check-large: deps
 	@$(STAGE) "build (stock)" $(MAKE) --no-print-directory all
 	@$(STAGE) "test hosts (large)" $(TESTBED)/run --flavor stock --kernel $(KIMG) \

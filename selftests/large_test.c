@@ -21,8 +21,8 @@
  * The whole-memory epoch is made, not hoped for: while host b's link is
  * down, the epoch in flight cannot be acknowledged, so with inflight_max 1
  * no epoch is taken and everything the guest writes meanwhile goes in the
- * next one.  Not in `make check`: it needs test hosts of 9 GiB and about a
- * quarter of an hour (`make check-large`, Documentation/testing.rst).
+ * next one.  Not in `make check`: it needs test hosts of 9 GiB and about
+ * ten minutes (`make check-large`, Documentation/testing.rst).
  */
 #include <linux/kvm_ft.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@ KILL_TESTS := kill_test
 SMP_PAIR_TESTS := replicate_test device_test consistency_test
 SMP_KILL_TESTS := kill_test
 # make check-large: pair, on hosts of LARGE_MEM MiB; not part of make check
-#       (a quarter of an hour and 18 GiB of the machine's memory).
+#       (ten minutes and 18 GiB of the machine's memory).
 LARGE_TESTS := large_test
 LARGE_MEM := 9216
 # make bench: pair, figures rather than verdicts; not part of make check.
