@@ -90,14 +90,25 @@ static int gfn_valid(void *ctx, __u64 gfn)
 	return !kvm_is_error_hva(gfn_to_writable_hva(b->vm->kvm, gfn));
 }
 
-static void drop_staged(struct kvm_ft_backup *b)
+/*
+ * Free what was staged.  An epoch can be all of a large VM's memory, and
+ * freeing it takes a while: @alive, the link to the primary, if it is to
+ * keep hearing from us meanwhile (NULL once the link is done).
+ */
+static void drop_staged(struct kvm_ft_backup *b, struct kvm_ft_link *alive)
 {
 	struct page *page;
 	unsigned long gfn;
+	u64 n = 0;
 
 	xa_for_each(&b->staged, gfn, page) {
 		xa_erase(&b->staged, gfn);
 		__free_page(page);
+		if (!(++n % 1024)) {
+			if (alive)
+				kvm_ft_link_beat(alive);
+			cond_resched();
+		}
 	}
 	kvfree(b->staged_device);
 	b->staged_device = NULL;
@@ -296,7 +307,7 @@ static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 	}
 	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
-	drop_staged(b);
+	drop_staged(b, &b->link);
 	atomic64_inc(&b->vm->stats.epochs);
 	atomic64_set(&b->vm->stats.last_epoch, epoch);
 	return KVM_FT_WIRE_OK;
@@ -451,7 +462,7 @@ static void serve(struct kvm_ft_backup *b)
 		err = next_frame(b, &rx);
 	while (err == KVM_FT_WIRE_OK);
 
-	drop_staged(b);
+	drop_staged(b, NULL);
 	if (READ_ONCE(b->link.stopping) || READ_ONCE(b->frozen) || err == VMM_GONE)
 		return;		/* stopped, a failover by hand under way, or ending */
 	if (err != CLEAN_CLOSE)
@@ -493,7 +504,7 @@ static int backup_thread(void *arg)
 
 static void backup_free(struct kvm_ft_backup *b)
 {
-	drop_staged(b);
+	drop_staged(b, NULL);
 	xa_destroy(&b->staged);
 	kvfree(b->staged_vcpus);
 	kvfree(b->vcpus);

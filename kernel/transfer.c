@@ -266,8 +266,9 @@ int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
  * Send a heartbeat if we have been quiet for an interval.  Also while
  * frames keep arriving: a backup taking a long epoch (the sync) must not
  * look dead to its primary for want of anything to say.  Not while another
- * thread sends a frame: that is no silence, and its send may wait for the
- * peer to read, while the caller (a link thread) must go on reading.
+ * thread sends a frame, nor while the socket is full: that is no silence,
+ * and a send may wait for the peer to read, while the caller (a link
+ * thread) must go on reading.
  */
 int kvm_ft_link_beat(struct kvm_ft_link *link)
 {
@@ -280,8 +281,12 @@ int kvm_ft_link_beat(struct kvm_ft_link *link)
 	if (time_before(jiffies, READ_ONCE(link->last_tx) + beat) ||
 	    !mutex_trylock(&link->send_lock))
 		return 0;
-	empty_frame(hdr, KVM_FT_WIRE_HEARTBEAT, 0);
-	ret = send_frame(link, hdr, sizeof(hdr), NULL, 0);
+	/* Nor when what is queued already fills the socket: that will do. */
+	ret = 0;
+	if (sk_stream_memory_free(link->sock->sk)) {
+		empty_frame(hdr, KVM_FT_WIRE_HEARTBEAT, 0);
+		ret = send_frame(link, hdr, sizeof(hdr), NULL, 0);
+	}
 	mutex_unlock(&link->send_lock);
 	return ret;
 }
