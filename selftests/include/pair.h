@@ -21,6 +21,13 @@ unsigned long long ftnl_counter(const char *vm, const char *key);
 /* Poll until it reaches @min, for up to @wait_s seconds. */
 bool ftnl_counter_reaches(const char *vm, const char *key, unsigned long long min,
 			  int wait_s);
+/*
+ * On a primary whose guest has stopped writing: wait until an epoch whose
+ * snapshot began after this call is acknowledged (the newest begun now,
+ * plus two: one may be under way, taken before), so that the backup holds
+ * every write made before the call.  Within @wait_s seconds.
+ */
+bool ftnl_epochs_settle(const char *vm, int wait_s);
 /* ftnl -j show @vm's last output, for a test's log. */
 const char *ftnl_last(void);
 /* The counter @key in that output, without running ftnl again; 0 if none. */

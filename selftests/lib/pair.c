@@ -75,6 +75,14 @@ bool ftnl_counter_reaches(const char *vm, const char *key, unsigned long long mi
 	return false;
 }
 
+bool ftnl_epochs_settle(const char *vm, int wait_s)
+{
+	unsigned long long begun;
+
+	return counter_of(vm, "\"cur_epoch\":", &begun) &&
+	       ftnl_counter_reaches(vm, "\"last_epoch\":", begun + 2, wait_s);
+}
+
 bool monitor_start(struct monitor *m)
 {
 	const char *const argv[] = { "ftnl", "monitor", NULL };

@@ -9,8 +9,8 @@
 # (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo
 # cuju_kvmst (a directory of the kernel's own KVM selftests: kvm-selftests.sh
 # runs them on ours, then on the kernel's kvm.ko, which is left loaded),
-# cuju_limit (the host's time limit in seconds: each binary gets a minute
-# less, so that it is the one stopped and named).
+# cuju_limit (the host's time limit in seconds: each binary gets what is
+# left of it less a minute, so that it is the one stopped and named).
 exec 3>/dev/ttyS1
 say() { echo "$*" >&3; }
 finish() {
@@ -85,10 +85,18 @@ if [[ -n $cuju_kvmst ]]; then
 		die "kvm-selftests.sh could not swap the modules"
 fi
 
+# Seconds left of the host's limit, less a minute; at least one.
+time_left() {
+	local up
+	read -r up _ < /proc/uptime
+	up=$(( ${cuju_limit:-1260} - ${up%.*} - 60 ))
+	echo $(( up > 0 ? up : 1 ))
+}
+
 for t in ${cuju_run//,/ }; do
 	say "# cuju: begin $t"
 	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl \
-		timeout -k 10 $((${cuju_limit:-1260} - 60)) \
+		timeout -k 10 "$(time_left)" \
 		"$cuju_tests/$t" >&3 2>&3 </dev/null
 	say "# cuju: end $t rc=$?"
 done
