@@ -72,9 +72,11 @@ if (($(nproc) > 1)) && [[ -x $cuju_tests/keys_hold ]]; then
 	[[ -e /run/keys_hold.ready ]] || die "keys_hold did not start"
 fi
 
+# Every host: tests listen on 127.0.0.1, which exists only once lo is up
+# (a debug kernel's solo host refused control_test's bind without it).
+ip link set lo up || die "cannot bring lo up"
 if [[ -n $cuju_role ]]; then
 	load_dep virtio_net || die "cannot load virtio_net"
-	ip link set lo up
 	ip link set eth0 up && ip addr add "$cuju_ip/24" dev eth0 ||
 		die "cannot configure eth0 as $cuju_ip"
 	say "# cuju: link up, $cuju_ip (role $cuju_role), peer $cuju_peer"
