@@ -17,7 +17,7 @@
 # Exits non-zero only when it cannot run them or cannot swap the modules.
 set -u
 dir=$1
-per=60				# seconds per binary and run (timeout)
+per=90				# seconds per binary and run (timeout), unless in $limit
 work=/run/kvmst
 
 # Arguments that bound a binary's work under TCG, where the defaults (sized
@@ -25,8 +25,9 @@ work=/run/kvmst
 # arguments on ours and on stock.
 declare -A args=(
 	# 3 log modes x 32 rounds: over 120 s (about 1.4 s a round); 8 rounds
-	# took 70 s on 2026-12-04
-	[dirty_log_test]="-i 4"
+	# took 70 s on 2026-12-04, 4 rounds 51 s, and CI's machine can be
+	# twice as slow as the one that measured it
+	[dirty_log_test]="-i 2"
 	# 1 GiB a vCPU by default: 30 to 70 s each
 	[dirty_log_perf_test]="-b 256M"
 	[demand_paging_test]="-b 256M"
@@ -35,6 +36,13 @@ declare -A args=(
 	[memslot_perf_test]="-l 1 -s 1024"
 	# 128 GiB in 2 GiB slots by default
 	[max_guest_memory_test]="-m 8 -s 1"
+)
+
+# Binaries that run past any bound under TCG on stock and ours alike
+# (hardware_disable_test forks 512 VMs of 4 vCPUs): a shorter timeout, the
+# same on both, so that their failure costs less of the host's time.
+declare -A limit=(
+	[hardware_disable_test]=20
 )
 
 mkdir -p "$work" || exit 1
@@ -58,17 +66,17 @@ tail_of() {
 # run_all PHASE: every binary once on the modules loaded now; results in
 # res[PHASE,NAME], seconds in secs[PHASE,NAME], output in $work/PHASE.N.
 run_all() {
-	local phase=$1 i=0 name rc t0 r
+	local phase=$1 i=0 name rc t0 r s
 	for name in "${names[@]}"; do
-		t0=$(date +%s)
+		t0=$(date +%s) s=${limit[${name##*/}]:-$per}
 		# No exec: this subshell, not the script, reports a signal.
-		(cd "$work" && timeout -k 5 "$per" "$dir/bin/$name" ${args[${name##*/}]:-}) \
+		(cd "$work" && timeout -k 5 "$s" "$dir/bin/$name" ${args[${name##*/}]:-}) \
 			> "$work/$phase.$i" 2>&1 < /dev/null
 		rc=$?
 		case $rc in
 		0) r=pass ;;
 		4) r=skip ;;
-		124|137) r=fail; echo "(killed by timeout after $per s)" >> "$work/$phase.$i" ;;
+		124|137) r=fail; echo "(killed by timeout after $s s)" >> "$work/$phase.$i" ;;
 		*) r=fail ;;
 		esac
 		res[$phase,$name]=$r secs[$phase,$name]=$(($(date +%s) - t0))
