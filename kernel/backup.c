@@ -72,15 +72,20 @@ static void count_error(struct kvm_ft_vm *vm, int err)
 			    vm->name, kvm_ft_wire_strerror(err));
 }
 
-/* The VMM's address of @gfn, if a stream may write it; caller holds kvm->srcu. */
+/*
+ * The VMM's address of @gfn, if a stream may write it: a frame of one of
+ * the VMM's memslots, read-only ones included (read-only to the guest, the
+ * VMM's mapping is written as the primary's VMM wrote it).  Caller holds
+ * kvm->srcu.
+ */
 static unsigned long gfn_to_writable_hva(struct kvm *kvm, gfn_t gfn)
 {
 	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
 
-	if (!slot || slot->id >= KVM_USER_MEM_SLOTS ||
-	    slot->flags & (KVM_MEM_READONLY | KVM_MEMSLOT_INVALID))
+	if (!slot || slot->id >= KVM_USER_MEM_SLOTS || slot->flags & KVM_MEMSLOT_INVALID)
 		return KVM_HVA_ERR_BAD;
-	return gfn_to_hva_memslot(slot, gfn);
+	/* Not gfn_to_hva_memslot(): it refuses a read-only slot for writing. */
+	return __gfn_to_hva_memslot(slot, gfn);
 }
 
 static int gfn_valid(void *ctx, __u64 gfn)
@@ -533,6 +538,11 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	kvm_ft_link_init(&b->link);
 	xa_init(&b->staged);
 	mutex_init(&b->apply_lock);
+	ret = kvm_ft_vm_fix_vcpus(vm);
+	if (ret) {
+		backup_free(b);
+		return ret;
+	}
 	b->nr_vcpus = kvm_ft_vm_nr_vcpus(vm);
 	b->staged_vcpus = kvcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
 	b->vcpus = kvcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
@@ -556,6 +566,7 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	return 0;
 err:
 	backup_free(b);
+	kvm_ft_vm_unfix_vcpus(vm);
 	return ret;
 }
 
@@ -570,6 +581,7 @@ void kvm_ft_backup_stop(struct kvm_ft_vm *vm)
 
 	vm->backup = NULL;
 	backup_free(b);
+	kvm_ft_vm_unfix_vcpus(vm);
 	if (READ_ONCE(vm->state) != KVM_FT_STATE_ACTIVE) {	/* that VM runs on */
 		kvm_ft_resume_unhold(vm->kvm);
 		kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);

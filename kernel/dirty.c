@@ -9,12 +9,17 @@
  * The engine owns these bitmaps while a VM is paired: a VMM that read them
  * too (KVM_GET_DIRTY_LOG) would take frames away from an epoch, so KVM
  * refuses it meanwhile (patch 0006).  The VM must log dirty pages on all
- * its writable memslots, must not use the dirty ring (which has no bitmap)
+ * its memslots, must not use the dirty ring (which has no bitmap)
  * and must have no memslot in the SMM address space (whose writes land in
  * bitmaps of their own): kvm_ft_dirty_unfit() says so before pairing,
  * rather than letting writes go unreplicated.  A memslot created, deleted,
  * moved or re-flagged while paired ends the pair at the next harvest
  * (-EXDEV): the backup's memory no longer has the primary's layout.
+ *
+ * Read-only memslots are mirrored too: the guest cannot write them, but
+ * their VMM can (QEMU reloads its ROMs at a reset, a flash device in ROM
+ * mode is written by its VMM), and marks what it wrote, which lands in the
+ * slot's bitmap like any other mark.
  */
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
@@ -22,10 +27,10 @@
 
 #include "dirty.h"
 
-/* Memslots a guest can write and the backup must mirror; under srcu or slots_lock. */
+/* Memslots the backup must mirror: the VMM's own; under srcu or slots_lock. */
 static bool slot_mirrored(const struct kvm_memory_slot *slot)
 {
-	return slot->id < KVM_USER_MEM_SLOTS && !(slot->flags & KVM_MEM_READONLY);
+	return slot->id < KVM_USER_MEM_SLOTS;
 }
 
 /* Memslots in the SMM address space?  Under srcu or slots_lock. */

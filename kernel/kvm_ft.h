@@ -41,6 +41,13 @@ int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry);
  */
 bool kvm_ft_dirty_log_owned(struct kvm *kvm);
 
+/*
+ * May a vCPU be added to @kvm?  -EBUSY while the engine has its vCPU count
+ * fixed (a pair or a listen: kernel/vm.c).  From kvm_arch_vcpu_precreate()
+ * (patch 0007), under kvm->lock.
+ */
+int kvm_ft_vcpu_precreate(struct kvm *kvm);
+
 /* MSRs a vCPU state can carry: KVM's list, the MTRRs, 32 MCE banks. */
 #define KVM_FT_NR_MSRS		384
 

@@ -497,14 +497,18 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 {
 	struct kvm_ft_primary *p;
 
+	int ret;
+
 	lockdep_assert_held(&vm->lock);
 	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
 	p->frame = kvmalloc(FRAME_MAX, GFP_KERNEL_ACCOUNT);
-	if (!p->frame) {
+	ret = p->frame ? kvm_ft_vm_fix_vcpus(vm) : -ENOMEM;
+	if (ret) {
+		kvfree(p->frame);
 		kfree(p);
-		return -ENOMEM;
+		return ret;
 	}
 	p->vm = vm;
 	p->addr = addr;
@@ -516,8 +520,8 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	kvm_ft_vm_set_state(vm, KVM_FT_STATE_CONNECTING);
 	p->link.thread = kthread_run(primary_thread, p, "kvm_ft_tx/%s", vm->name);
 	if (IS_ERR(p->link.thread)) {
-		int ret = PTR_ERR(p->link.thread);
-
+		ret = PTR_ERR(p->link.thread);
+		kvm_ft_vm_unfix_vcpus(vm);
 		kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 		kvfree(p->frame);
 		kfree(p);
@@ -561,5 +565,6 @@ void kvm_ft_primary_stop(struct kvm_ft_vm *vm, bool crash)
 	vm->primary = NULL;
 	kvfree(p->frame);
 	kfree(p);
+	kvm_ft_vm_unfix_vcpus(vm);
 	kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 }

@@ -14,6 +14,7 @@
  *   vm->lock             control of one VM (netlink, device setup, unregister);
  *                        held while its link threads are started and stopped,
  *                        so those threads never take it
+ *   kvm->lock            only to fix the vCPU count (kvm_ft_vm_fix_vcpus())
  *   p->epoch_lock        a primary's epoch, snapshot to sent (sender thread)
  *   b->apply_lock        a backup's epoch applied, or its checkpoint frozen
  *   vcpu->mutex          only by mutex_trylock(), while holding vCPUs
@@ -136,6 +137,50 @@ u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm)
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm)
 {
 	return atomic_read(&vm->kvm->online_vcpus);
+}
+
+/*
+ * kvm->lock is the lock under which KVM_CREATE_VCPU counts a vCPU it
+ * begins to create (created_vcpus) and one it has made (online_vcpus), and
+ * under which it asks kvm_ft_vcpu_precreate(): a count fixed here is the
+ * count of every vCPU there will be until the unfix.
+ */
+int kvm_ft_vm_fix_vcpus(struct kvm_ft_vm *vm)
+{
+	struct kvm *kvm = vm->kvm;
+	int ret = 0;
+
+	lockdep_assert_held(&vm->lock);
+	mutex_lock(&kvm->lock);
+	if (kvm->created_vcpus != atomic_read(&kvm->online_vcpus))
+		ret = -EBUSY;
+	else
+		vm->vcpus_fixed++;
+	mutex_unlock(&kvm->lock);
+	return ret;
+}
+
+void kvm_ft_vm_unfix_vcpus(struct kvm_ft_vm *vm)
+{
+	lockdep_assert_held(&vm->lock);
+	mutex_lock(&vm->kvm->lock);
+	if (!WARN_ON_ONCE(!vm->vcpus_fixed))
+		vm->vcpus_fixed--;
+	mutex_unlock(&vm->kvm->lock);
+}
+
+/* KVM_CREATE_VCPU's, in its caller's context, under kvm->lock. */
+int kvm_ft_vcpu_precreate(struct kvm *kvm)
+{
+	struct kvm_ft_vm *vm;
+	int ret;
+
+	lockdep_assert_held(&kvm->lock);
+	rcu_read_lock();
+	vm = find_by_kvm(kvm);
+	ret = vm && vm->vcpus_fixed ? -EBUSY : 0;
+	rcu_read_unlock();
+	return ret;
 }
 
 void kvm_ft_vm_stop(struct kvm_ft_vm *vm, bool crash)

@@ -62,6 +62,7 @@ struct kvm_ft_vm {
 	u32 epoch_us;
 	pid_t vmm_pid;
 	kuid_t owner;			/* who registered it (effective uid) */
+	u32 vcpus_fixed;		/* pairs and listens under way: under kvm->lock */
 	struct kvm_ft_backup *backup;	/* while listening (backup role) */
 	struct kvm_ft_primary *primary;	/* while paired (primary role) */
 	struct kvm_ft_stats stats;
@@ -96,6 +97,14 @@ void kvm_ft_vm_unlock_put(struct kvm_ft_vm *vm);
 void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state);
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
+/*
+ * A pair or a listen sizes everything by the VM's vCPU count: from
+ * kvm_ft_vm_fix_vcpus() to the matching kvm_ft_vm_unfix_vcpus(),
+ * KVM_CREATE_VCPU fails with EBUSY (kernel/patches/0007).  The fix fails
+ * with -EBUSY while a vCPU is being created.  Under vm->lock.
+ */
+int kvm_ft_vm_fix_vcpus(struct kvm_ft_vm *vm);
+void kvm_ft_vm_unfix_vcpus(struct kvm_ft_vm *vm);
 /*
  * CRC-32C of all guest memory (user memslots by id, each in page order),
  * from a kernel thread: the checksum of a VERIFY frame.  Heartbeats go on

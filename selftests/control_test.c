@@ -136,6 +136,39 @@ TEST_F(ctl, names_are_owned)
 	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-owned")) TH_LOG("%s", self->out);
 }
 
+/*
+ * While a VM is paired or listens, its vCPU count is fixed: a vCPU made
+ * then would run outside every snapshot (primary) or before a takeover
+ * (backup).  KVM_CREATE_VCPU says EBUSY until the VM is stopped.
+ */
+TEST_F(ctl, vcpus_fixed_while_linked)
+{
+	struct vm *vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	int fd;
+
+	vcpu_add(vm, 0, NULL, 0, 0);
+	vcpu_add(self->b, 0, NULL, 0, 0);
+	ASSERT_EQ(0, ft_register(vm, "ctl-fixed-p", KVM_FT_ROLE_PRIMARY, KVM_FT_F_NO_DEVICE_STATE));
+	ASSERT_EQ(0, ft_register(self->b, "ctl-fixed-b", KVM_FT_ROLE_BACKUP, KVM_FT_F_NO_DEVICE_STATE));
+	ASSERT_EQ(0, FTNL(self->out, "listen", "ctl-fixed-b", "127.0.0.1", "7997")) TH_LOG("%s", self->out);
+	/* Nobody listens at 7996: the primary stays connecting, and paired. */
+	ASSERT_EQ(0, FTNL(self->out, "pair", "ctl-fixed-p", "127.0.0.1", "7996")) TH_LOG("%s", self->out);
+	EXPECT_EQ(-1, ioctl(self->b->fd, KVM_CREATE_VCPU, 1));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_CREATE_VCPU, 1));
+	EXPECT_EQ(EBUSY, errno);
+
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-fixed-p")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-fixed-b")) TH_LOG("%s", self->out);
+	fd = ioctl(vm->fd, KVM_CREATE_VCPU, 1);
+	EXPECT_LE(0, fd) TH_LOG("errno %d", errno);
+	close(fd);
+	fd = ioctl(self->b->fd, KVM_CREATE_VCPU, 1);
+	EXPECT_LE(0, fd) TH_LOG("errno %d", errno);
+	close(fd);
+	vm_destroy(vm);
+}
+
 TEST_F(ctl, list_and_show)
 {
 	char want[256];

@@ -18,7 +18,9 @@
  * device also writes the accumulator into a mailbox in guest memory (as a
  * device's DMA would) and marks it (KVM_FT_MARK_DIRTY), and verify_memory
  * checks the backup's memory at every epoch: a write the VMM did not mark
- * would be caught.
+ * would be caught.  It writes the accumulator into a read-only memslot
+ * too (as QEMU reloads a ROM, or a flash device in ROM mode is written),
+ * marked the same way: read-only to the guest, replicated all the same.
  */
 #include <linux/kvm_ft.h>
 #include <errno.h>
@@ -49,6 +51,8 @@
 #define TIMEOUT_MS	200
 #define HOLD_PORT	"7915"
 #define HOLD_TIMEOUT_MS	10000		/* the timeout of a request held */
+#define ROM_SLOT	2
+#define ROM_GPA		VMM_TEST_GPA	/* a page read-only to the guest */
 
 /* ---- the guest ------------------------------------------------------------ */
 
@@ -79,6 +83,7 @@ static void guest_dev(void)
 			asm volatile("inl %%dx, %%eax" : "=a"(got) : "d"(DEV_PORT) : "memory");
 			GUEST_ASSERT(got == (uint32_t)acc);
 			GUEST_ASSERT(dev_mailbox == acc);
+			GUEST_ASSERT(*(volatile uint64_t *)ROM_GPA == acc);
 		}
 		dev_progress = i;
 	}
@@ -98,6 +103,7 @@ struct device {
 	pthread_mutex_t lock;
 	uint64_t acc, outs;		/* under lock */
 	struct vm *vm;
+	volatile uint64_t *rom;		/* the VMM's mapping of ROM_GPA */
 	int efd;
 	uint64_t total;			/* the eventfd's running total */
 	uint64_t puts, stale, late;
@@ -121,6 +127,7 @@ static void device_io(struct device *d, struct kvm_run *run)
 	struct kvm_ft_range mailbox = {
 		.gpa = (uint64_t)&dev_mailbox, .size = sizeof(dev_mailbox),
 	};
+	struct kvm_ft_range rom = { .gpa = ROM_GPA, .size = sizeof(*d->rom) };
 
 	pthread_mutex_lock(&d->lock);
 	if (run->io.direction == KVM_EXIT_IO_OUT) {
@@ -129,6 +136,8 @@ static void device_io(struct device *d, struct kvm_run *run)
 		/* As a device's DMA: written behind KVM's log, so marked. */
 		GUEST_VAR(d->vm, dev_mailbox) = d->acc;
 		VMM_ASSERT(!ioctl(d->vm->fd, KVM_FT_MARK_DIRTY, &mailbox), "KVM_FT_MARK_DIRTY");
+		*d->rom = d->acc;
+		VMM_ASSERT(!ioctl(d->vm->fd, KVM_FT_MARK_DIRTY, &rom), "KVM_FT_MARK_DIRTY (ROM)");
 	} else {
 		*data = (uint32_t)d->acc;
 	}
@@ -230,6 +239,8 @@ FIXTURE_SETUP(dev)
 	self->vt.dev = &self->dev;
 	pthread_mutex_init(&self->dev.lock, NULL);
 	self->dev.vm = self->vm;
+	self->dev.rom = vm_add_slot(self->vm, ROM_SLOT, ROM_GPA, VMM_PAGE_SIZE,
+				    KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES);
 	self->dev.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, self->dev.efd);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
@@ -288,6 +299,8 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(dev) *se
 	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"active\"")) TH_LOG("%s", ftnl_last());
 
 	/* The devices as they were at the checkpoint, with its vCPU and memory. */
+	EXPECT_EQ(self->dev.blob.acc, GUEST_VAR(self->vm, dev_mailbox));
+	EXPECT_EQ(self->dev.blob.acc, *self->dev.rom) TH_LOG("the read-only slot");
 	self->dev.acc = self->dev.blob.acc;
 	self->dev.outs = self->dev.blob.outs;
 	progress = GUEST_VAR(self->vm, dev_progress);
