@@ -8,12 +8,14 @@
 #   KSRC  the distribution's kernel source tarball, where KVM comes from
 #   T     run only these tests, e.g. `make check T=dirty_log_test`
 #   FUZZ_SECONDS  how long `make fuzz` runs (default 60)
+#   GUEST_KERNEL  the kernel of the QEMU tests' guest (Debian's newest)
 
 KSRC  ?= /usr/src/linux-source-6.1.tar.xz
 KVER  ?= $(shell for d in /lib/modules/*/build; do [ -d "$$d" ] && basename "$${d%/build}"; done | sort -V | tail -n1)
 KDIR  ?= /lib/modules/$(KVER)/build
 KIMG  ?= /boot/vmlinuz-$(KVER)
 BUILD ?= $(CURDIR)/build
+GUEST_KERNEL ?= $(lastword $(sort $(wildcard /boot/vmlinuz-*-amd64)))
 FLAVOR ?= stock
 FUZZ_SECONDS ?= 60
 T     ?=
@@ -34,7 +36,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest.h
 
 .PHONY: all modules selftests shim deps kernel-check check check-run check-debug check-large bench \
-	fuzz demo clean help kvm-selftests kvm-selftests-build
+	fuzz demo clean help kvm-selftests kvm-selftests-build qemu guest
 
 all: modules shim selftests
 
@@ -45,6 +47,8 @@ help:
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
 	@echo "make check-large  a VM of 4 GiB that dirties all its memory in one epoch (not in make check)"
 	@echo "make kvm-selftests  the kernel's own KVM selftests on our kvm.ko, then on Debian's: ours must do as well"
+	@echo "make guest      the QEMU tests' guest: Debian's kernel, a busybox initramfs (build/guest/)"
+	@echo "make qemu       Debian 12's QEMU with qemu-patch/ applied, into build/qemu/ (only qemu-system-x86_64)"
 	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
 	@echo "make bench      FT off and on at three dirty rates; failover time (BENCH_SMP=2: two CPUs per test host)"
@@ -180,6 +184,15 @@ check-large: deps
 		--kver $(KVER) --kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
 		--logs $(BUILD)/logs/large --solo "" --pair "$(LARGE_TESTS)" \
 		--mem $(LARGE_MEM) --limit 2400
+
+# The QEMU tests' guest: Debian's kernel and a busybox initramfs.
+guest:
+	@selftests/testbed/guest.sh $(BUILD)/guest $(GUEST_KERNEL)
+
+# Debian's QEMU source package with qemu-patch/*.patch, only the x86_64
+# system emulator, incremental (qemu-patch/build.sh says how).
+qemu:
+	@$(STAGE) "qemu" qemu-patch/build.sh $(BUILD)/qemu
 
 # The wire codec (kernel/wire.c built for user space), bounded in time; the
 # corpus stays in build/fuzz/ so that later runs start where this one ended.

@@ -16,5 +16,8 @@ SMP_KILL_TESTS := kill_test
 #       (ten minutes and 18 GiB of the machine's memory).
 LARGE_TESTS := large_test
 LARGE_MEM := 9216
+# A real guest under the patched QEMU (make qemu, make guest): kill, in a
+#       session of its own.
+QEMU_TESTS := qemu_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test
