@@ -13,8 +13,9 @@
 #      as linux-headers/linux/kvm_ft.h, and applies qemu-patch/*.patch;
 #   3. configured once (the testbed's configuration: x86_64 system
 #      emulation only, KVM and TCG, slirp, no documentation, no firmware
-#      installed: prefix /usr, so the binary finds Debian's firmware in
-#      /usr/share/qemu), then `ninja qemu-system-x86_64` alone.  ccache is
+#      of its own but Debian's, searched where Debian's QEMU searches:
+#      outside the prefix, which QEMU relocates to wherever its
+#      executable is), then `ninja qemu-system-x86_64` alone.  ccache is
 #      used when it is installed, never required.
 #
 # Nothing of QEMU's source is in this repository: only the patches.
@@ -82,15 +83,18 @@ if [[ $(cat "$src/applied" 2>/dev/null) != "$stamp" ]]; then
 	echo "$stamp" > "$src/applied"
 fi
 
-if [[ ! -f $obj/build.ninja ]]; then
+cc=gcc
+command -v ccache >/dev/null && cc="ccache gcc"
+conf=(--prefix="$out/install" --cc="$cc"
+      --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+      --target-list=x86_64-softmmu --disable-docs --disable-user
+      --without-default-features --enable-kvm --enable-tcg --enable-slirp
+      --enable-fdt=system --disable-install-blobs --disable-werror)
+if [[ ! -f $obj/build.ninja || $(cat "$obj/cuju-configure" 2>/dev/null) != "${conf[*]}" ]]; then
 	rm -rf "$obj" && mkdir -p "$obj"
-	cc=gcc
-	command -v ccache >/dev/null && cc="ccache gcc"
-	(cd "$obj" && "$tree/configure" --prefix=/usr --cc="$cc" \
-		--target-list=x86_64-softmmu --disable-docs --disable-user \
-		--without-default-features --enable-kvm --enable-tcg --enable-slirp \
-		--enable-fdt=system --disable-install-blobs --disable-werror) > "$out/configure.log" 2>&1 ||
+	(cd "$obj" && "$tree/configure" "${conf[@]}") > "$out/configure.log" 2>&1 ||
 		{ tail -20 "$out/configure.log" >&2; echo "qemu: configure failed ($out/configure.log)" >&2; exit 1; }
+	echo "${conf[*]}" > "$obj/cuju-configure"
 fi
 ninja -C "$obj" qemu-system-x86_64
 install -m 755 "$obj/qemu-system-x86_64" "$out/qemu-system-x86_64"

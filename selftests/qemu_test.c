@@ -30,6 +30,7 @@
 #define VM		"qk"
 #define PORT		"7921"
 #define WAIT_S		600
+#define RESULT_S	240		/* the backup's guest, from the takeover */
 #define FAILOVER_MS	3000
 #define STEPS		400000		/* the chain: minutes in a nested guest */
 #define KILL_AT		3000		/* the step the primary's guest must pass */
@@ -86,6 +87,17 @@ static unsigned long long guest_step(int wait_s)
 	return i;
 }
 
+/* Where QEMU's threads are, for a test's log: it did not get somewhere. */
+static void qemu_dump(pid_t pid)
+{
+	char cmd[256], out[16384];
+
+	snprintf(cmd, sizeof(cmd), "%d", pid);
+	if (run_capture(0, out, sizeof(out), "gdb", (const char *const[]){
+			"gdb", "-p", cmd, "-batch", "-ex", "thread apply all bt", NULL }) >= 0)
+		printf("# QEMU's threads:\n%s\n", out);
+}
+
 FIXTURE(qemu) {
 	const char *role, *peer;
 	pid_t qemu;
@@ -118,10 +130,14 @@ static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *se
 		"-kernel", kernel, "-initrd", initrd, "-append", append,
 		"-serial", "file:" SERIAL, "-object", object, NULL });
 	ASSERT_LT(0, self->qemu);
-	deadline = time(NULL) + 60;
+	/* Registered once the machine is built: seconds in a test host. */
+	deadline = time(NULL) + 120;
 	while (FTNL(self->out, "show", VM) && time(NULL) < deadline)
 		usleep(100 * 1000);
+	if (FTNL(self->out, "show", VM))
+		qemu_dump(self->qemu);
 	ASSERT_EQ(0, FTNL(self->out, "show", VM)) TH_LOG("QEMU did not register %s", VM);
+	printf("# QEMU registered %s after %ld s\n", VM, (long)(time(NULL) - deadline + 120));
 	EXPECT_NE(NULL, strstr(self->out, role)) TH_LOG("%s", self->out);
 }
 
@@ -166,7 +182,11 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	EVENT(VM ": peer lost (silence)");
 	EVENT(VM ": failover started at epoch");
 	EVENT(VM ": took over at epoch");
-	ASSERT_TRUE(serial_line("guest: result ", WAIT_S, line, sizeof(line)))
+	printf("# %s\n", self->mon.event);
+	if (!guest_step(RESULT_S))
+		qemu_dump(self->qemu);
+	ASSERT_LT(0, guest_step(0)) TH_LOG("the guest says nothing after the takeover");
+	ASSERT_TRUE(serial_line("guest: result ", RESULT_S, line, sizeof(line)))
 		TH_LOG("the guest did not finish after the takeover (at step %llu)", guest_step(0));
 	ASSERT_EQ(2, sscanf(line, "guest: result %llu %llu", &n, &h)) TH_LOG("%s", line);
 	EXPECT_EQ(STEPS, n);
@@ -182,7 +202,13 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 		backup_side(_metadata, self);
 		return;
 	}
+	char line[256];
+
 	qemu_start(_metadata, self, "primary");
+	if (!serial_line("guest: up", 120, line, sizeof(line)))
+		qemu_dump(self->qemu);
+	ASSERT_TRUE(serial_line("guest: up", 0, line, sizeof(line))) TH_LOG("no guest");
+	printf("# %s", line);
 	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");

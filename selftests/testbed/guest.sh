@@ -11,6 +11,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/bin"
 cp /bin/busybox "$dir/bin/busybox"
+ln -s busybox "$dir/bin/sh"
 install -m 755 "$here/guest/init" "$dir/init"
 (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz.new"
 mv "$out/initramfs.cpio.gz.new" "$out/initramfs.cpio.gz"
