@@ -203,7 +203,8 @@ check-qemu: deps
 	@$(STAGE) "qemu" qemu-patch/build.sh $(BUILD)/qemu
 	@$(STAGE) "test hosts (qemu)" $(TESTBED)/run --flavor stock --kernel $(KIMG) \
 		--kver $(KVER) --kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
-		--logs $(BUILD)/logs/qemu --solo "" --pair "" --kill "$(QEMU_TESTS)"
+		--logs $(BUILD)/logs/qemu --solo "$(QEMU_SOLO_TESTS)" --pair "" \
+		--kill "$(QEMU_TESTS)"
 
 # The wire codec (kernel/wire.c built for user space), bounded in time; the
 # corpus stays in build/fuzz/ so that later runs start where this one ended.

@@ -17,7 +17,8 @@ SMP_KILL_TESTS := kill_test
 LARGE_TESTS := large_test
 LARGE_MEM := 9216
 # A real guest under the patched QEMU (make qemu, make guest): kill, in a
-#       session of its own.
+#       session of its own; and, solo, what the patch refuses (make check-qemu).
 QEMU_TESTS := qemu_test
+QEMU_SOLO_TESTS := qemu_refusal_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test

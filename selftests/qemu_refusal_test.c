@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the QEMU patch refuses to protect, each refused by name once the
+ * machine is built: QEMU exits with status 1 and says what to change, and
+ * the engine never lists the VM.  Then the same machine without them
+ * registers, and a clean exit (SIGTERM) unregisters it.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "test.h"
+
+#define VM	"qr"
+
+/*
+ * QEMU for a primary VM with @extra options (NULL-ended, at most 8); its
+ * exit status, its output in @out.
+ */
+static int qemu_refused(char *out, size_t len, const char *const *extra)
+{
+	/* Bounded: a QEMU that does not refuse stays paused (-S) for ever. */
+	const char *argv[40] = {
+		"timeout", "120", getenv("CUJU_QEMU"),
+		"-machine", "q35,accel=kvm,smm=off", "-m", "64",
+		"-nodefaults", "-no-user-config", "-display", "none", "-S",
+		"-object", "cuju,id=ft,name=" VM ",role=primary",
+	};
+	int n = 14;
+
+	while (*extra && n < 38)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	return run_capture(0, out, len, "timeout", argv);
+}
+
+FIXTURE(refuse) {
+	char out[4096];
+	char ftnl[4096];
+};
+
+FIXTURE_SETUP(refuse)
+{
+	ASSERT_NE(NULL, getenv("CUJU_QEMU"));
+	ASSERT_EQ(0, access(getenv("CUJU_QEMU"), X_OK)) TH_LOG("make qemu builds it");
+}
+
+FIXTURE_TEARDOWN(refuse)
+{
+}
+
+#define REFUSED(why, ...) do {								\
+	EXPECT_EQ(1, qemu_refused(self->out, sizeof(self->out),			\
+				  (const char *const[]){ __VA_ARGS__, NULL }));	\
+	EXPECT_NE(NULL, strstr(self->out, why)) TH_LOG("%s", self->out);		\
+	EXPECT_NE(0, FTNL(self->ftnl, "show", VM)) TH_LOG("listed: %s", self->ftnl);	\
+} while (0)
+
+TEST_F(refuse, display)
+{
+	REFUSED("-vga none", "-cpu", "host,-svm", "-vga", "std");
+}
+
+TEST_F(refuse, writable_disk)
+{
+	FILE *f = fopen("/run/qemu_refusal.img", "w");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, ftruncate(fileno(f), 1 << 20));
+	fclose(f);
+	REFUSED("readonly=on", "-cpu", "host,-svm",
+		"-drive", "file=/run/qemu_refusal.img,format=raw,if=virtio");
+	unlink("/run/qemu_refusal.img");
+}
+
+TEST_F(refuse, nested_virtualization)
+{
+	REFUSED("-svm,-vmx", "-cpu", "host");
+}
+
+TEST_F(refuse, smm)
+{
+	REFUSED("smm=off", "-cpu", "host,-svm", "-machine", "smm=on");
+}
+
+/* The same machine without what was refused registers (and exits at once). */
+TEST_F(refuse, fit_machine_registers)
+{
+	const char *argv[] = {
+		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off", "-m", "64",
+		"-cpu", "host,-svm", "-nodefaults", "-no-user-config", "-display", "none",
+		"-S", "-object", "cuju,id=ft,name=" VM ",role=primary", NULL,
+	};
+	int fd, i;
+	pid_t pid = run_start(0, &fd, getenv("CUJU_QEMU"), argv);
+
+	ASSERT_LT(0, pid);
+	for (i = 0; i < 1200 && FTNL(self->ftnl, "show", VM); i++)
+		usleep(100 * 1000);
+	EXPECT_EQ(0, FTNL(self->ftnl, "show", VM)) TH_LOG("not registered");
+	kill(pid, SIGTERM);		/* a clean exit: unregistered */
+	run_finish(pid, fd, self->out, sizeof(self->out));
+	EXPECT_NE(0, FTNL(self->ftnl, "show", VM)) TH_LOG("still listed: %s", self->ftnl);
+}
+
+TEST_HARNESS_MAIN
