@@ -134,7 +134,11 @@ KVM_ST_PARTS := tools/testing/selftests/kvm tools/testing/selftests/rseq \
 		tools/arch/x86/include tools/lib/rbtree.c tools/build/Build.include \
 		scripts/subarch.include
 # Built, but not run, and why (each name as in TEST_GEN_PROGS_x86_64):
-KVM_ST_EXCLUDE :=
+# xapic_state_test: its guest's x2APIC ICR writes leave the test host's
+# own timer dead under QEMU's TCG (nested SVM), on Debian's kvm.ko as on
+# ours: the host halts with interrupts on and never wakes (2026-12-05,
+# here and on CI's machine).
+KVM_ST_EXCLUDE := x86_64/xapic_state_test
 
 $(KVM_ST)/.built: $(KSRC) $(KVM_ST_COMPAT) | kernel-check
 	rm -rf $(KVM_ST) && mkdir -p $(KVM_ST)/src

@@ -7,8 +7,9 @@
 # runner parses; the kernel's console (ttyS0) is the runner's kernel log.
 # From the kernel command line: cuju_top cuju_modules cuju_tests cuju_run
 # (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo
-# cuju_kvmst (a directory of the kernel's own KVM selftests: kvm-selftests.sh
-# runs them on ours, then on the kernel's kvm.ko, which is left loaded),
+# cuju_kvmst, cuju_kvmst_phase, cuju_kvmst_from (a directory of the
+# kernel's own KVM selftests, "ours" or "stock", the first to run:
+# kvm-selftests.sh runs them; the kernel's kvm.ko, if loaded, stays),
 # cuju_limit (the host's time limit in seconds: each binary gets what is
 # left of it less a minute, so that it is the one stopped and named).
 exec 3>/dev/ttyS1
@@ -83,7 +84,8 @@ if [[ -n $cuju_role ]]; then
 fi
 
 if [[ -n $cuju_kvmst ]]; then
-	bash "$cuju_top/selftests/testbed/kvm-selftests.sh" "$cuju_kvmst" >&3 2>&3 </dev/null ||
+	bash "$cuju_top/selftests/testbed/kvm-selftests.sh" "$cuju_kvmst" \
+		"$cuju_kvmst_phase" "$cuju_kvmst_from" >&3 2>&3 </dev/null ||
 		die "kvm-selftests.sh could not swap the modules"
 fi
 
