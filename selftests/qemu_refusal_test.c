@@ -86,12 +86,19 @@ TEST_F(refuse, smm)
 	REFUSED("smm=off", "-cpu", "host,-svm", "-machine", "smm=on");
 }
 
+TEST_F(refuse, packed_virtio_ring)
+{
+	REFUSED("packed=off", "-cpu", "host,-svm", "-netdev", "user,id=n0",
+		"-device", "virtio-net-pci,netdev=n0,packed=on,romfile=");
+}
+
 /* The same machine without what was refused registers (and exits at once). */
 TEST_F(refuse, fit_machine_registers)
 {
 	const char *argv[] = {
 		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off", "-m", "64",
 		"-cpu", "host,-svm", "-nodefaults", "-no-user-config", "-display", "none",
+		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,romfile=",
 		"-S", "-object", "cuju,id=ft,name=" VM ",role=primary", NULL,
 	};
 	int fd, i;

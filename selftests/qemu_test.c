@@ -11,8 +11,14 @@
  *
  * The result must be the one this test computes itself: a checkpoint whose
  * memory, vCPU and devices disagree, or a device state QEMU cannot load,
- * would not get there.  Run in a session of its own (the runner's --kill):
- * host b never finishes.
+ * would not get there.  The guest has as many vCPUs as its test host has
+ * CPUs, and a virtio-net NIC on a tap of its host (10.78.0.2, the host
+ * 10.78.0.1 on each): host b floods it with pings during the epochs and
+ * as it dies; on host a, after the takeover, the guest's clock went
+ * neither back nor far forward, its sleeps end, it answers a command
+ * (sent on its second serial port, answered on the console) and pings.
+ * Run in a session of its own (the runner's --kill): host b never
+ * finishes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
 #include "pair.h"
 #include "run.h"
 #include "test.h"
@@ -34,69 +41,52 @@
 #define FAILOVER_MS	3000
 #define STEPS		400000		/* the chain: minutes in a nested guest */
 #define KILL_AT		3000		/* the step the primary's guest must pass */
-#define SERIAL		"/run/qemu_test.serial"
 #define KILL_ME		"# cuju: kill me"
 
-/* The guest's chain (selftests/guest/init), computed here. */
-static unsigned long long chain(unsigned long long n)
-{
-	unsigned long long h = 1, i;
 
-	for (i = 1; i <= n; i++)
-		h = (h * 1103515245ULL + i) % 2147483648ULL;
-	return h;
-}
+
 
 /*
- * The last line of the serial console that starts with @prefix, within
- * @wait_s seconds, into @line; false if none came.
+ * The guest's clock across the takeover, from the backup's console: each
+ * "step" and "tick" line carries D, the guest's uptime since its previous
+ * such line (hundredths of a second).  The first line after the takeover
+ * spans it: D must be neither negative (the clock went back) nor longer
+ * than a usual step plus the outage, @outage_cs.  Each tick is a sleep of
+ * one second: D from 1 to 3 s, or the guest's timers do not fire right.
  */
-static bool serial_line(const char *prefix, int wait_s, char *line, size_t len)
+static void check_clock(struct __test_metadata *_metadata, long outage_cs)
 {
-	time_t deadline = time(NULL) + wait_s;
+	long i, h, t, d, first = -1, usual = 0, ticks = 0;
+	FILE *f = fopen(GUEST_SERIAL, "r");
 	char buf[256];
-	bool found;
 
-	do {
-		FILE *f = fopen(SERIAL, "r");
-
-		found = false;
-		while (f && fgets(buf, sizeof(buf), f)) {
-			if (!strncmp(buf, prefix, strlen(prefix))) {
-				snprintf(line, len, "%s", buf);
-				found = true;
-			}
+	ASSERT_NE(NULL, f);
+	while (fgets(buf, sizeof(buf), f)) {
+		if (sscanf(buf, "guest: step %ld %ld %ld %ld", &i, &h, &t, &d) == 4) {
+			EXPECT_LE(0, d) TH_LOG("the guest's clock went back: %s", buf);
+			if (first < 0)
+				first = d;
+			else if (d > usual)
+				usual = d;
+		} else if (sscanf(buf, "guest: tick %ld %ld %ld", &i, &t, &d) == 3) {
+			ticks++;
+			EXPECT_LE(100, d) TH_LOG("a one-second sleep took less: %s", buf);
+			EXPECT_GE(300, d) TH_LOG("a one-second sleep took over 3 s: %s", buf);
 		}
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(200 * 1000);
-	} while (time(NULL) < deadline);
-	return false;
+	}
+	fclose(f);
+	EXPECT_EQ(3, ticks);
+	ASSERT_LE(0, first) TH_LOG("no step line after the takeover");
+	printf("# the guest's clock across the takeover: %ld.%02ld s for a step"
+	       " (others up to %ld.%02ld s), outage at most %ld.%02ld s\n",
+	       first / 100, first % 100, usual / 100, usual % 100,
+	       outage_cs / 100, outage_cs % 100);
+	EXPECT_GE(usual + outage_cs, first)
+		TH_LOG("the guest's clock jumped forward by more than the outage");
 }
 
-/* The step the guest's last progress line reports; 0 if none yet. */
-static unsigned long long guest_step(int wait_s)
-{
-	unsigned long long i = 0, h;
-	char line[256];
 
-	if (serial_line("guest: step ", wait_s, line, sizeof(line)))
-		sscanf(line, "guest: step %llu %llu", &i, &h);
-	return i;
-}
 
-/* Where QEMU's threads are, for a test's log: it did not get somewhere. */
-static void qemu_dump(pid_t pid)
-{
-	char cmd[256], out[16384];
-
-	snprintf(cmd, sizeof(cmd), "%d", pid);
-	if (run_capture(0, out, sizeof(out), "gdb", (const char *const[]){
-			"gdb", "-p", cmd, "-batch", "-ex", "thread apply all bt", NULL }) >= 0)
-		printf("# QEMU's threads:\n%s\n", out);
-}
 
 FIXTURE(qemu) {
 	const char *role, *peer;
@@ -110,34 +100,15 @@ FIXTURE(qemu) {
 static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *self,
 		       const char *role)
 {
-	const char *dir = getenv("CUJU_GUEST"), *qemu = getenv("CUJU_QEMU");
-	char kernel[512], initrd[512], object[128], append[128];
-	time_t deadline;
+	time_t t0 = time(NULL);
 
-	ASSERT_NE(NULL, dir);
-	ASSERT_NE(NULL, qemu);
-	ASSERT_EQ(0, access(qemu, X_OK)) TH_LOG("%s: make qemu builds it", qemu);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
-	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", dir);
-	snprintf(object, sizeof(object), "cuju,id=ft,name=%s,role=%s", VM, role);
-	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 cuju_job=compute cuju_n=%d",
-		 STEPS);
-	unlink(SERIAL);
-	self->qemu = run_start(0, &self->qemu_fd, qemu, (const char *const[]){
-		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off",
-		"-cpu", "host,-svm", "-m", "128", "-smp", "1",
-		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-kernel", kernel, "-initrd", initrd, "-append", append,
-		"-serial", "file:" SERIAL, "-object", object, NULL });
+	self->qemu = guest_qemu_start(VM, role, STEPS, NULL, &self->qemu_fd);
 	ASSERT_LT(0, self->qemu);
 	/* Registered once the machine is built: seconds in a test host. */
-	deadline = time(NULL) + 120;
-	while (FTNL(self->out, "show", VM) && time(NULL) < deadline)
-		usleep(100 * 1000);
-	if (FTNL(self->out, "show", VM))
-		qemu_dump(self->qemu);
+	if (!guest_registered(VM, 120))
+		guest_qemu_dump(self->qemu);
 	ASSERT_EQ(0, FTNL(self->out, "show", VM)) TH_LOG("QEMU did not register %s", VM);
-	printf("# QEMU registered %s after %ld s\n", VM, (long)(time(NULL) - deadline + 120));
+	printf("# QEMU registered %s after %ld s\n", VM, (long)(time(NULL) - t0));
 	EXPECT_NE(NULL, strstr(self->out, role)) TH_LOG("%s", self->out);
 }
 
@@ -148,6 +119,7 @@ FIXTURE_SETUP(qemu)
 	self->qemu = -1;
 	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
 	knob_set("failover_timeout_ms", FAILOVER_MS);
+	ASSERT_TRUE(guest_tap_up());
 	ASSERT_TRUE(monitor_start(&self->mon));
 }
 
@@ -161,8 +133,9 @@ FIXTURE_TEARDOWN(qemu)
 		if (*self->out)
 			printf("# QEMU said: %s\n", self->out);
 	}
-	if (serial_line("guest:", 0, serial, sizeof(serial)))
+	if (guest_line("guest:", 0, serial, sizeof(serial)))
 		printf("# the guest's last line: %s", serial);
+	guest_tap_down();
 	pair_teardown(&self->mon, VM);
 }
 
@@ -173,6 +146,7 @@ FIXTURE_TEARDOWN(qemu)
 static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *self)
 {
 	unsigned long long n = 0, h = 0;
+	struct timespec lost, resumed;
 	char line[256];
 
 	qemu_start(_metadata, self, "backup");
@@ -180,23 +154,41 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 	EVENT(VM ": linked");
 	EVENT(VM ": peer lost (silence)");
+	clock_gettime(CLOCK_MONOTONIC, &lost);
 	EVENT(VM ": failover started at epoch");
 	EVENT(VM ": took over at epoch");
 	printf("# %s\n", self->mon.event);
 	if (!guest_step(RESULT_S))
-		qemu_dump(self->qemu);
+		guest_qemu_dump(self->qemu);
+	clock_gettime(CLOCK_MONOTONIC, &resumed);
 	ASSERT_LT(0, guest_step(0)) TH_LOG("the guest says nothing after the takeover");
-	ASSERT_TRUE(serial_line("guest: result ", RESULT_S, line, sizeof(line)))
+	ASSERT_TRUE(guest_line("guest: result ", RESULT_S, line, sizeof(line)))
 		TH_LOG("the guest did not finish after the takeover (at step %llu)", guest_step(0));
 	ASSERT_EQ(2, sscanf(line, "guest: result %llu %llu", &n, &h)) TH_LOG("%s", line);
 	EXPECT_EQ(STEPS, n);
-	EXPECT_EQ(chain(n), h) TH_LOG("the guest's chain went wrong across the takeover");
+	EXPECT_EQ(guest_chain(n), h) TH_LOG("the guest's chain went wrong across the takeover");
+	/*
+	 * The outage: the silence before "peer lost", then until the guest's
+	 * first line here (a bound from above: the guest resumed before).
+	 */
+	ASSERT_TRUE(guest_line("guest: tick 3 ", 60, line, sizeof(line)))
+		TH_LOG("the guest's one-second sleeps did not end after the takeover");
+	check_clock(_metadata, FAILOVER_MS / 10 + (resumed.tv_sec - lost.tv_sec) * 100 +
+			       (resumed.tv_nsec - lost.tv_nsec) / 10000000);
+	ASSERT_TRUE(guest_line("guest: shell", 30, line, sizeof(line)));
+	ASSERT_TRUE(guest_command("echo guest: answer $((6 * 7))\n"));
+	EXPECT_TRUE(guest_line("guest: answer 42", 30, line, sizeof(line)))
+		TH_LOG("the guest's shell did not answer after the takeover");
+	/* Its NIC: the queues the primary's guest left, on this host's tap. */
+	EXPECT_LT(0, guest_ping(5, 30, "56")) TH_LOG("the guest does not answer pings here");
 }
 
 TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 {
 	unsigned long long step;
 	time_t deadline;
+	pid_t pinger;
+	int ping_fd;
 
 	if (!strcmp(self->role, "a")) {
 		backup_side(_metadata, self);
@@ -205,14 +197,18 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	char line[256];
 
 	qemu_start(_metadata, self, "primary");
-	if (!serial_line("guest: up", 120, line, sizeof(line)))
-		qemu_dump(self->qemu);
-	ASSERT_TRUE(serial_line("guest: up", 0, line, sizeof(line))) TH_LOG("no guest");
+	if (!guest_line("guest: up", 120, line, sizeof(line)))
+		guest_qemu_dump(self->qemu);
+	ASSERT_TRUE(guest_line("guest: up", 0, line, sizeof(line))) TH_LOG("no guest");
 	printf("# %s", line);
+	ASSERT_TRUE(guest_line("guest: net eth0", 0, line, sizeof(line)))
+		TH_LOG("the guest's NIC is not up");
 	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
+	/* Through the NIC while the epochs go: at most 1000 pings, 30 s. */
+	EXPECT_LT(0, guest_ping(1000, 30, "1000")) TH_LOG("the protected guest does not answer pings");
 	deadline = time(NULL) + WAIT_S;
 	while ((step = guest_step(0)) < KILL_AT && time(NULL) < deadline)
 		usleep(500 * 1000);
@@ -220,6 +216,11 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	ASSERT_EQ(0, FTNL(self->out, "show", VM));
 	printf("# %s\n", self->out);
 	EXPECT_EQ(0, ftnl_counter(VM, "\"device_timeouts\":")) TH_LOG("%s", ftnl_last());
+	/* And as this host dies: the backup gets the NIC mid-flood. */
+	pinger = run_start(0, &ping_fd, "busybox", (const char *const[]){
+		"busybox", "ping", "-A", "-q", "-c", "100000", "-w", "60", GUEST_IP, NULL });
+	ASSERT_LT(0, pinger);
+	sleep(2);
 	printf("%s (guest at step %llu)\n", KILL_ME, step);
 	fflush(stdout);
 	sleep(WAIT_S);

@@ -11,13 +11,14 @@ KILL_TESTS := kill_test
 # smp: the pair and kill tests whose bugs one CPU hides (a vCPU thread and
 #      the engine thread running at once), again on hosts with 2 CPUs each.
 SMP_PAIR_TESTS := replicate_test device_test consistency_test
-SMP_KILL_TESTS := kill_test
+SMP_KILL_TESTS := kill_test qemu_test
 # make check-large: pair, on hosts of LARGE_MEM MiB; not part of make check
 #       (ten minutes and 18 GiB of the machine's memory).
 LARGE_TESTS := large_test
 LARGE_MEM := 9216
 # A real guest under the patched QEMU (make qemu, make guest): kill, in a
-#       session of its own; and, solo, what the patch refuses (make check-qemu).
+#       session of its own; and, solo, what the patch refuses.  In make
+#       check; make check-qemu runs only these.
 QEMU_TESTS := qemu_test
 QEMU_SOLO_TESTS := qemu_refusal_test
 # make bench: pair, figures rather than verdicts; not part of make check.

@@ -1,7 +1,8 @@
 #!/bin/bash
 # guest.sh OUT KERNEL: the guest of the QEMU tests (make guest): KERNEL
-# copied to OUT/vmlinuz and a busybox initramfs whose init is
-# selftests/guest/init, as OUT/initramfs.cpio.gz.  Nothing is downloaded.
+# (/boot/vmlinuz-RELEASE) copied to OUT/vmlinuz and a busybox initramfs
+# whose init is selftests/guest/init, with virtio-net's modules from
+# /lib/modules/RELEASE, as OUT/initramfs.cpio.gz.  Nothing is downloaded.
 set -euo pipefail
 out=${1:?usage: guest.sh OUT KERNEL} kernel=${2:?usage: guest.sh OUT KERNEL}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,23 @@ mkdir -p "$dir/bin"
 cp /bin/busybox "$dir/bin/busybox"
 ln -s busybox "$dir/bin/sh"
 install -m 755 "$here/guest/init" "$dir/init"
+# virtio-net and virtio_pci with what they need, in the order modprobe
+# would load them (init loads them in that order).
+kver=${kernel##*/vmlinuz-}
+mkdir -p "$dir/lib/modules"
+for ko in $(modprobe -a --show-depends -S "$kver" virtio_pci virtio_net |
+	    awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+	m=${ko##*/}
+	m=${m%%.ko*}
+	case $ko in
+	*.ko) cp "$ko" "$dir/lib/modules/$m.ko" ;;
+	*.ko.xz) xz -dc "$ko" > "$dir/lib/modules/$m.ko" ;;
+	*) echo "guest: $ko: a compression this script does not know" >&2; exit 1 ;;
+	esac
+	echo "$m" >> "$dir/lib/modules/order"
+done
+[[ -s $dir/lib/modules/order ]] ||
+	{ echo "guest: modprobe finds no virtio_net for $kver" >&2; exit 1; }
 (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz.new"
 mv "$out/initramfs.cpio.gz.new" "$out/initramfs.cpio.gz"
 cp "$kernel" "$out/vmlinuz"

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The QEMU tests' guest under the patched QEMU: include/guest.h. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "run.h"
+
+#define GUEST_CMD	"/run/qemu_guest.cmd"	/* the guest's ttyS1 */
+
+bool guest_tap_up(void)
+{
+	char out[1024];
+
+	return !IP(out, "tuntap", "add", "dev", GUEST_TAP, "mode", "tap") &&
+	       !IP(out, "addr", "add", GUEST_HOST_IP "/24", "dev", GUEST_TAP) &&
+	       !IP(out, "link", "set", GUEST_TAP, "up");
+}
+
+void guest_tap_down(void)
+{
+	char out[1024];
+
+	IP(out, "link", "del", GUEST_TAP);
+}
+
+pid_t guest_qemu_start(const char *vm, const char *role, unsigned long steps,
+		       const char *hmp, int *fd)
+{
+	const char *dir = getenv("CUJU_GUEST"), *qemu = getenv("CUJU_QEMU");
+	char kernel[512], initrd[512], object[128], append[160], cpus[16], mon[128];
+	const char *argv[48] = {
+		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off",
+		"-cpu", "host,-svm", "-m", "128", "-smp", cpus,
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-kernel", kernel, "-initrd", initrd, "-append", append,
+		"-serial", "file:" GUEST_SERIAL,
+		"-chardev", "socket,id=cmd,path=" GUEST_CMD ",server=on,wait=off",
+		"-serial", "chardev:cmd",
+		"-netdev", "tap,id=n0,ifname=" GUEST_TAP ",script=no,downscript=no,vhost=off",
+		"-device", "virtio-net-pci,netdev=n0,mac=52:54:00:78:00:02,romfile=",
+		"-object", object,
+	};
+	int n = 30;
+
+	if (!dir || !qemu || access(qemu, X_OK)) {
+		printf("# no QEMU (%s) or guest (%s): make qemu, make guest\n", qemu, dir);
+		return -1;
+	}
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", dir);
+	snprintf(object, sizeof(object), "cuju,id=ft,name=%s,role=%s", vm, role);
+	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 cuju_job=compute cuju_n=%lu"
+		 " cuju_ip=" GUEST_IP "/24", steps);
+	snprintf(cpus, sizeof(cpus), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	if (hmp) {
+		snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", hmp);
+		argv[n++] = "-monitor";
+		argv[n++] = mon;
+	}
+	argv[n] = NULL;
+	unlink(GUEST_SERIAL);
+	return run_start(0, fd, qemu, argv);
+}
+
+bool guest_registered(const char *vm, int wait_s)
+{
+	time_t deadline = time(NULL) + wait_s;
+	char out[4096];
+
+	while (FTNL(out, "show", vm)) {
+		if (time(NULL) >= deadline)
+			return false;
+		usleep(100 * 1000);
+	}
+	return true;
+}
+
+void guest_qemu_dump(pid_t pid)
+{
+	char cmd[256], out[16384];
+
+	snprintf(cmd, sizeof(cmd), "%d", pid);
+	if (run_capture(0, out, sizeof(out), "gdb", (const char *const[]){
+			"gdb", "-p", cmd, "-batch", "-ex", "thread apply all bt", NULL }) >= 0)
+		printf("# QEMU's threads:\n%s\n", out);
+}
+
+unsigned long long guest_chain(unsigned long long n)
+{
+	unsigned long long h = 1, i;
+
+	for (i = 1; i <= n; i++)
+		h = (h * 1103515245ULL + i) % 2147483648ULL;
+	return h;
+}
+
+bool guest_line(const char *prefix, int wait_s, char *line, size_t len)
+{
+	time_t deadline = time(NULL) + wait_s;
+	char buf[256];
+	bool found;
+
+	do {
+		FILE *f = fopen(GUEST_SERIAL, "r");
+
+		found = false;
+		while (f && fgets(buf, sizeof(buf), f)) {
+			if (!strncmp(buf, prefix, strlen(prefix))) {
+				snprintf(line, len, "%s", buf);
+				found = true;
+			}
+		}
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(200 * 1000);
+	} while (time(NULL) < deadline);
+	return false;
+}
+
+unsigned long long guest_step(int wait_s)
+{
+	unsigned long long i = 0, h;
+	char line[256];
+
+	if (guest_line("guest: step ", wait_s, line, sizeof(line)))
+		sscanf(line, "guest: step %llu %llu", &i, &h);
+	return i;
+}
+
+/* A line to a unix socket, which QEMU reads before the hang-up. */
+static bool say_to(const char *path, const char *line)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ok = !connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	     write(fd, line, strlen(line)) == (ssize_t)strlen(line);
+	sleep(1);
+	close(fd);
+	return ok;
+}
+
+bool guest_command(const char *cmd)
+{
+	return say_to(GUEST_CMD, cmd);
+}
+
+bool guest_hmp(const char *path, const char *cmd)
+{
+	return say_to(path, cmd);
+}
+
+int guest_ping(int count, int wait_s, const char *size)
+{
+	char out[4096], c[16], w[16];
+	const char *p;
+	int sent = 0, got = 0;
+
+	snprintf(c, sizeof(c), "%d", count);
+	snprintf(w, sizeof(w), "%d", wait_s);
+	run_capture(0, out, sizeof(out), "busybox", (const char *const[]){
+		"busybox", "ping", "-A", "-q", "-c", c, "-w", w, "-s", size, GUEST_IP, NULL });
+	p = strstr(out, "packets transmitted");
+	if (p) {
+		while (p > out && p[-1] != '\n')
+			p--;
+		sscanf(p, "%d packets transmitted, %d packets received", &sent, &got);
+	}
+	printf("# ping %s, %s bytes: %d sent, %d answered\n", GUEST_IP, size, sent, got);
+	return got;
+}
+
