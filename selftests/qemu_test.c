@@ -152,21 +152,28 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	qemu_start(_metadata, self, "backup");
 	ASSERT_EQ(0, guest_step(0)) TH_LOG("the backup's guest must not run before a takeover");
 	ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
 	EVENT(VM ": linked");
+	guest_narrate("host a: the primary on host b connected; epochs arrive");
 	EVENT(VM ": peer lost (silence)");
 	clock_gettime(CLOCK_MONOTONIC, &lost);
+	guest_narrate("host a: host b went silent (%d ms): failover", FAILOVER_MS);
 	EVENT(VM ": failover started at epoch");
 	EVENT(VM ": took over at epoch");
-	printf("# %s\n", self->mon.event);
+	guest_narrate("host a: %s; QEMU loads the devices and runs the guest", self->mon.event);
 	if (!guest_step(RESULT_S))
 		guest_qemu_dump(self->qemu);
 	clock_gettime(CLOCK_MONOTONIC, &resumed);
 	ASSERT_LT(0, guest_step(0)) TH_LOG("the guest says nothing after the takeover");
+	guest_narrate("host a: the guest goes on here, at step %llu", guest_step(0));
+	guest_demo_show(VM);
 	ASSERT_TRUE(guest_line("guest: result ", RESULT_S, line, sizeof(line)))
 		TH_LOG("the guest did not finish after the takeover (at step %llu)", guest_step(0));
 	ASSERT_EQ(2, sscanf(line, "guest: result %llu %llu", &n, &h)) TH_LOG("%s", line);
 	EXPECT_EQ(STEPS, n);
 	EXPECT_EQ(guest_chain(n), h) TH_LOG("the guest's chain went wrong across the takeover");
+	guest_narrate("host a: the guest's result %llu after %llu steps, %s", h, n,
+		      guest_chain(n) == h ? "as an unprotected run computes" : "WRONG");
 	/*
 	 * The outage: the silence before "peer lost", then until the guest's
 	 * first line here (a bound from above: the guest resumed before).
@@ -179,8 +186,10 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	ASSERT_TRUE(guest_command("echo guest: answer $((6 * 7))\n"));
 	EXPECT_TRUE(guest_line("guest: answer 42", 30, line, sizeof(line)))
 		TH_LOG("the guest's shell did not answer after the takeover");
+	guest_narrate("host a: its shell answers: %.*s", (int)strcspn(line, "\n"), line);
 	/* Its NIC: the queues the primary's guest left, on this host's tap. */
 	EXPECT_LT(0, guest_ping(5, 30, "56")) TH_LOG("the guest does not answer pings here");
+	guest_narrate("host a: done");
 }
 
 TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
@@ -203,12 +212,17 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	printf("# %s", line);
 	ASSERT_TRUE(guest_line("guest: net eth0", 0, line, sizeof(line)))
 		TH_LOG("the guest's NIC is not up");
+	guest_narrate("host b: QEMU runs the guest (Debian's kernel), computing; NIC " GUEST_IP);
 	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
+	guest_narrate("host b: ftnl pair " VM " %s " PORT ": memory synced, epochs flow", self->peer);
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
+	guest_demo_show(VM);
 	/* Through the NIC while the epochs go: at most 1000 pings, 30 s. */
+	guest_narrate("host b: pinging the guest through its NIC, as fast as it answers");
 	EXPECT_LT(0, guest_ping(1000, 30, "1000")) TH_LOG("the protected guest does not answer pings");
+	guest_demo_show(VM);
 	deadline = time(NULL) + WAIT_S;
 	while ((step = guest_step(0)) < KILL_AT && time(NULL) < deadline)
 		usleep(500 * 1000);
@@ -221,6 +235,8 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 		"busybox", "ping", "-A", "-q", "-c", "100000", "-w", "60", GUEST_IP, NULL });
 	ASSERT_LT(0, pinger);
 	sleep(2);
+	guest_narrate("host b: killing this host (SIGKILL of its QEMU), mid-ping, the guest at "
+		      "step %llu", step);
 	printf("%s (guest at step %llu)\n", KILL_ME, step);
 	fflush(stdout);
 	sleep(WAIT_S);

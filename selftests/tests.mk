@@ -17,9 +17,11 @@ SMP_KILL_TESTS := kill_test qemu_test
 LARGE_TESTS := large_test
 LARGE_MEM := 9216
 # A real guest under the patched QEMU (make qemu, make guest): kill, in a
-#       session of its own; and, solo, what the patch refuses.  In make
+#       session of its own; pair, what an administrator does by hand; and,
+#       solo, what the patch refuses.  In make
 #       check; make check-qemu runs only these.
 QEMU_TESTS := qemu_test
+QEMU_PAIR_TESTS := qemu_pair_test
 QEMU_SOLO_TESTS := qemu_refusal_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test

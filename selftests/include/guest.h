@@ -60,4 +60,12 @@ bool guest_hmp(const char *path, const char *cmd);
  */
 int guest_ping(int count, int wait_s, const char *size);
 
+/*
+ * A step of the story, for the test's log and for make demo: "# ==> [T s]
+ * what", T the seconds since the first step.
+ */
+void guest_narrate(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Under make demo (CUJU_DEMO set): ftnl show @vm, for the reader. */
+void guest_demo_show(const char *vm);
+
 #endif /* CUJU_SELFTEST_GUEST_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The QEMU tests' guest under the patched QEMU: include/guest.h. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ pid_t guest_qemu_start(const char *vm, const char *role, unsigned long steps,
 		"-device", "virtio-net-pci,netdev=n0,mac=52:54:00:78:00:02,romfile=",
 		"-object", object,
 	};
-	int n = 30;
+	int n = 0;
 
 	if (!dir || !qemu || access(qemu, X_OK)) {
 		printf("# no QEMU (%s) or guest (%s): make qemu, make guest\n", qemu, dir);
@@ -59,6 +60,8 @@ pid_t guest_qemu_start(const char *vm, const char *role, unsigned long steps,
 	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 cuju_job=compute cuju_n=%lu"
 		 " cuju_ip=" GUEST_IP "/24", steps);
 	snprintf(cpus, sizeof(cpus), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	while (argv[n])
+		n++;
 	if (hmp) {
 		snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", hmp);
 		argv[n++] = "-monitor";
@@ -183,3 +186,30 @@ int guest_ping(int count, int wait_s, const char *size)
 	return got;
 }
 
+void guest_narrate(const char *fmt, ...)
+{
+	static time_t t0;
+	va_list ap;
+
+	if (!t0)
+		t0 = time(NULL);
+	printf("# ==> [%3ld s] ", (long)(time(NULL) - t0));
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+void guest_demo_show(const char *vm)
+{
+	const char *demo = getenv("CUJU_DEMO");
+	char out[8192], *line, *save;
+
+	if (!demo || !*demo || FTNL(out, "show", vm))
+		return;
+	printf("# $ ftnl show %s\n", vm);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		printf("#   %s\n", line);
+	fflush(stdout);
+}

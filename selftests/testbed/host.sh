@@ -101,7 +101,7 @@ time_left() {
 
 for t in ${cuju_run//,/ }; do
 	say "# cuju: begin $t"
-	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl \
+	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl CUJU_DEMO=$cuju_demo \
 		CUJU_QEMU=$cuju_tests/../qemu/qemu-system-x86_64 CUJU_GUEST=$cuju_tests/../guest \
 		timeout -k 10 "$(time_left)" \
 		"$cuju_tests/$t" >&3 2>&3 </dev/null

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A real guest under the patched QEMU (include/guest.h), paired, without a
+ * host dying: what an administrator does by hand.
+ *
+ * verified_then_quit: host b's QEMU (primary) with verify_memory on; its
+ *   guest computes and is pinged through its NIC (QEMU writes the packets
+ *   into guest RAM, which must be marked); host a's backup checks every
+ *   commit point against the primary's checksum.  Then `quit` on b's
+ *   monitor: QEMU unregisters the VM first, the backup sees the link
+ *   closed and does not take over; its guest never runs.
+ * failover_by_hand: `ftnl failover` on host a: its QEMU takes over, the
+ *   guest finishes its computation there and answers pings; b's VM is
+ *   left unprotected.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "pair.h"
+#include "run.h"
+#include "test.h"
+
+#define VM		"qp"
+#define PORT		"7922"
+#define WAIT_S		600
+#define STEPS		200000
+#define EPOCHS		60		/* verified before the quit */
+#define HMP		"/run/qemu_pair.hmp"
+
+FIXTURE(qpair) {
+	const char *role, *peer;
+	pid_t qemu;
+	int qemu_fd;
+	struct monitor mon;
+	char out[8192];
+};
+
+FIXTURE_SETUP(qpair)
+{
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	self->qemu = -1;
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	ASSERT_TRUE(guest_tap_up());
+	ASSERT_TRUE(monitor_start(&self->mon));
+}
+
+FIXTURE_TEARDOWN(qpair)
+{
+	char line[256];
+
+	if (self->qemu > 0) {
+		kill(self->qemu, SIGTERM);
+		run_finish(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
+		if (*self->out)
+			printf("# QEMU said: %s\n", self->out);
+	}
+	if (guest_line("guest:", 0, line, sizeof(line)))
+		printf("# the guest's last line: %s", line);
+	knob_set("verify_memory", 0);
+	guest_tap_down();
+	pair_teardown(&self->mon, VM);
+}
+
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+
+/* QEMU for @role, registered; the primary's guest up with its NIC. */
+static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qpair) *self,
+		    const char *role)
+{
+	char line[256];
+
+	self->qemu = guest_qemu_start(VM, role, STEPS, HMP, &self->qemu_fd);
+	ASSERT_LT(0, self->qemu);
+	if (!guest_registered(VM, 120))
+		guest_qemu_dump(self->qemu);
+	ASSERT_EQ(0, FTNL(self->out, "show", VM)) TH_LOG("QEMU did not register " VM);
+	if (strcmp(role, "primary"))
+		return;
+	ASSERT_TRUE(guest_line("guest: up", 120, line, sizeof(line))) TH_LOG("no guest");
+	ASSERT_TRUE(guest_line("guest: net eth0", 0, line, sizeof(line)));
+}
+
+TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
+{
+	unsigned long long verified;
+	int status;
+
+	if (!strcmp(self->role, "a")) {
+		qemu_up(_metadata, self, "backup");
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		EVENT(VM ": linked");
+		EVENT(VM ": peer lost (closed)");
+		verified = ftnl_counter(VM, "\"verified\":");
+		printf("# %llu epochs checked equal to the primary's memory\n", verified);
+		EXPECT_LE(EPOCHS, verified) TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(0, ftnl_last_counter("\"verify\":")) TH_LOG("%s", ftnl_last());
+		/* A clean stop: no takeover, the guest never runs here. */
+		EXPECT_FALSE(monitor_next(&self->mon, VM ": failover started", 10))
+			TH_LOG("%s", self->mon.event);
+		EXPECT_EQ(0, guest_step(0)) TH_LOG("the backup's guest ran");
+		return;
+	}
+	ASSERT_TRUE(knob_set("verify_memory", 1));
+	qemu_up(_metadata, self, "primary");
+	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT(VM ": linked");
+	EVENT(VM ": synced");
+	/* Packets QEMU writes into the guest, checked at the commit points. */
+	EXPECT_LT(0, guest_ping(300, 30, "1000"));
+	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", EPOCHS + 5, WAIT_S))
+		TH_LOG("%s", ftnl_last());
+	ASSERT_TRUE(guest_hmp(HMP, "quit\n"));
+	ASSERT_EQ(self->qemu, waitpid(self->qemu, &status, 0));
+	self->qemu = -1;
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) TH_LOG("status %#x", status);
+	EXPECT_NE(0, FTNL(self->out, "show", VM)) TH_LOG("still registered: %s", self->out);
+}
+
+TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
+{
+	unsigned long long n = 0, h = 0;
+	char line[256];
+
+	if (!strcmp(self->role, "a")) {
+		qemu_up(_metadata, self, "backup");
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		EVENT(VM ": linked");
+		ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S))
+			TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(0, FTNL(self->out, "failover", VM)) TH_LOG("%s", self->out);
+		EVENT(VM ": failover started at epoch");
+		EVENT(VM ": took over at epoch");
+		printf("# %s\n", self->mon.event);
+		ASSERT_TRUE(guest_line("guest: result ", 300, line, sizeof(line)))
+			TH_LOG("the guest did not finish here (at step %llu)", guest_step(0));
+		ASSERT_EQ(2, sscanf(line, "guest: result %llu %llu", &n, &h));
+		EXPECT_EQ(STEPS, n);
+		EXPECT_EQ(guest_chain(n), h);
+		EXPECT_LT(0, guest_ping(5, 30, "56")) TH_LOG("no answer from the guest here");
+		return;
+	}
+	qemu_up(_metadata, self, "primary");
+	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT(VM ": linked");
+	EVENT(VM ": synced");
+	EVENT(VM ": peer lost");
+	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"peer_lost\":", 1, 30)) TH_LOG("%s", ftnl_last());
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
+}
+
+TEST_HARNESS_MAIN
