@@ -236,7 +236,8 @@ demo: deps
 # with BENCH_SMP emulated CPUs.
 BENCH_SMP ?= 1
 bench: deps
-	@$(STAGE) build $(MAKE) --no-print-directory all
+	@$(STAGE) build $(MAKE) --no-print-directory all guest
+	@$(STAGE) qemu qemu-patch/build.sh $(BUILD)/qemu
 	@$(STAGE) bench $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
 		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" --smp $(BENCH_SMP)

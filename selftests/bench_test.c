@@ -22,8 +22,6 @@
  * reported, never asserted (speed is not a test).
  */
 #include <linux/kvm_ft.h>
-#include <netlink/genl/ctrl.h>
-#include <netlink/genl/genl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "pair.h"
 #include "run.h"
 #include "test.h"
@@ -76,14 +75,6 @@ static void guest_work(uint64_t every, uint64_t pages)
 
 /* ---- the host ------------------------------------------------------------- */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 struct runner {
 	struct vcpu *vcpu;
 	pthread_t thread;
@@ -99,98 +90,13 @@ static void *run_guest(void *arg)
 	return NULL;
 }
 
-/*
- * The engine's counters of one instant, read straight from the kernel
- * (KVM_FT_CMD_GET_VM) on a netlink socket opened before the measurement:
- * running ftnl in the window would hold up epochs itself (its start, read
- * over 9p, competes with the vCPU for the test host's one CPU) and so add
- * to the very pauses measured.
- */
-struct sample {
-	double t;
-	unsigned long long epochs, pages, bytes, pause_ns, stalls;
-	unsigned long long hist[KVM_FT_PAUSE_BUCKETS];
-	bool ok;
-};
-
-struct counters {
-	struct nl_sock *sk;
-	int family;
-};
-
-static bool counters_open(struct counters *c)
-{
-	c->sk = nl_socket_alloc();
-	if (!c->sk || genl_connect(c->sk))
-		return false;
-	c->family = genl_ctrl_resolve(c->sk, KVM_FT_GENL_NAME);
-	return c->family >= 0;
-}
-
-static void counters_close(struct counters *c)
-{
-	if (c->sk)
-		nl_socket_free(c->sk);
-	c->sk = NULL;
-}
-
-static unsigned long long u64_of(struct nlattr **tb, int attr)
-{
-	return tb[attr] ? nla_get_u64(tb[attr]) : 0;
-}
-
-static int take_vm(struct nl_msg *msg, void *arg)
-{
-	struct nlattr *tb[KVM_FT_A_MAX + 1], *hist[KVM_FT_PAUSE_BUCKETS + 1];
-	struct sample *s = arg;
-	int i;
-
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KVM_FT_A_MAX, NULL))
-		return NL_SKIP;
-	s->epochs = u64_of(tb, KVM_FT_A_VM_EPOCHS);
-	s->pages = u64_of(tb, KVM_FT_A_VM_PAGES);
-	s->bytes = u64_of(tb, KVM_FT_A_VM_BYTES_TX);
-	s->pause_ns = u64_of(tb, KVM_FT_A_VM_PAUSE_TOTAL_NS);
-	s->stalls = u64_of(tb, KVM_FT_A_VM_STALLS);
-	if (!tb[KVM_FT_A_VM_PAUSE_HIST] ||
-	    nla_parse_nested(hist, KVM_FT_PAUSE_BUCKETS, tb[KVM_FT_A_VM_PAUSE_HIST], NULL))
-		return NL_SKIP;
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
-		s->hist[i] = u64_of(hist, i + 1);
-	s->ok = true;
-	return NL_OK;
-}
-
-/* 0, or libnl's error (NLE_MSG_TRUNC, say, for a reply not understood). */
-static int sample(struct counters *c, struct sample *s)
-{
-	struct nl_msg *msg = nlmsg_alloc();
-	int err;
-
-	memset(s, 0, sizeof(*s));
-	if (!msg)
-		return -NLE_NOMEM;
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0, 0, KVM_FT_CMD_GET_VM,
-		    KVM_FT_GENL_VERSION);
-	nla_put_string(msg, KVM_FT_A_VM_NAME, "bench");
-	nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, take_vm, s);
-	s->t = now();
-	err = nl_send_auto(c->sk, msg);
-	nlmsg_free(msg);
-	if (err >= 0)
-		err = nl_recvmsgs_default(c->sk);	/* the reply, or the error */
-	if (err >= 0)
-		err = nl_wait_for_ack(c->sk);		/* what follows a reply */
-	return err < 0 ? err : s->ok ? 0 : -NLE_MSG_TRUNC;
-}
-
 FIXTURE(bench) {
 	const char *role, *peer;
 	struct vm *vm;
 	struct vcpu *vcpu;
 	struct monitor mon;
 	struct runner run;
-	struct counters counters;	/* the engine's */
+	struct ft_counters counters;	/* the engine's */
 	int stats;		/* the vCPU's KVM statistics */
 	char out[4096];
 };
@@ -219,12 +125,12 @@ FIXTURE_SETUP(bench)
 	ASSERT_LE(0, self->stats);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	ASSERT_TRUE(monitor_start(&self->mon));
-	ASSERT_TRUE(counters_open(&self->counters));
+	ASSERT_TRUE(ft_counters_open(&self->counters));
 }
 
 FIXTURE_TEARDOWN(bench)
 {
-	counters_close(&self->counters);
+	ft_counters_close(&self->counters);
 	pair_teardown(&self->mon, "bench");
 	close(self->stats);
 	vm_destroy(self->vm);
@@ -255,32 +161,16 @@ static double work_rate(FIXTURE_DATA(bench) *self, uint64_t pf[2])
 	uint64_t u0 = GUEST_VAR(self->vm, units);
 	uint64_t taken = stats_read(self->stats, "pf_taken");
 	uint64_t fast = stats_read(self->stats, "pf_fast");
-	double t0 = now();
+	double t0 = ft_now();
 
 	sleep(MEASURE_S);
 	pf[0] = stats_read(self->stats, "pf_taken") - taken;
 	pf[1] = stats_read(self->stats, "pf_fast") - fast;
-	return (GUEST_VAR(self->vm, units) - u0) / (now() - t0);
-}
-
-/* The upper end (us) of the bucket holding fraction @q of the pauses. */
-static unsigned long long percentile(const struct sample *a, const struct sample *b, double q)
-{
-	unsigned long long total = 0, seen = 0;
-	int i;
-
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
-		total += b->hist[i] - a->hist[i];
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
-		seen += b->hist[i] - a->hist[i];
-		if (total && seen >= q * total)
-			return 2ULL << i;
-	}
-	return 0;
+	return (GUEST_VAR(self->vm, units) - u0) / (ft_now() - t0);
 }
 
 static void report(const FIXTURE_VARIANT(bench) *variant, double off, double on,
-		   const struct sample *a, const struct sample *b,
+		   const struct ft_sample *a, const struct ft_sample *b,
 		   const uint64_t pf_off[2], const uint64_t pf_on[2])
 {
 	double dt = b->t - a->t, n = b->epochs - a->epochs;
@@ -290,7 +180,8 @@ static void report(const FIXTURE_VARIANT(bench) *variant, double off, double on,
 	       (unsigned long)variant->every, off, on, off ? on / off : 0);
 	printf("# bench %-6s epochs %.1f/s, pause p50 <= %llu us, p99 <= %llu us, "
 	       "max <= %llu us, mean %.0f us\n", variant->name, n / dt,
-	       percentile(a, b, 0.5), percentile(a, b, 0.99), percentile(a, b, 1.0),
+	       ft_pause_percentile(a, b, 0.5), ft_pause_percentile(a, b, 0.99),
+	       ft_pause_percentile(a, b, 1.0),
 	       n ? (b->pause_ns - a->pause_ns) / n / 1000 : 0);
 	printf("# bench %-6s pages/epoch %.1f, bytes/epoch %.0f, throughput %.2f MB/s, "
 	       "stalls %llu\n", variant->name, n ? (b->pages - a->pages) / n : 0,
@@ -305,7 +196,7 @@ static void report(const FIXTURE_VARIANT(bench) *variant, double off, double on,
 TEST_F(bench, work_rate_off_and_on)
 {
 	uint64_t pf_off[2], pf_on[2];
-	struct sample a, b;
+	struct ft_sample a, b;
 	double off, on;
 
 	if (!strcmp(self->role, "a")) {
@@ -324,9 +215,9 @@ TEST_F(bench, work_rate_off_and_on)
 	EVENT("bench: linked");
 	EVENT("bench: synced");
 	sleep(WARMUP_S);
-	ASSERT_EQ(0, sample(&self->counters, &a));
+	ASSERT_EQ(0, ft_sample(&self->counters, "bench", &a));
 	on = work_rate(self, pf_on);
-	ASSERT_EQ(0, sample(&self->counters, &b));
+	ASSERT_EQ(0, ft_sample(&self->counters, "bench", &b));
 	report(variant, off, on, &a, &b, pf_off, pf_on);
 	EXPECT_LT(0, b.epochs - a.epochs);
 	EXPECT_LT(0, on);
@@ -347,14 +238,14 @@ TEST_F(bench, failover_time)
 			TH_LOG("%s", self->out);
 		EVENT("bench: linked");
 		EVENT("bench: peer lost (silence)");
-		lost = now();
+		lost = ft_now();
 		EVENT("bench: failover started at epoch");
 		EVENT("bench: took over at epoch");
 		u0 = GUEST_VAR(self->vm, units);
 		guest_start(self);
-		while (GUEST_VAR(self->vm, units) == u0 && now() - lost < WAIT_S)
+		while (GUEST_VAR(self->vm, units) == u0 && ft_now() - lost < WAIT_S)
 			usleep(100);
-		running = now();
+		running = ft_now();
 		printf("# bench failover: silence %u ms (failover_timeout_ms), then guest "
 		       "running again after %.1f ms\n", FAILOVER_MS, (running - lost) * 1000);
 		guest_stop(self);

@@ -77,7 +77,7 @@ static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qpair) *self
 {
 	char line[256];
 
-	self->qemu = guest_qemu_start(VM, role, STEPS, HMP, &self->qemu_fd);
+	self->qemu = guest_qemu_start(VM, role, GUEST_COMPUTE(STEPS), 128, HMP, &self->qemu_fd);
 	ASSERT_LT(0, self->qemu);
 	if (!guest_registered(VM, 120))
 		guest_qemu_dump(self->qemu);

@@ -39,7 +39,7 @@
 #define WAIT_S		600
 #define RESULT_S	240		/* the backup's guest, from the takeover */
 #define FAILOVER_MS	3000
-#define STEPS		400000		/* the chain: minutes in a nested guest */
+#define STEPS		400000		/* the chain: minutes in a nested guest (a literal: GUEST_COMPUTE) */
 #define KILL_AT		3000		/* the step the primary's guest must pass */
 #define KILL_ME		"# cuju: kill me"
 
@@ -102,7 +102,7 @@ static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *se
 {
 	time_t t0 = time(NULL);
 
-	self->qemu = guest_qemu_start(VM, role, STEPS, NULL, &self->qemu_fd);
+	self->qemu = guest_qemu_start(VM, role, GUEST_COMPUTE(STEPS), 128, NULL, &self->qemu_fd);
 	ASSERT_LT(0, self->qemu);
 	/* Registered once the machine is built: seconds in a test host. */
 	if (!guest_registered(VM, 120))

@@ -24,4 +24,4 @@ QEMU_TESTS := qemu_test
 QEMU_PAIR_TESTS := qemu_pair_test
 QEMU_SOLO_TESTS := qemu_refusal_test
 # make bench: pair, figures rather than verdicts; not part of make check.
-BENCH_TESTS := bench_test
+BENCH_TESTS := bench_test qemu_bench_test

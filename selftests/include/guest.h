@@ -28,12 +28,15 @@
 bool guest_tap_up(void);
 void guest_tap_down(void);
 
+/* The guest's job (selftests/guest/init) computing a chain of @n steps. */
+#define GUEST_STR_(x)		#x
+#define GUEST_COMPUTE(n)	"cuju_job=compute cuju_n=" GUEST_STR_(n)
 /*
- * QEMU for VM @vm in @role ("primary" or "backup"), its guest computing a
- * chain of @steps; its output on *@fd.  With @hmp, an HMP monitor on that
- * unix socket.  Its PID, or -1.
+ * QEMU for VM @vm in @role ("primary" or "backup"), its guest of @mib MiB
+ * doing @job; its output on *@fd.  With @hmp, an HMP monitor on that unix
+ * socket.  Its PID, or -1.
  */
-pid_t guest_qemu_start(const char *vm, const char *role, unsigned long steps,
+pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsigned int mib,
 		       const char *hmp, int *fd);
 /* Whether ftnl lists @vm within @wait_s seconds (QEMU registers it). */
 bool guest_registered(const char *vm, int wait_s);

@@ -31,14 +31,14 @@ void guest_tap_down(void)
 	IP(out, "link", "del", GUEST_TAP);
 }
 
-pid_t guest_qemu_start(const char *vm, const char *role, unsigned long steps,
+pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsigned int mib,
 		       const char *hmp, int *fd)
 {
 	const char *dir = getenv("CUJU_GUEST"), *qemu = getenv("CUJU_QEMU");
-	char kernel[512], initrd[512], object[128], append[160], cpus[16], mon[128];
+	char kernel[512], initrd[512], object[128], append[256], cpus[16], mem[16], mon[128];
 	const char *argv[48] = {
 		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off",
-		"-cpu", "host,-svm", "-m", "128", "-smp", cpus,
+		"-cpu", "host,-svm", "-m", mem, "-smp", cpus,
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd, "-append", append,
 		"-serial", "file:" GUEST_SERIAL,
@@ -57,8 +57,8 @@ pid_t guest_qemu_start(const char *vm, const char *role, unsigned long steps,
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", dir);
 	snprintf(object, sizeof(object), "cuju,id=ft,name=%s,role=%s", vm, role);
-	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 cuju_job=compute cuju_n=%lu"
-		 " cuju_ip=" GUEST_IP "/24", steps);
+	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 %s cuju_ip=" GUEST_IP "/24",
+		 job);
 	snprintf(cpus, sizeof(cpus), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
 	while (argv[n])
 		n++;

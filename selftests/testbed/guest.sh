@@ -13,6 +13,8 @@ trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/bin"
 cp /bin/busybox "$dir/bin/busybox"
 ln -s busybox "$dir/bin/sh"
+# The benchmark's workload, static (glibc's libc.a, from libc6-dev).
+gcc -O2 -static -o "$dir/bin/wl" "$here/guest/wl.c"
 install -m 755 "$here/guest/init" "$dir/init"
 # virtio-net and virtio_pci with what they need, in the order modprobe
 # would load them (init loads them in that order).

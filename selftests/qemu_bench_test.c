@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The real-guest benchmark (make bench; not part of make check).  Host b
+ * runs the patched QEMU with Debian's kernel as the guest, whose init runs
+ * wl (selftests/guest/wl.c, the workload of the COLO figures in
+ * Documentation/bench.rst): work units of fixed computation, and a number
+ * of 4 KiB pages dirtied per second of guest time (0, 1000, 5000: the
+ * variants).  wl prints, each second of guest time, the units done since
+ * it started; this test reads those lines as they come and timestamps
+ * them on the test host's clock, so that the pauses of the epochs (which
+ * stop the guest's clock too) show in the rate.
+ *
+ * Per variant, in the same QEMU and the same run: the work rate with fault
+ * tolerance off, then paired with host a (on), and their ratio; epochs per
+ * second, pauses (p50, p99, max: upper bounds from the engine's histogram
+ * of powers of two), pages and bytes per epoch, bytes per page sent and
+ * per second, and the size of the device state.  Then, once, the failover
+ * time: host b's link is cut; on host a, the silence (failover_timeout_ms)
+ * and then from the backup's verdict to the guest's first line there.
+ *
+ * Each variant passes when it measured something; the figures are
+ * reported, never asserted (speed is not a test).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "guest.h"
+#include "pair.h"
+#include "run.h"
+#include "test.h"
+
+#define VM		"qb"
+#define PORT		"7923"
+#define WAIT_S		300
+#define WARMUP_S	5
+#define MEASURE_S	30
+#define FAILOVER_MS	2000
+#define GUEST_MIB	256		/* as COLO's guest: wl's 64 MiB fit */
+
+FIXTURE(qbench) {
+	const char *role, *peer;
+	pid_t qemu;
+	int qemu_fd;
+	struct monitor mon;
+	struct ft_counters counters;
+	char out[8192];
+};
+
+FIXTURE_VARIANT(qbench) {
+	const char *job;	/* the guest's kernel command line */
+	unsigned int rate;	/* pages dirtied per second */
+};
+
+FIXTURE_VARIANT_ADD(qbench, rate0) { .job = "cuju_job=wl wl.rate=0", .rate = 0 };
+FIXTURE_VARIANT_ADD(qbench, rate1000) { .job = "cuju_job=wl wl.rate=1000", .rate = 1000 };
+FIXTURE_VARIANT_ADD(qbench, rate5000) { .job = "cuju_job=wl wl.rate=5000", .rate = 5000 };
+
+FIXTURE_SETUP(qbench)
+{
+	self->role = getenv("CUJU_ROLE");
+	self->peer = getenv("CUJU_PEER");
+	self->qemu = -1;
+	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	knob_set("failover_timeout_ms", FAILOVER_MS);
+	ASSERT_TRUE(guest_tap_up());
+	ASSERT_TRUE(monitor_start(&self->mon));
+	ASSERT_TRUE(ft_counters_open(&self->counters));
+}
+
+FIXTURE_TEARDOWN(qbench)
+{
+	ft_counters_close(&self->counters);
+	if (self->qemu > 0) {
+		kill(self->qemu, SIGTERM);
+		run_finish(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
+	}
+	guest_tap_down();
+	pair_teardown(&self->mon, VM);
+}
+
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+
+/* The "total" of wl's last line on the console; 0 if none yet. */
+static unsigned long long wl_total(void)
+{
+	unsigned long long total = 0;
+	char line[256];
+	const char *p;
+
+	if (guest_line("WL seq=", 0, line, sizeof(line)) && (p = strstr(line, "total=")))
+		total = strtoull(p + 6, NULL, 10);
+	return total;
+}
+
+/*
+ * Work units per second of the test host's clock over about @secs: from
+ * the first wl line that comes to the last one before the end, each
+ * timestamped as it is seen (polled every 20 ms).
+ */
+static double wl_rate(int secs)
+{
+	unsigned long long t0 = wl_total(), first = 0, last = 0, now;
+	double start = ft_now(), t_first = 0, t_last = 0;
+
+	while (ft_now() - start < secs) {
+		usleep(20 * 1000);
+		now = wl_total();
+		if (now == t0 || now == last)
+			continue;
+		if (!first)
+			first = now, t_first = ft_now();
+		last = now, t_last = ft_now();
+	}
+	return last > first ? (last - first) / (t_last - t_first) : 0;
+}
+
+static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
+		   const struct ft_sample *a, const struct ft_sample *b)
+{
+	double dt = b->t - a->t, n = b->epochs - a->epochs;
+
+	printf("# qbench %4u pages/s: work off %.0f units/s, on %.0f units/s, ratio %.2f\n",
+	       v->rate, off, on, off ? on / off : 0);
+	printf("# qbench %4u pages/s: epochs %.1f/s, pause p50 <= %llu us, p99 <= %llu us, "
+	       "max <= %llu us, mean %.0f us\n", v->rate, n / dt,
+	       ft_pause_percentile(a, b, 0.5), ft_pause_percentile(a, b, 0.99),
+	       ft_pause_percentile(a, b, 1.0), n ? (b->pause_ns - a->pause_ns) / n / 1000 : 0);
+	printf("# qbench %4u pages/s: pages/epoch %.1f, bytes/epoch %.0f, bytes/page %.0f, "
+	       "%.2f MB/s; device state %llu bytes/epoch; stalls %llu\n", v->rate,
+	       n ? (b->pages - a->pages) / n : 0, n ? (b->bytes - a->bytes) / n : 0,
+	       b->pages > a->pages ? (double)(b->bytes - a->bytes) / (b->pages - a->pages) : 0,
+	       (b->bytes - a->bytes) / dt / 1e6, b->device_len, b->stalls - a->stalls);
+}
+
+TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
+{
+	struct ft_sample a, b;
+	char line[256];
+	double off, on;
+
+	if (!strcmp(self->role, "a")) {
+		self->qemu = guest_qemu_start(VM, "backup", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
+		ASSERT_LT(0, self->qemu);
+		ASSERT_TRUE(guest_registered(VM, 120));
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		EVENT(VM ": linked");
+		EVENT(VM ": peer lost (closed)");	/* b is done */
+		return;
+	}
+	self->qemu = guest_qemu_start(VM, "primary", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
+	ASSERT_LT(0, self->qemu);
+	ASSERT_TRUE(guest_registered(VM, 120));
+	ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
+	sleep(WARMUP_S);
+	off = wl_rate(MEASURE_S);
+
+	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT(VM ": linked");
+	EVENT(VM ": synced");
+	sleep(WARMUP_S);
+	ASSERT_EQ(0, ft_sample(&self->counters, VM, &a));
+	on = wl_rate(MEASURE_S);
+	ASSERT_EQ(0, ft_sample(&self->counters, VM, &b));
+	report(variant, off, on, &a, &b);
+	EXPECT_LT(0, b.epochs - a.epochs);
+	EXPECT_LT(0, off);
+	EXPECT_LT(0, on);
+	EXPECT_EQ(0, FTNL(self->out, "stop", VM)) TH_LOG("%s", self->out);
+}
+
+TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
+{
+	double lost, took, running;
+	char line[256];
+
+	if (variant->rate != 1000)
+		return;		/* once is enough */
+	if (!strcmp(self->role, "a")) {
+		self->qemu = guest_qemu_start(VM, "backup", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
+		ASSERT_LT(0, self->qemu);
+		ASSERT_TRUE(guest_registered(VM, 120));
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		EVENT(VM ": linked");
+		EVENT(VM ": peer lost (silence)");
+		lost = ft_now();
+		EVENT(VM ": failover started at epoch");
+		EVENT(VM ": took over at epoch");
+		took = ft_now();
+		ASSERT_TRUE(guest_line("WL seq=", 60, line, sizeof(line)));
+		running = ft_now();
+		printf("# qbench failover: silence %u ms (failover_timeout_ms), then taken over "
+		       "after %.0f ms, the guest's first line after %.0f ms (it prints one a "
+		       "second)\n", FAILOVER_MS, (took - lost) * 1000, (running - lost) * 1000);
+		return;
+	}
+	self->qemu = guest_qemu_start(VM, "primary", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
+	ASSERT_LT(0, self->qemu);
+	ASSERT_TRUE(guest_registered(VM, 120));
+	ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
+	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	EVENT(VM ": linked");
+	EVENT(VM ": synced");
+	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
+	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
+	EVENT(VM ": peer lost (silence)");
+	sleep(FAILOVER_MS / 1000 + 5);	/* a takes over before the link is back */
+}
+
+TEST_HARNESS_MAIN
