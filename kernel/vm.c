@@ -333,11 +333,16 @@ static int crc_range(struct kvm *kvm, u64 gpa, u64 size, void *page, u32 *crc,
 	return 0;
 }
 
+/*
+ * In guest-physical order, so that two VMs whose memslots split the same
+ * memory differently (QEMU's aliases) fold it alike.
+ */
 int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *out, struct kvm_ft_link *link)
 {
+	struct kvm_memslot_iter iter;
 	struct kvm_memory_slot *slot;
 	u32 crc = ~0U;
-	int idx, id, ret = 0;
+	int idx, ret = 0;
 	void *page;
 
 	page = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
@@ -349,11 +354,13 @@ int kvm_ft_vm_mem_crc(struct kvm *kvm, u32 *out, struct kvm_ft_link *link)
 	}
 	kthread_use_mm(kvm->mm);
 	idx = srcu_read_lock(&kvm->srcu);
-	for (id = 0; !ret && id < KVM_USER_MEM_SLOTS; id++) {
-		slot = id_to_memslot(kvm_memslots(kvm), id);
-		if (slot)
+	kvm_for_each_memslot_in_gfn_range(&iter, kvm_memslots(kvm), 0, ~0ULL) {
+		slot = iter.slot;
+		if (slot->id < KVM_USER_MEM_SLOTS)
 			ret = crc_range(kvm, gfn_to_gpa(slot->base_gfn),
 					slot->npages << PAGE_SHIFT, page, &crc, link);
+		if (ret)
+			break;
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	kthread_unuse_mm(kvm->mm);

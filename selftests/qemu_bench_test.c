@@ -76,8 +76,7 @@ FIXTURE_TEARDOWN(qbench)
 {
 	ft_counters_close(&self->counters);
 	if (self->qemu > 0) {
-		kill(self->qemu, SIGTERM);
-		run_finish(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
+		guest_qemu_stop(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
 	}
 	guest_tap_down();
 	pair_teardown(&self->mon, VM);

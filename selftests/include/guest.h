@@ -38,6 +38,12 @@ void guest_tap_down(void);
  */
 pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsigned int mib,
 		       const char *hmp, int *fd);
+/*
+ * QEMU @pid stopped as an administrator would (SIGTERM: it unregisters its
+ * VM first), its output into @out; if it has not exited within 30 s, its
+ * threads' stacks printed and SIGKILL.  Its exit status, or -1.
+ */
+int guest_qemu_stop(pid_t pid, int fd, char *out, size_t len);
 /* Whether ftnl lists @vm within @wait_s seconds (QEMU registers it). */
 bool guest_registered(const char *vm, int wait_s);
 /* Where QEMU's threads are (gdb), for a test's log. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +61,7 @@ pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsign
 	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 %s cuju_ip=" GUEST_IP "/24",
 		 job);
 	snprintf(cpus, sizeof(cpus), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(mem, sizeof(mem), "%u", mib);
 	while (argv[n])
 		n++;
 	if (hmp) {
@@ -70,6 +72,25 @@ pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsign
 	argv[n] = NULL;
 	unlink(GUEST_SERIAL);
 	return run_start(0, fd, qemu, argv);
+}
+
+int guest_qemu_stop(pid_t pid, int fd, char *out, size_t len)
+{
+	siginfo_t si = { 0 };
+	int i;
+
+	kill(pid, SIGTERM);
+	for (i = 0; i < 300; i++) {	/* exited? (reaped by run_finish) */
+		if (!waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == pid)
+			break;
+		usleep(100 * 1000);
+	}
+	if (i == 300) {
+		printf("# QEMU did not exit within 30 s of SIGTERM\n");
+		guest_qemu_dump(pid);
+		kill(pid, SIGKILL);
+	}
+	return run_finish(pid, fd, out, len);
 }
 
 bool guest_registered(const char *vm, int wait_s)
