@@ -137,25 +137,37 @@ static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 	       (b->bytes - a->bytes) / dt / 1e6, b->device_len, b->stalls - a->stalls);
 }
 
+/*
+ * QEMU for this host's role, registered; a backup listening, a primary's
+ * workload started.
+ */
+static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qbench) *self,
+		    const FIXTURE_VARIANT(qbench) *variant)
+{
+	bool backup = !strcmp(self->role, "a");
+	char line[256];
+
+	self->qemu = guest_qemu_start(VM, backup ? "backup" : "primary", variant->job,
+				      GUEST_MIB, NULL, &self->qemu_fd);
+	ASSERT_LT(0, self->qemu);
+	ASSERT_TRUE(guest_registered(VM, 120));
+	if (backup)
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+	else
+		ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
+}
+
 TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 {
 	struct ft_sample a, b;
-	char line[256];
 	double off, on;
 
+	qemu_up(_metadata, self, variant);
 	if (!strcmp(self->role, "a")) {
-		self->qemu = guest_qemu_start(VM, "backup", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
-		ASSERT_LT(0, self->qemu);
-		ASSERT_TRUE(guest_registered(VM, 120));
-		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost (closed)");	/* b is done */
 		return;
 	}
-	self->qemu = guest_qemu_start(VM, "primary", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
-	ASSERT_LT(0, self->qemu);
-	ASSERT_TRUE(guest_registered(VM, 120));
-	ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
 	sleep(WARMUP_S);
 	off = wl_rate(MEASURE_S);
 
@@ -180,11 +192,8 @@ TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
 
 	if (variant->rate != 1000)
 		return;		/* once is enough */
+	qemu_up(_metadata, self, variant);
 	if (!strcmp(self->role, "a")) {
-		self->qemu = guest_qemu_start(VM, "backup", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
-		ASSERT_LT(0, self->qemu);
-		ASSERT_TRUE(guest_registered(VM, 120));
-		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost (silence)");
 		lost = ft_now();
@@ -198,10 +207,6 @@ TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
 		       "second)\n", FAILOVER_MS, (took - lost) * 1000, (running - lost) * 1000);
 		return;
 	}
-	self->qemu = guest_qemu_start(VM, "primary", variant->job, GUEST_MIB, NULL, &self->qemu_fd);
-	ASSERT_LT(0, self->qemu);
-	ASSERT_TRUE(guest_registered(VM, 120));
-	ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
 	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
