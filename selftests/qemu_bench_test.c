@@ -151,10 +151,11 @@ static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qbench) *sel
 				      GUEST_MIB, NULL, &self->qemu_fd);
 	ASSERT_LT(0, self->qemu);
 	ASSERT_TRUE(guest_registered(VM, 120));
-	if (backup)
+	if (backup) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
-	else
+	} else {
 		ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
+	}
 }
 
 TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
