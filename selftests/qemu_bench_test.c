@@ -43,12 +43,8 @@
 #define GUEST_MIB	256		/* as COLO's guest: wl's 64 MiB fit */
 
 FIXTURE(qbench) {
-	const char *role, *peer;
-	pid_t qemu;
-	int qemu_fd;
-	struct monitor mon;
+	struct guest_host h;
 	struct ft_counters counters;
-	char out[8192];
 };
 
 FIXTURE_VARIANT(qbench) {
@@ -62,28 +58,19 @@ FIXTURE_VARIANT_ADD(qbench, rate5000) { .job = "cuju_job=wl wl.rate=5000", .rate
 
 FIXTURE_SETUP(qbench)
 {
-	self->role = getenv("CUJU_ROLE");
-	self->peer = getenv("CUJU_PEER");
-	self->qemu = -1;
-	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	ASSERT_TRUE(guest_host_setup(&self->h));
 	knob_set("failover_timeout_ms", FAILOVER_MS);
-	ASSERT_TRUE(guest_tap_up());
-	ASSERT_TRUE(monitor_start(&self->mon));
 	ASSERT_TRUE(ft_counters_open(&self->counters));
 }
 
 FIXTURE_TEARDOWN(qbench)
 {
 	ft_counters_close(&self->counters);
-	if (self->qemu > 0) {
-		guest_qemu_stop(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
-	}
-	guest_tap_down();
-	pair_teardown(&self->mon, VM);
+	guest_host_teardown(&self->h, VM);
 }
 
-#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
-	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->h.mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->h.mon.event)
 
 /* The "total" of wl's last line on the console; 0 if none yet. */
 static unsigned long long wl_total(void)
@@ -144,15 +131,13 @@ static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qbench) *self,
 		    const FIXTURE_VARIANT(qbench) *variant)
 {
-	bool backup = !strcmp(self->role, "a");
+	bool backup = !strcmp(self->h.role, "a");
 	char line[256];
 
-	self->qemu = guest_qemu_start(VM, backup ? "backup" : "primary", variant->job,
-				      GUEST_MIB, NULL, &self->qemu_fd);
-	ASSERT_LT(0, self->qemu);
-	ASSERT_TRUE(guest_registered(VM, 120));
+	ASSERT_TRUE(guest_host_qemu(&self->h, VM, backup ? "backup" : "primary", variant->job,
+				    GUEST_MIB, NULL));
 	if (backup) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
 	} else {
 		ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
 	}
@@ -164,7 +149,7 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 	double off, on;
 
 	qemu_up(_metadata, self, variant);
-	if (!strcmp(self->role, "a")) {
+	if (!strcmp(self->h.role, "a")) {
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost (closed)");	/* b is done */
 		return;
@@ -172,7 +157,7 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 	sleep(WARMUP_S);
 	off = wl_rate(MEASURE_S);
 
-	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	sleep(WARMUP_S);
@@ -183,7 +168,7 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 	EXPECT_LT(0, b.epochs - a.epochs);
 	EXPECT_LT(0, off);
 	EXPECT_LT(0, on);
-	EXPECT_EQ(0, FTNL(self->out, "stop", VM)) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->h.out, "stop", VM)) TH_LOG("%s", self->h.out);
 }
 
 TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
@@ -194,7 +179,7 @@ TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
 	if (variant->rate != 1000)
 		return;		/* once is enough */
 	qemu_up(_metadata, self, variant);
-	if (!strcmp(self->role, "a")) {
+	if (!strcmp(self->h.role, "a")) {
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost (silence)");
 		lost = ft_now();
@@ -208,11 +193,11 @@ TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
 		       "second)\n", FAILOVER_MS, (took - lost) * 1000, (running - lost) * 1000);
 		return;
 	}
-	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
-	ASSERT_EQ(0, IP(self->out, "link", "set", "eth0", "down")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, IP(self->h.out, "link", "set", "eth0", "down")) TH_LOG("%s", self->h.out);
 	EVENT(VM ": peer lost (silence)");
 	sleep(FAILOVER_MS / 1000 + 5);	/* a takes over before the link is back */
 }

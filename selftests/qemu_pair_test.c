@@ -34,41 +34,22 @@
 #define HMP		"/run/qemu_pair.hmp"
 
 FIXTURE(qpair) {
-	const char *role, *peer;
-	pid_t qemu;
-	int qemu_fd;
-	struct monitor mon;
-	char out[8192];
+	struct guest_host h;
 };
 
 FIXTURE_SETUP(qpair)
 {
-	self->role = getenv("CUJU_ROLE");
-	self->peer = getenv("CUJU_PEER");
-	self->qemu = -1;
-	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
-	ASSERT_TRUE(guest_tap_up());
-	ASSERT_TRUE(monitor_start(&self->mon));
+	ASSERT_TRUE(guest_host_setup(&self->h));
 }
 
 FIXTURE_TEARDOWN(qpair)
 {
-	char line[256];
-
-	if (self->qemu > 0) {
-		guest_qemu_stop(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
-		if (*self->out)
-			printf("# QEMU said: %s\n", self->out);
-	}
-	if (guest_line("guest:", 0, line, sizeof(line)))
-		printf("# the guest's last line: %s", line);
 	knob_set("verify_memory", 0);
-	guest_tap_down();
-	pair_teardown(&self->mon, VM);
+	guest_host_teardown(&self->h, VM);
 }
 
-#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
-	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->h.mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->h.mon.event)
 
 /* QEMU for @role, registered; the primary's guest up with its NIC. */
 static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qpair) *self,
@@ -76,11 +57,7 @@ static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qpair) *self
 {
 	char line[256];
 
-	self->qemu = guest_qemu_start(VM, role, GUEST_COMPUTE(STEPS), 128, HMP, &self->qemu_fd);
-	ASSERT_LT(0, self->qemu);
-	if (!guest_registered(VM, 120))
-		guest_qemu_dump(self->qemu);
-	ASSERT_EQ(0, FTNL(self->out, "show", VM)) TH_LOG("QEMU did not register " VM);
+	ASSERT_TRUE(guest_host_qemu(&self->h, VM, role, GUEST_COMPUTE(STEPS), 128, HMP));
 	if (strcmp(role, "primary"))
 		return;
 	ASSERT_TRUE(guest_line("guest: up", 120, line, sizeof(line))) TH_LOG("no guest");
@@ -92,9 +69,9 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 	unsigned long long verified;
 	int status;
 
-	if (!strcmp(self->role, "a")) {
+	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
-		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost (closed)");
 		verified = ftnl_counter(VM, "\"verified\":");
@@ -102,14 +79,14 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 		EXPECT_LE(EPOCHS, verified) TH_LOG("%s", ftnl_last());
 		EXPECT_EQ(0, ftnl_last_counter("\"verify\":")) TH_LOG("%s", ftnl_last());
 		/* A clean stop: no takeover, the guest never runs here. */
-		EXPECT_FALSE(monitor_next(&self->mon, VM ": failover started", 10));
-		EXPECT_STREQ("", self->mon.event) TH_LOG("an event after the close");
+		EXPECT_FALSE(monitor_next(&self->h.mon, VM ": failover started", 10));
+		EXPECT_STREQ("", self->h.mon.event) TH_LOG("an event after the close");
 		EXPECT_EQ(0, guest_step(0)) TH_LOG("the backup's guest ran");
 		return;
 	}
 	ASSERT_TRUE(knob_set("verify_memory", 1));
 	qemu_up(_metadata, self, "primary");
-	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	/* Packets QEMU writes into the guest, checked at the commit points. */
@@ -117,10 +94,10 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", EPOCHS + 5, WAIT_S))
 		TH_LOG("%s", ftnl_last());
 	ASSERT_TRUE(guest_hmp(HMP, "quit\n"));
-	ASSERT_EQ(self->qemu, waitpid(self->qemu, &status, 0));
-	self->qemu = -1;
+	ASSERT_EQ(self->h.qemu, waitpid(self->h.qemu, &status, 0));
+	self->h.qemu = -1;
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) TH_LOG("status %#x", status);
-	EXPECT_NE(0, FTNL(self->out, "show", VM)) TH_LOG("still registered: %s", self->out);
+	EXPECT_NE(0, FTNL(self->h.out, "show", VM)) TH_LOG("still registered: %s", self->h.out);
 }
 
 TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
@@ -128,20 +105,20 @@ TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
 	unsigned long long n = 0, h = 0;
 	char line[256];
 
-	if (!strcmp(self->role, "a")) {
+	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
-		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
 		ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S))
 			TH_LOG("%s", ftnl_last());
-		EXPECT_EQ(0, FTNL(self->out, "failover", VM)) TH_LOG("%s", self->out);
+		EXPECT_EQ(0, FTNL(self->h.out, "failover", VM)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": failover started at epoch");
 		EVENT(VM ": took over at epoch");
-		printf("# %s\n", self->mon.event);
+		printf("# %s\n", self->h.mon.event);
 		if (!guest_line("guest: result ", 300, line, sizeof(line))) {
-			FTNL(self->out, "show", VM);
-			printf("# %s\n", self->out);
-			guest_qemu_dump(self->qemu);
+			FTNL(self->h.out, "show", VM);
+			printf("# %s\n", self->h.out);
+			guest_qemu_dump(self->h.qemu);
 		}
 		ASSERT_TRUE(guest_line("guest: result ", 0, line, sizeof(line)))
 			TH_LOG("the guest did not finish here (at step %llu)", guest_step(0));
@@ -152,7 +129,7 @@ TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
 		return;
 	}
 	qemu_up(_metadata, self, "primary");
-	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	EVENT(VM ": peer lost");

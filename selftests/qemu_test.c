@@ -43,9 +43,6 @@
 #define KILL_AT		3000		/* the step the primary's guest must pass */
 #define KILL_ME		"# cuju: kill me"
 
-
-
-
 /*
  * The guest's clock across the takeover, from the backup's console: each
  * "step" line carries D, the guest's uptime since its previous such line
@@ -108,61 +105,32 @@ static void check_sleeps(struct __test_metadata *_metadata)
 	EXPECT_LE(1.5, dt) TH_LOG("the guest's clock runs fast after the takeover");
 }
 
-
-
-
 FIXTURE(qemu) {
-	const char *role, *peer;
-	pid_t qemu;
-	int qemu_fd;
-	struct monitor mon;
-	char out[8192];
+	struct guest_host h;
 };
 
-/* QEMU for @role, its output on self->qemu_fd; the VM registered once it runs. */
+/* QEMU for @role, registered; its role shown by ftnl. */
 static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *self,
 		       const char *role)
 {
-	time_t t0 = time(NULL);
-
-	self->qemu = guest_qemu_start(VM, role, GUEST_COMPUTE(STEPS), 128, NULL, &self->qemu_fd);
-	ASSERT_LT(0, self->qemu);
-	/* Registered once the machine is built: seconds in a test host. */
-	if (!guest_registered(VM, 120))
-		guest_qemu_dump(self->qemu);
-	ASSERT_EQ(0, FTNL(self->out, "show", VM)) TH_LOG("QEMU did not register %s", VM);
-	printf("# QEMU registered %s after %ld s\n", VM, (long)(time(NULL) - t0));
-	EXPECT_NE(NULL, strstr(self->out, role)) TH_LOG("%s", self->out);
+	ASSERT_TRUE(guest_host_qemu(&self->h, VM, role, GUEST_COMPUTE(STEPS), 128, NULL));
+	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
+	EXPECT_NE(NULL, strstr(self->h.out, role)) TH_LOG("%s", self->h.out);
 }
 
 FIXTURE_SETUP(qemu)
 {
-	self->role = getenv("CUJU_ROLE");
-	self->peer = getenv("CUJU_PEER");
-	self->qemu = -1;
-	ASSERT_NE(NULL, self->role) TH_LOG("run by the test runner on two hosts");
+	ASSERT_TRUE(guest_host_setup(&self->h));
 	knob_set("failover_timeout_ms", FAILOVER_MS);
-	ASSERT_TRUE(guest_tap_up());
-	ASSERT_TRUE(monitor_start(&self->mon));
 }
 
 FIXTURE_TEARDOWN(qemu)
 {
-	char serial[256];
-
-	if (self->qemu > 0) {
-		guest_qemu_stop(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
-		if (*self->out)
-			printf("# QEMU said: %s\n", self->out);
-	}
-	if (guest_line("guest:", 0, serial, sizeof(serial)))
-		printf("# the guest's last line: %s", serial);
-	guest_tap_down();
-	pair_teardown(&self->mon, VM);
+	guest_host_teardown(&self->h, VM);
 }
 
-#define EVENT(want) ASSERT_TRUE(monitor_next(&self->mon, want, WAIT_S)) \
-	TH_LOG("expected event '%s', got '%s'", want, self->mon.event)
+#define EVENT(want) ASSERT_TRUE(monitor_next(&self->h.mon, want, WAIT_S)) \
+	TH_LOG("expected event '%s', got '%s'", want, self->h.mon.event)
 
 /* Host a: the backup QEMU takes over, and the guest ends its chain right. */
 static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *self)
@@ -173,7 +141,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 
 	qemu_start(_metadata, self, "backup");
 	ASSERT_EQ(0, guest_step(0)) TH_LOG("the backup's guest must not run before a takeover");
-	ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
 	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
 	EVENT(VM ": linked");
 	guest_narrate("host a: the primary on host b connected; epochs arrive");
@@ -182,9 +150,9 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	guest_narrate("host a: host b went silent (%d ms): failover", FAILOVER_MS);
 	EVENT(VM ": failover started at epoch");
 	EVENT(VM ": took over at epoch");
-	guest_narrate("host a: %s; QEMU loads the devices and runs the guest", self->mon.event);
+	guest_narrate("host a: %s; QEMU loads the devices and runs the guest", self->h.mon.event);
 	if (!guest_step(RESULT_S))
-		guest_qemu_dump(self->qemu);
+		guest_qemu_dump(self->h.qemu);
 	clock_gettime(CLOCK_MONOTONIC, &resumed);
 	ASSERT_LT(0, guest_step(0)) TH_LOG("the guest says nothing after the takeover");
 	guest_narrate("host a: the guest goes on here, at step %llu", guest_step(0));
@@ -220,7 +188,7 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	pid_t pinger;
 	int ping_fd;
 
-	if (!strcmp(self->role, "a")) {
+	if (!strcmp(self->h.role, "a")) {
 		backup_side(_metadata, self);
 		return;
 	}
@@ -228,16 +196,16 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 
 	qemu_start(_metadata, self, "primary");
 	if (!guest_line("guest: up", 120, line, sizeof(line)))
-		guest_qemu_dump(self->qemu);
+		guest_qemu_dump(self->h.qemu);
 	ASSERT_TRUE(guest_line("guest: up", 0, line, sizeof(line))) TH_LOG("no guest");
 	printf("# %s", line);
 	ASSERT_TRUE(guest_line("guest: net eth0", 0, line, sizeof(line)))
 		TH_LOG("the guest's NIC is not up");
 	guest_narrate("host b: QEMU runs the guest (Debian's kernel), computing; NIC " GUEST_IP);
-	ASSERT_EQ(0, FTNL(self->out, "pair", VM, self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
-	guest_narrate("host b: ftnl pair " VM " %s " PORT ": memory synced, epochs flow", self->peer);
+	guest_narrate("host b: ftnl pair " VM " %s " PORT ": memory synced, epochs flow", self->h.peer);
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
 	guest_demo_show(VM);
 	/* Through the NIC while the epochs go: at most 1000 pings, 30 s. */
@@ -248,8 +216,8 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	while ((step = guest_step(0)) < KILL_AT && time(NULL) < deadline)
 		usleep(500 * 1000);
 	ASSERT_LE(KILL_AT, step) TH_LOG("the guest did not get under way");
-	ASSERT_EQ(0, FTNL(self->out, "show", VM));
-	printf("# %s\n", self->out);
+	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
+	printf("# %s\n", self->h.out);
 	EXPECT_EQ(0, ftnl_counter(VM, "\"device_timeouts\":")) TH_LOG("%s", ftnl_last());
 	/* And as this host dies: the backup gets the NIC mid-flood. */
 	pinger = run_start(0, &ping_fd, "busybox", (const char *const[]){

@@ -2,8 +2,8 @@
 /*
  * The QEMU tests' guest (make guest, selftests/guest/init) under the
  * patched QEMU (make qemu), inside a test host: Debian's kernel with a
- * busybox initramfs that computes a hash chain in the shell.  What
- * qemu_test and qemu_pair_test share: starting QEMU as an administrator
+ * busybox initramfs that computes a hash chain in the shell.  What the
+ * QEMU tests share: one side's fixture, starting QEMU as an administrator
  * would, reading the guest's console, talking to it.
  *
  * The guest has as many vCPUs as the test host has CPUs; its console
@@ -19,10 +19,39 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "pair.h"
+
 #define GUEST_SERIAL	"/run/qemu_guest.serial"
 #define GUEST_TAP	"tapq"
 #define GUEST_IP	"10.78.0.2"
 #define GUEST_HOST_IP	"10.78.0.1"
+
+/*
+ * One side of a QEMU test, as its fixture holds it: the runner's
+ * CUJU_ROLE ("a" the backup's host, "b" the primary's) and CUJU_PEER (the
+ * other's address), this host's QEMU, and ftnl monitor.
+ */
+struct guest_host {
+	const char *role, *peer;
+	pid_t qemu;		/* -1 when none runs */
+	int qemu_fd;
+	struct monitor mon;
+	char out[8192];		/* the last output of ftnl, ip or QEMU */
+};
+
+/* Set up from the environment, the tap up, the monitor running; false if not. */
+bool guest_host_setup(struct guest_host *h);
+/*
+ * QEMU stopped (what it said and the guest's last line printed), the tap
+ * down, and pair_teardown() for @vm.
+ */
+void guest_host_teardown(struct guest_host *h, const char *vm);
+/*
+ * h->qemu started as guest_qemu_start() does, and registered @vm within
+ * 120 s (if not, its threads are dumped); false if either failed.
+ */
+bool guest_host_qemu(struct guest_host *h, const char *vm, const char *role,
+		     const char *job, unsigned int mib, const char *hmp);
 
 /* The tap, with GUEST_HOST_IP/24 on it, up; false if ip(8) failed. */
 bool guest_tap_up(void);

@@ -116,6 +116,52 @@ void guest_qemu_dump(pid_t pid)
 		printf("# QEMU's threads:\n%s\n", out);
 }
 
+bool guest_host_setup(struct guest_host *h)
+{
+	h->role = getenv("CUJU_ROLE");
+	h->peer = getenv("CUJU_PEER");
+	h->qemu = -1;
+	if (!h->role || !h->peer) {
+		printf("# run by the test runner, on two hosts\n");
+		return false;
+	}
+	return guest_tap_up() && monitor_start(&h->mon);
+}
+
+void guest_host_teardown(struct guest_host *h, const char *vm)
+{
+	char line[256];
+
+	if (h->qemu > 0) {
+		guest_qemu_stop(h->qemu, h->qemu_fd, h->out, sizeof(h->out));
+		if (*h->out)
+			printf("# QEMU said: %s\n", h->out);
+		h->qemu = -1;
+	}
+	if (guest_line("guest:", 0, line, sizeof(line)))
+		printf("# the guest's last line: %s", line);
+	guest_tap_down();
+	pair_teardown(&h->mon, vm);
+}
+
+bool guest_host_qemu(struct guest_host *h, const char *vm, const char *role,
+		     const char *job, unsigned int mib, const char *hmp)
+{
+	time_t t0 = time(NULL);
+
+	h->qemu = guest_qemu_start(vm, role, job, mib, hmp, &h->qemu_fd);
+	if (h->qemu < 0)
+		return false;
+	/* Registered once the machine is built: seconds in a test host. */
+	if (!guest_registered(vm, 120)) {
+		printf("# QEMU did not register %s within 120 s\n", vm);
+		guest_qemu_dump(h->qemu);
+		return false;
+	}
+	printf("# QEMU registered %s as %s after %ld s\n", vm, role, (long)(time(NULL) - t0));
+	return true;
+}
+
 unsigned long long guest_chain(unsigned long long n)
 {
 	unsigned long long h = 1, i;
