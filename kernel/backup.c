@@ -456,6 +456,7 @@ static void serve(struct kvm_ft_backup *b)
 		.mem_pages = kvm_ft_vm_mem_bytes(vm) >> PAGE_SHIFT,
 		.nr_vcpus = b->nr_vcpus,	/* as at LISTEN, which sized the staging */
 		.flags = kvm_ft_device_used(vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0,
+		.machine = kvm_ft_device_machine(vm),
 		.gfn_valid = gfn_valid,
 		.ctx = b,	/* each connection is a stream of its own, from epoch 1 */
 	};

@@ -48,10 +48,21 @@ bool kvm_ft_device_used(const struct kvm_ft_vm *vm)
 	return !(vm->flags & KVM_FT_F_NO_DEVICE_STATE);
 }
 
+/* What HELLO carries: set up before a pair, unchanged while paired. */
+u32 kvm_ft_device_machine(struct kvm_ft_vm *vm)
+{
+	u32 machine;
+
+	mutex_lock(&vm->dev.lock);
+	machine = vm->dev.machine;
+	mutex_unlock(&vm->dev.lock);
+	return machine;
+}
+
 /* A primary handing over device state needs all three; anything else none. */
 static bool setup_valid(const struct kvm_ft_vm *vm, const struct kvm_ft_device_setup *s)
 {
-	if (s->reserved || s->eventfd < -1)
+	if (s->eventfd < -1)
 		return false;
 	if (vm->role == KVM_FT_ROLE_PRIMARY && kvm_ft_device_used(vm))
 		return s->eventfd >= 0 &&
@@ -94,6 +105,7 @@ int kvm_ft_device_setup(struct kvm_ft_vm *vm, void __user *argp)
 	d->len = 0;
 	d->timeout_ms = s.timeout_ms;
 	d->max_len = s.max_len;
+	d->machine = s.machine;
 	d->requested = d->answered = 0;	/* a new eventfd counts from 0 */
 	WRITE_ONCE(d->released, 0);
 	mutex_unlock(&d->lock);

@@ -19,6 +19,7 @@ struct kvm_ft_device {
 	struct eventfd_ctx *notify;	/* NULL: the VMM set none up */
 	u32 timeout_ms;			/* primary: the longest the vCPUs wait */
 	u32 max_len;			/* primary: the largest blob */
+	u32 machine;			/* the VMM's digest of its devices */
 	wait_queue_head_t wq;		/* the engine, for the blob */
 	u64 requested;			/* requests made: the eventfd's total */
 	u64 answered;			/* the request the blob answers */
@@ -40,6 +41,7 @@ int kvm_ft_device_get(struct kvm_ft_vm *vm, void __user *argp);
 
 /* Is the VM's device state handed over each epoch (not declared absent)? */
 bool kvm_ft_device_used(const struct kvm_ft_vm *vm);
+u32 kvm_ft_device_machine(struct kvm_ft_vm *vm);
 
 /*
  * From the epoch engine, vCPUs held: ask the VMM for its device state and

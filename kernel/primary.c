@@ -78,6 +78,7 @@ static int send_hello(struct kvm_ft_primary *p)
 	kvm_ft_wire_put_le32(hello + 8, kvm_ft_vm_nr_vcpus(p->vm));
 	kvm_ft_wire_put_le32(hello + 12, kvm_ft_device_used(p->vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0);
 	strscpy(hello + 16, p->vm->name, KVM_FT_NAME_LEN);
+	kvm_ft_wire_put_le32(hello + 16 + KVM_FT_NAME_LEN, kvm_ft_device_machine(p->vm));
 	kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_HELLO, 0, sizeof(struct kvm_ft_wire_hello));
 	kvm_ft_wire_seal(frame, hello);
 	return kvm_ft_link_send(&p->link, frame, sizeof(frame));

@@ -72,6 +72,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_NOMEM]	 = "out of memory staging an epoch",
 	[KVM_FT_WIRE_E_VERIFY]	 = "memory differs from the primary's",
 	[KVM_FT_WIRE_E_LAYOUT]	 = "the VM's memory layout changed (a memslot added, removed or re-flagged)",
+	[KVM_FT_WIRE_E_MACHINE]	 = "the VMMs built different machines (their devices differ)",
 };
 
 const char *kvm_ft_wire_strerror(int err)
@@ -159,7 +160,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 
 static int decode_hello(const __u8 *p, struct kvm_ft_wire_msg *m)
 {
-	const int name_off = 16;
+	const int name_off = 16, machine_off = name_off + KVM_FT_NAME_LEN;
 
 	m->hello.mem_pages = get_le64(p);
 	m->hello.nr_vcpus = get_le32(p + 8);
@@ -169,6 +170,9 @@ static int decode_hello(const __u8 *p, struct kvm_ft_wire_msg *m)
 	memcpy(m->hello.name, p + name_off, KVM_FT_NAME_LEN);
 	if (m->hello.name[KVM_FT_NAME_LEN - 1])
 		return KVM_FT_WIRE_E_LEN;	/* not NUL-terminated */
+	m->hello.machine = get_le32(p + machine_off);
+	if (get_le32(p + machine_off + 4))
+		return KVM_FT_WIRE_E_RESERVED;
 	return KVM_FT_WIRE_OK;
 }
 
@@ -285,6 +289,8 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		if (m->hello.mem_pages != rx->mem_pages || m->hello.nr_vcpus != rx->nr_vcpus ||
 		    m->hello.flags != rx->flags)
 			return KVM_FT_WIRE_E_SHAPE;
+		if (m->hello.machine != rx->machine)
+			return KVM_FT_WIRE_E_MACHINE;
 		rx->hello_seen = 1;
 		return KVM_FT_WIRE_OK;
 	}

@@ -25,6 +25,7 @@ struct kvm_ft_wire_msg {
 			__u32 nr_vcpus;
 			__u32 flags;		/* KVM_FT_WIRE_HELLO_F_* */
 			char name[KVM_FT_NAME_LEN];
+			__u32 machine;
 		} hello;
 		struct {
 			__u32 count;
@@ -53,6 +54,7 @@ struct kvm_ft_wire_rx {
 	__u64 mem_pages;	/* of the local VM, for HELLO's check */
 	__u32 nr_vcpus;		/* of the local VM */
 	__u32 flags;		/* the local VM's KVM_FT_WIRE_HELLO_F_* */
+	__u32 machine;		/* the local VMM's digest of its devices */
 	/* Whether @gfn is guest memory the stream may write; nonzero: yes. */
 	int (*gfn_valid)(void *ctx, __u64 gfn);
 	void *ctx;

@@ -83,7 +83,7 @@ VARIANT(memory_differs, 11, SEND_BAD_VERIFY, "verify");
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
 	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io", "silence",
-	"snapshot", "nomem", "verify", "layout",
+	"snapshot", "nomem", "verify", "layout", "machine",
 };
 /* Every kind the kernel counts, in its order: ftnl prints them so. */
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == KVM_FT_WIRE_E_MAX - 1,

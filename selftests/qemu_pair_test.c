@@ -12,6 +12,10 @@
  * failover_by_hand: `ftnl failover` on host a: its QEMU takes over, the
  *   guest finishes its computation there and answers pings; b's VM is
  *   left unprotected.
+ * other_machine_refused: host a's backup QEMU has a device more than the
+ *   primary's (a watchdog): the backup refuses the primary's HELLO as
+ *   "machine" (their QEMUs' digests of their devices differ), counts it,
+ *   and listens again; it never holds a checkpoint it could not load.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -132,6 +136,32 @@ TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
+	EVENT(VM ": peer lost");
+	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"peer_lost\":", 1, 30)) TH_LOG("%s", ftnl_last());
+	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
+}
+
+TEST_F_TIMEOUT(qpair, other_machine_refused, 2 * WAIT_S)
+{
+	static const char *const watchdog[] = { "-device", "i6300esb", NULL };
+
+	if (!strcmp(self->h.role, "a")) {
+		self->h.extra = watchdog;
+		qemu_up(_metadata, self, "backup");
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT))
+			TH_LOG("%s", self->h.out);
+		EVENT(VM ": linked");
+		EVENT(VM ": peer lost (machine)");
+		EXPECT_EQ(1, ftnl_counter(VM, "\"machine\":")) TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(0, ftnl_counter(VM, "\"epochs\":")) TH_LOG("%s", ftnl_last());
+		EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"listening\""))
+			TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(0, guest_step(0)) TH_LOG("the backup's guest ran");
+		return;
+	}
+	qemu_up(_metadata, self, "primary");
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	EVENT(VM ": linked");
 	EVENT(VM ": peer lost");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"peer_lost\":", 1, 30)) TH_LOG("%s", ftnl_last());
 	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());

@@ -208,6 +208,37 @@ TEST(hello_shape_refused)
 	EXPECT_EQ(0, rx.hello_seen);
 }
 
+/*
+ * The VMMs' digests of their machines (KVM_FT_DEVICE_SETUP's machine)
+ * must agree: a backup whose QEMU has other devices could not load the
+ * primary's device state at a takeover.
+ */
+TEST(hello_machine_refused)
+{
+	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
+				     .flags = KVM_FT_WIRE_HELLO_F_DEVICE, .machine = 0x1234abcd,
+				     .gfn_valid = gfn_below_1024 };
+	const int machine_off = 16 + KVM_FT_NAME_LEN;
+	struct kvm_ft_wire_msg m;
+
+	hello(pl, 1024, 2, "vm0");
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	EXPECT_EQ(KVM_FT_WIRE_E_MACHINE, feed(&rx, &m));
+	kvm_ft_wire_put_le32(pl + machine_off, 0x1234abcc);
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	EXPECT_EQ(KVM_FT_WIRE_E_MACHINE, feed(&rx, &m));
+	kvm_ft_wire_put_le32(pl + machine_off + 4, 1);	/* reserved */
+	kvm_ft_wire_put_le32(pl + machine_off, 0x1234abcd);
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	EXPECT_EQ(KVM_FT_WIRE_E_RESERVED, feed(&rx, &m));
+	EXPECT_EQ(0, rx.hello_seen);
+	kvm_ft_wire_put_le32(pl + machine_off + 4, 0);
+	build(KVM_FT_WIRE_HELLO, 0, pl, sizeof(struct kvm_ft_wire_hello));
+	EXPECT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	EXPECT_EQ(0x1234abcd, m.hello.machine);
+	EXPECT_EQ(1, rx.hello_seen);
+}
+
 /* A VM without device state: a DEVICE frame has no place in its stream. */
 TEST(device_without_devices_refused)
 {

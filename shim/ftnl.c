@@ -50,7 +50,7 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_TRUNCATED] = "truncated", [KVM_FT_WIRE_E_IO] = "io",
 	[KVM_FT_WIRE_E_SILENCE] = "silence", [KVM_FT_WIRE_E_SNAPSHOT] = "snapshot",
 	[KVM_FT_WIRE_E_NOMEM] = "nomem", [KVM_FT_WIRE_E_VERIFY] = "verify",
-	[KVM_FT_WIRE_E_LAYOUT] = "layout",
+	[KVM_FT_WIRE_E_LAYOUT] = "layout", [KVM_FT_WIRE_E_MACHINE] = "machine",
 };
 
 /* The kernel's own reason for the last refusal, if it gave one. */

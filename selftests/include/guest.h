@@ -33,6 +33,7 @@
  */
 struct guest_host {
 	const char *role, *peer;
+	const char *const *extra;	/* more of QEMU's options, NULL-ended */
 	pid_t qemu;		/* -1 when none runs */
 	int qemu_fd;
 	struct monitor mon;
@@ -47,7 +48,7 @@ bool guest_host_setup(struct guest_host *h);
  */
 void guest_host_teardown(struct guest_host *h, const char *vm);
 /*
- * h->qemu started as guest_qemu_start() does, and registered @vm within
+ * h->qemu started as guest_qemu_start() does (with h->extra), and registered @vm within
  * 120 s (if not, its threads are dumped); false if either failed.
  */
 bool guest_host_qemu(struct guest_host *h, const char *vm, const char *role,
@@ -63,10 +64,11 @@ void guest_tap_down(void);
 /*
  * QEMU for VM @vm in @role ("primary" or "backup"), its guest of @mib MiB
  * doing @job; its output on *@fd.  With @hmp, an HMP monitor on that unix
- * socket.  Its PID, or -1.
+ * socket; then the options in @extra (NULL, or NULL-ended: at most 8).
+ * Its PID, or -1.
  */
 pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsigned int mib,
-		       const char *hmp, int *fd);
+		       const char *hmp, const char *const *extra, int *fd);
 /*
  * QEMU @pid stopped as an administrator would (SIGTERM: it unregisters its
  * VM first), its output into @out; if it has not exited within 30 s, its

@@ -33,7 +33,7 @@ void guest_tap_down(void)
 }
 
 pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsigned int mib,
-		       const char *hmp, int *fd)
+		       const char *hmp, const char *const *extra, int *fd)
 {
 	const char *dir = getenv("CUJU_GUEST"), *qemu = getenv("CUJU_QEMU");
 	char kernel[512], initrd[512], object[128], append[256], cpus[16], mem[16], mon[128];
@@ -69,6 +69,8 @@ pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsign
 		argv[n++] = "-monitor";
 		argv[n++] = mon;
 	}
+	while (extra && *extra && n < 46)
+		argv[n++] = *extra++;
 	argv[n] = NULL;
 	unlink(GUEST_SERIAL);
 	return run_start(0, fd, qemu, argv);
@@ -121,6 +123,7 @@ bool guest_host_setup(struct guest_host *h)
 	h->role = getenv("CUJU_ROLE");
 	h->peer = getenv("CUJU_PEER");
 	h->qemu = -1;
+	h->extra = NULL;
 	if (!h->role || !h->peer) {
 		printf("# run by the test runner, on two hosts\n");
 		return false;
@@ -149,7 +152,7 @@ bool guest_host_qemu(struct guest_host *h, const char *vm, const char *role,
 {
 	time_t t0 = time(NULL);
 
-	h->qemu = guest_qemu_start(vm, role, job, mib, hmp, &h->qemu_fd);
+	h->qemu = guest_qemu_start(vm, role, job, mib, hmp, h->extra, &h->qemu_fd);
 	if (h->qemu < 0)
 		return false;
 	/* Registered once the machine is built: seconds in a test host. */

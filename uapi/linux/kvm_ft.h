@@ -63,6 +63,9 @@
  *                      largest blob (1..KVM_FT_WIRE_MAX_DEVICE); it cannot
  *                      be paired before.  Every other VM may give an
  *                      eventfd (or -1) and must give 0 for the other two.
+ *                      Any VM gives in machine a digest of its VMM's
+ *                      devices (0 for none): HELLO carries the primary's,
+ *                      and a backup refuses one that is not its own.
  *                      EINVAL: otherwise; EBUSY: not IDLE; EBADF: no
  *                      eventfd.  A second call replaces the first.
  *   KVM_FT_DEVICE_PUT  primary: at each epoch, its vCPUs held, the kernel
@@ -247,7 +250,8 @@ struct kvm_ft_device_setup {
 	__s32 eventfd;			/* signalled per request; -1: none */
 	__u32 timeout_ms;		/* primary: the longest the vCPUs wait */
 	__u32 max_len;			/* primary: the largest blob, bytes */
-	__u32 reserved;			/* 0 */
+	__u32 machine;			/* the VMM's digest of its devices: the
+					 * same on both VMs of a pair (HELLO) */
 };
 
 #define KVM_FT_DEVICE_TIMEOUT_MS_MAX	10000U
@@ -390,6 +394,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_NOMEM,	/* the backup could not stage the epoch */
 	KVM_FT_WIRE_E_VERIFY,	/* memory differs from the primary's (VERIFY) */
 	KVM_FT_WIRE_E_LAYOUT,	/* the primary's memslots changed while paired */
+	KVM_FT_WIRE_E_MACHINE,	/* HELLO: the VMMs built different machines */
 	KVM_FT_WIRE_E_MAX
 };
 
@@ -424,6 +429,8 @@ struct kvm_ft_wire_hello {
 	__le32 nr_vcpus;
 	__le32 flags;		/* KVM_FT_WIRE_HELLO_F_* */
 	char name[KVM_FT_NAME_LEN];	/* NUL-terminated */
+	__le32 machine;		/* the VMM's digest of its devices (DEVICE_SETUP) */
+	__le32 reserved;	/* 0 */
 } __attribute__((packed));
 
 struct kvm_ft_wire_pages {
