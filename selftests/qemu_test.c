@@ -60,6 +60,8 @@ static void check_clock(struct __test_metadata *_metadata, long outage_cs)
 
 	ASSERT_NE(NULL, f);
 	while (fgets(buf, sizeof(buf), f)) {
+		if (!strchr(buf, '\n'))
+			continue;	/* a line still being written */
 		if (sscanf(buf, "guest: step %ld %ld %ld %ld", &i, &h, &t, &d) == 4) {
 			if (first < 0)
 				first = d;

@@ -83,8 +83,8 @@ void guest_qemu_dump(pid_t pid);
 /* The guest's chain of @n steps, computed here. */
 unsigned long long guest_chain(unsigned long long n);
 /*
- * The last console line that starts with @prefix, within @wait_s
- * seconds, into @line; false if none came.
+ * The last whole console line (one ended by its newline) that starts with
+ * @prefix, within @wait_s seconds, into @line; false if none came.
  */
 bool guest_line(const char *prefix, int wait_s, char *line, size_t len);
 /* The step of the guest's last progress line within @wait_s s; 0 if none. */

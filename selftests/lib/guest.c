@@ -185,6 +185,12 @@ bool guest_line(const char *prefix, int wait_s, char *line, size_t len)
 
 		found = false;
 		while (f && fgets(buf, sizeof(buf), f)) {
+			/*
+			 * Whole lines only: the UART writes the console a byte
+			 * at a time, so its last line may still be coming.
+			 */
+			if (!strchr(buf, '\n'))
+				continue;
 			if (!strncmp(buf, prefix, strlen(prefix))) {
 				snprintf(line, len, "%s", buf);
 				found = true;
