@@ -17,6 +17,10 @@
  * as it dies; on host a, after the takeover, the guest's clock went
  * neither back nor far forward, its sleeps end, it answers a command
  * (sent on its second serial port, answered on the console) and pings.
+ * A read-only virtio disk, throttled so that the guest's reads of it are
+ * nearly always in flight, is read over and over by the guest: reads in
+ * flight at the checkpoint must complete on host a (QEMU saves them for
+ * a retry there), or its reader would hang.
  * Run in a session of its own (the runner's --kill): host b never
  * finishes.
  */
@@ -42,6 +46,8 @@
 #define STEPS		400000		/* the chain: minutes in a nested guest (a literal: GUEST_COMPUTE) */
 #define KILL_AT		3000		/* the step the primary's guest must pass */
 #define KILL_ME		"# cuju: kill me"
+#define DISK		"/run/qemu_test.disk"
+#define DISK_BYTES	(1 << 20)
 
 /*
  * The guest's clock across the takeover, from the backup's console: each
@@ -107,9 +113,52 @@ static void check_sleeps(struct __test_metadata *_metadata)
 	EXPECT_LE(1.5, dt) TH_LOG("the guest's clock runs fast after the takeover");
 }
 
+/*
+ * The guest's disk reader went on (a line within @wait_s s on this host's
+ * console, which holds only what this host's guest printed) and read the
+ * disk's bytes.
+ */
+static void check_disk(struct __test_metadata *_metadata, const char *md5, int wait_s)
+{
+	char line[256], got[64] = "";
+	unsigned long k = 0;
+
+	ASSERT_TRUE(guest_line("guest: disk ", wait_s, line, sizeof(line)))
+		TH_LOG("the guest's reads of its disk did not complete here");
+	ASSERT_EQ(2, sscanf(line, "guest: disk %lu %63s", &k, got)) TH_LOG("%s", line);
+	EXPECT_STREQ(md5, got) TH_LOG("the guest read other bytes from its disk");
+	printf("# the guest's disk: read %lu times, MD5 %s\n", k, got);
+}
+
 FIXTURE(qemu) {
 	struct guest_host h;
+	char disk_md5[40];	/* of DISK, as the guest prints it */
 };
+
+/*
+ * DISK, the same bytes on both hosts, and its MD5 (md5sum, as the guest
+ * computes it); false if either failed.
+ */
+static bool disk_make(char *md5, size_t len)
+{
+	static unsigned char buf[DISK_BYTES];
+	unsigned int x = 2463534242u, i;
+	char out[256];
+	FILE *f;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		buf[i] = x;
+	}
+	f = fopen(DISK, "w");
+	if (!f || fwrite(buf, 1, sizeof(buf), f) != sizeof(buf) || fclose(f))
+		return false;
+	if (run_capture(0, out, sizeof(out), "md5sum",
+			(const char *const[]){ "md5sum", DISK, NULL }))
+		return false;
+	snprintf(md5, len, "%.32s", out);
+	return strlen(md5) == 32;
+}
 
 /* QEMU for @role, registered; its role shown by ftnl. */
 static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *self,
@@ -122,7 +171,14 @@ static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *se
 
 FIXTURE_SETUP(qemu)
 {
+	/* 50 reads a second: 20 ms each at least, most of the time in flight. */
+	static const char *const disk[] = {
+		"-drive", "file=" DISK ",format=raw,if=virtio,readonly=on,"
+			  "throttling.iops-total=50", NULL };
+
 	ASSERT_TRUE(guest_host_setup(&self->h));
+	ASSERT_TRUE(disk_make(self->disk_md5, sizeof(self->disk_md5)));
+	self->h.extra = disk;
 	knob_set("failover_timeout_ms", FAILOVER_MS);
 }
 
@@ -178,6 +234,8 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	EXPECT_TRUE(guest_line("guest: answer 42", 30, line, sizeof(line)))
 		TH_LOG("the guest's shell did not answer after the takeover");
 	guest_narrate("host a: its shell answers: %.*s", (int)strcspn(line, "\n"), line);
+	/* Its disk: reads in flight at the checkpoint retried here. */
+	check_disk(_metadata, self->disk_md5, 60);
 	/* Its NIC: the queues the primary's guest left, on this host's tap. */
 	EXPECT_LT(0, guest_ping(5, 30, "56")) TH_LOG("the guest does not answer pings here");
 	guest_narrate("host a: done");
@@ -203,6 +261,7 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	printf("# %s", line);
 	ASSERT_TRUE(guest_line("guest: net eth0", 0, line, sizeof(line)))
 		TH_LOG("the guest's NIC is not up");
+	check_disk(_metadata, self->disk_md5, 60);
 	guest_narrate("host b: QEMU runs the guest (Debian's kernel), computing; NIC " GUEST_IP);
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");

@@ -131,18 +131,43 @@ bool guest_host_setup(struct guest_host *h)
 	return guest_tap_up() && monitor_start(&h->mon);
 }
 
+/* The console's last @n lines, for a test's log: why a guest ended. */
+static void console_tail(int n)
+{
+	char lines[16][160];
+	FILE *f = fopen(GUEST_SERIAL, "r");
+	int i = 0, k;
+
+	if (!f)
+		return;
+	while (fgets(lines[i % 16], sizeof(lines[0]), f))
+		i++;
+	fclose(f);
+	if (n > 16)
+		n = 16;
+	for (k = i > n ? i - n : 0; k < i; k++)
+		printf("# console: %.*s\n", (int)strcspn(lines[k % 16], "\n"), lines[k % 16]);
+}
+
 void guest_host_teardown(struct guest_host *h, const char *vm)
 {
-	char line[256];
+	siginfo_t si = { 0 };
+	int status;
 
 	if (h->qemu > 0) {
-		guest_qemu_stop(h->qemu, h->qemu_fd, h->out, sizeof(h->out));
+		/* QEMU leaves by itself when its guest resets (-no-reboot). */
+		if (!waitid(P_PID, h->qemu, &si, WEXITED | WNOHANG | WNOWAIT) &&
+		    si.si_pid == h->qemu)
+			printf("# QEMU had exited by itself (%s %d)\n",
+			       si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+		status = guest_qemu_stop(h->qemu, h->qemu_fd, h->out, sizeof(h->out));
 		if (*h->out)
 			printf("# QEMU said: %s\n", h->out);
+		if (status)
+			printf("# QEMU's exit status: %#x\n", status);
 		h->qemu = -1;
 	}
-	if (guest_line("guest:", 0, line, sizeof(line)))
-		printf("# the guest's last line: %s", line);
+	console_tail(12);
 	guest_tap_down();
 	pair_teardown(&h->mon, vm);
 }

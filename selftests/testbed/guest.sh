@@ -16,11 +16,11 @@ ln -s busybox "$dir/bin/sh"
 # The benchmark's workload, static (glibc's libc.a, from libc6-dev).
 gcc -O2 -static -o "$dir/bin/wl" "$here/guest/wl.c"
 install -m 755 "$here/guest/init" "$dir/init"
-# virtio-net and virtio_pci with what they need, in the order modprobe
-# would load them (init loads them in that order).
+# virtio-net, virtio-blk and virtio_pci with what they need, in the order
+# modprobe would load them (init loads them in that order).
 kver=${kernel##*/vmlinuz-}
 mkdir -p "$dir/lib/modules"
-for ko in $(modprobe -a --show-depends -S "$kver" virtio_pci virtio_net |
+for ko in $(modprobe -a --show-depends -S "$kver" virtio_pci virtio_net virtio_blk |
 	    awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
 	m=${ko##*/}
 	m=${m%%.ko*}
