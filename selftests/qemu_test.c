@@ -130,6 +130,21 @@ static void check_disk(struct __test_metadata *_metadata, const char *md5, int w
 	printf("# the guest's disk: read %lu times, MD5 %s\n", k, got);
 }
 
+/*
+ * Pings in a flood.  On two emulated CPUs a hundred: the test hosts' TCG
+ * (QEMU 7.2, nested SVM, one thread per CPU) has three times taken an
+ * interrupt in the host at the instruction after VMRUN, before KVM's
+ * host state is back (GIF is 0 there on a real CPU), and died of it
+ * ("stack guard page was hit", RIP __svm_vcpu_run+0x9c), with a 2-vCPU
+ * guest under heavy interrupt load; never with one CPU
+ * (Documentation/testing.rst).
+ */
+#define FLOOD		1000
+static int flood(void)
+{
+	return sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 100 : FLOOD;
+}
+
 FIXTURE(qemu) {
 	struct guest_host h;
 	char disk_md5[40];	/* of DISK, as the guest prints it */
@@ -269,9 +284,12 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	guest_narrate("host b: ftnl pair " VM " %s " PORT ": memory synced, epochs flow", self->h.peer);
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
 	guest_demo_show(VM);
-	/* Through the NIC while the epochs go: at most 1000 pings, 30 s. */
+	/*
+	 * Through the NIC while the epochs go: at most FLOOD pings, 30 s.  On
+	 * two CPUs fewer: see FLOOD.
+	 */
 	guest_narrate("host b: pinging the guest through its NIC, as fast as it answers");
-	EXPECT_LT(0, guest_ping(1000, 30, "1000")) TH_LOG("the protected guest does not answer pings");
+	EXPECT_LT(0, guest_ping(flood(), 30, "1000")) TH_LOG("the protected guest does not answer pings");
 	guest_demo_show(VM);
 	deadline = time(NULL) + WAIT_S;
 	while ((step = guest_step(0)) < KILL_AT && time(NULL) < deadline)
@@ -282,7 +300,8 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	EXPECT_EQ(0, ftnl_counter(VM, "\"device_timeouts\":")) TH_LOG("%s", ftnl_last());
 	/* And as this host dies: the backup gets the NIC mid-flood. */
 	pinger = run_start(0, &ping_fd, "busybox", (const char *const[]){
-		"busybox", "ping", "-A", "-q", "-c", "100000", "-w", "60", GUEST_IP, NULL });
+		"busybox", "ping", "-A", "-q", "-c", flood() > 100 ? "100000" : "100", "-w", "60",
+		GUEST_IP, NULL });
 	ASSERT_LT(0, pinger);
 	sleep(2);
 	guest_narrate("host b: killing this host (SIGKILL of its QEMU), mid-ping, the guest at "
