@@ -316,19 +316,21 @@ TEST_F_TIMEOUT(out, held_until_committed, 4 * WAIT_S)
 	ASSERT_TRUE(knob_set("output_max_kb", BOUND_KB));
 	first = self->seq;
 	n = 2 * BOUND_KB * 1024 / FRAME_DATA;	/* twice the bound */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ASSERT_TRUE(send_frame(self, self->seq++));
+	}
 	EXPECT_EQ(-1, recv_seq(self, 1000)) TH_LOG("a frame of an uncommitted epoch came out");
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", VM));
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"connected\"")) TH_LOG("%s", self->out);
-	dropped = ftnl_last_counter("\"out_dropped\":");
+	dropped = ftnl_counter(VM, "\"out_dropped\":");
 	EXPECT_LE((unsigned long long)n / 3, dropped) TH_LOG("%s", ftnl_last());
 	EXPECT_GE(BOUND_KB * 1024ULL, ftnl_last_counter("\"out_depth\":")) TH_LOG("%s", ftnl_last());
 
 	/* 4. The backup lost: unprotected, what was held comes out, in order. */
 	EVENT(VM ": peer lost (silence)");
-	for (i = 0; i < n - (int)dropped; i++)
+	for (i = 0; i < n - (int)dropped; i++) {
 		ASSERT_EQ((long)(first + i), recv_seq(self, 5000)) TH_LOG("held frame %d", i);
+	}
 	EXPECT_EQ(-1, recv_seq(self, 500)) TH_LOG("more than was held came out");
 	self->seq = first + n;
 	pass(_metadata, self, 10, 1000);
