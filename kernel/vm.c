@@ -419,10 +419,12 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 }
 
 /*
- * A device-state ioctl on @kvm's VM, under its lock: it is set up while no
- * link may start (the link reads what it sets).
+ * An ioctl on @kvm's VM under its lock: the device setup (set while no
+ * link may start: the link reads what it sets), a tap given (let go of
+ * at unregistration).
  */
-static int vm_device_setup(struct kvm *kvm, void __user *argp)
+static int vm_locked(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
+		     void __user *argp)
 {
 	struct kvm_ft_vm *vm;
 	int ret;
@@ -434,7 +436,7 @@ static int vm_device_setup(struct kvm *kvm, void __user *argp)
 	mutex_unlock(&kvm_ft_vms_lock);
 	if (!vm || !lock_held_vm(vm))
 		return -ENOENT;
-	ret = kvm_ft_device_setup(vm, argp);
+	ret = op(vm, argp);
 	kvm_ft_vm_unlock_put(vm);
 	return ret;
 }
@@ -462,24 +464,6 @@ static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user 
 	return ret;
 }
 
-/* KVM_FT_OUTPUT_DEV: under the VM's lock, as its unregistration frees them. */
-static int vm_output_dev(struct kvm *kvm, void __user *argp)
-{
-	struct kvm_ft_vm *vm;
-	int ret;
-
-	mutex_lock(&kvm_ft_vms_lock);
-	vm = find_by_kvm(kvm);
-	if (vm)
-		kref_get(&vm->ref);
-	mutex_unlock(&kvm_ft_vms_lock);
-	if (!vm || !lock_held_vm(vm))
-		return -ENOENT;
-	ret = kvm_ft_output_add_dev(vm, argp);
-	kvm_ft_vm_unlock_put(vm);
-	return ret;
-}
-
 /* KVM_FT_MARK_DIRTY: any VM; its next harvest takes the pages. */
 static int vm_mark_dirty(struct kvm *kvm, void __user *argp)
 {
@@ -498,13 +482,13 @@ long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVM_FT_DEVICE_GET:
 		return vm_device(kvm, kvm_ft_device_get, argp);
 	case KVM_FT_DEVICE_SETUP:
-		return vm_device_setup(kvm, argp);
+		return vm_locked(kvm, kvm_ft_device_setup, argp);
 	case KVM_FT_CHECKSUM:
 		return vm_checksum(kvm, argp);
 	case KVM_FT_MARK_DIRTY:
 		return vm_mark_dirty(kvm, argp);
 	case KVM_FT_OUTPUT_DEV:
-		return vm_output_dev(kvm, argp);
+		return vm_locked(kvm, kvm_ft_output_add_dev, argp);
 	case KVM_FT_REGISTER:
 		return vm_register(kvm, argp);
 	case KVM_FT_UNREGISTER:
