@@ -12,6 +12,9 @@
  * failover_by_hand: `ftnl failover` on host a: its QEMU takes over, the
  *   guest finishes its computation there and answers pings; b's VM is
  *   left unprotected.
+ * qemu_killed: host b's QEMU killed (SIGKILL) while paired, its host
+ *   alive: the kernel sees the VM destroyed while registered, resets the
+ *   link, and host a takes over; the guest finishes there.
  * other_machine_refused: host a's backup QEMU has a device more than the
  *   primary's (a watchdog): the backup refuses the primary's HELLO as
  *   "machine" (their QEMUs' digests of their devices differ), counts it,
@@ -145,6 +148,40 @@ TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
 	EVENT(VM ": peer lost");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"peer_lost\":", 1, 30)) TH_LOG("%s", ftnl_last());
 	EXPECT_NE(NULL, strstr(ftnl_last(), "\"state\":\"unprotected\"")) TH_LOG("%s", ftnl_last());
+}
+
+TEST_F_TIMEOUT(qpair, qemu_killed, 2 * WAIT_S)
+{
+	unsigned long long n = 0, h = 0;
+	char line[256];
+	int status;
+
+	if (!strcmp(self->h.role, "a")) {
+		qemu_up(_metadata, self, "backup");
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+		EVENT(VM ": linked");
+		EVENT(VM ": peer lost");
+		EXPECT_EQ(NULL, strstr(self->h.mon.event, "(closed)")) TH_LOG("%s", self->h.mon.event);
+		EVENT(VM ": failover started at epoch");
+		EVENT(VM ": took over at epoch");
+		ASSERT_TRUE(guest_line("guest: result ", 300, line, sizeof(line)))
+			TH_LOG("the guest did not finish here (at step %llu)", guest_step(0));
+		ASSERT_EQ(2, sscanf(line, "guest: result %llu %llu", &n, &h));
+		EXPECT_EQ(STEPS, n);
+		EXPECT_EQ(guest_chain(n), h);
+		return;
+	}
+	qemu_up(_metadata, self, "primary");
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	EVENT(VM ": linked");
+	EVENT(VM ": synced");
+	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
+	ASSERT_EQ(0, kill(self->h.qemu, SIGKILL));
+	ASSERT_EQ(self->h.qemu, waitpid(self->h.qemu, &status, 0));
+	close(self->h.qemu_fd);
+	self->h.qemu = -1;
+	EXPECT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
+	EXPECT_NE(0, FTNL(self->h.out, "show", VM)) TH_LOG("still registered: %s", self->h.out);
 }
 
 TEST_F_TIMEOUT(qpair, other_machine_refused, 2 * WAIT_S)

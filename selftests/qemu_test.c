@@ -251,6 +251,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	guest_narrate("host a: its shell answers: %.*s", (int)strcspn(line, "\n"), line);
 	/* Its disk: reads in flight at the checkpoint retried here. */
 	check_disk(_metadata, self->disk_md5, 60);
+	guest_narrate("host a: its disk reader goes on here, the disk's bytes as they are");
 	/* Its NIC: the queues the primary's guest left, on this host's tap. */
 	EXPECT_LT(0, guest_ping(5, 30, "56")) TH_LOG("the guest does not answer pings here");
 	guest_narrate("host a: done");
