@@ -74,13 +74,18 @@ static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qpair) *self
 TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 {
 	unsigned long long verified;
+	bool closed;
 	int status, i;
 
 	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
 		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
-		EVENT(VM ": peer lost (closed)");
+		closed = monitor_next(&self->h.mon, VM ": peer lost (closed)", WAIT_S);
+		if (!closed)
+			FTNL(self->h.out, "show", VM);
+		ASSERT_TRUE(closed) TH_LOG("no close: last event '%s'; %s",
+					   self->h.mon.event, self->h.out);
 		verified = ftnl_counter(VM, "\"verified\":");
 		printf("# %llu epochs checked equal to the primary's memory\n", verified);
 		EXPECT_LE(EPOCHS, verified) TH_LOG("%s", ftnl_last());

@@ -100,13 +100,31 @@ time_left() {
 	echo $(( up > 0 ? up : 1 ))
 }
 
+# Every task's kernel stack, for a test that is about to be stopped at
+# its limit: a hang in an interruptible wait is never reported by the
+# hung-task detector, and what waits on what is gone once it is killed.
+dump_stacks() {
+	local d
+	say "# cuju: $1 still running $2 s before its limit: every task's kernel stack"
+	for d in /proc/[0-9]*/task/[0-9]*; do
+		[[ -r $d/stack ]] || continue
+		say "# cuju: task ${d#/proc/} $(cat "$d/comm" 2>/dev/null) state $(awk '{print $3}' "$d/stat" 2>/dev/null)"
+		sed 's/^/# cuju:    /' "$d/stack" >&3 2>/dev/null
+	done
+}
+
 for t in ${cuju_run//,/ }; do
 	say "# cuju: begin $t"
+	limit=$(time_left)
+	( sleep $((limit > 40 ? limit - 30 : limit)) && dump_stacks "$t" 30 ) &
+	dumper=$!
 	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl CUJU_DEMO=$cuju_demo \
 		CUJU_QEMU=$cuju_tests/../qemu/qemu-system-x86_64 CUJU_GUEST=$cuju_tests/../guest \
-		timeout -k 10 "$(time_left)" \
+		timeout -k 10 "$limit" \
 		"$cuju_tests/$t" >&3 2>&3 </dev/null
-	say "# cuju: end $t rc=$?"
+	rc=$?
+	kill "$dumper" 2>/dev/null; wait "$dumper" 2>/dev/null
+	say "# cuju: end $t rc=$rc"
 done
 
 # Unloading runs every exit path; a failure to unload is a leak of a kind.
