@@ -24,5 +24,8 @@ LARGE_MEM := 9216
 QEMU_TESTS := qemu_test
 QEMU_PAIR_TESTS := qemu_pair_test
 QEMU_SOLO_TESTS := qemu_refusal_test
+# trio: a kill test on hosts a and b with a client host c on their guests'
+#       segment (selftests/testbed/run --trio): output commit end to end.
+QEMU_TRIO_TESTS := stream_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test qemu_bench_test

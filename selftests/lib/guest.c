@@ -18,10 +18,16 @@
 
 bool guest_tap_up(void)
 {
+	const char *bridge = getenv("CUJU_BRIDGE");
 	char out[1024];
 
-	return !IP(out, "tuntap", "add", "dev", GUEST_TAP, "mode", "tap") &&
-	       !IP(out, "addr", "add", GUEST_HOST_IP "/24", "dev", GUEST_TAP) &&
+	if (!IP(out, "tuntap", "add", "dev", GUEST_TAP, "mode", "tap"))
+		return false;
+	/* A trio's host: the tap is a port of the client's segment. */
+	if (bridge)
+		return !IP(out, "link", "set", GUEST_TAP, "master", bridge) &&
+		       !IP(out, "link", "set", GUEST_TAP, "up");
+	return !IP(out, "addr", "add", GUEST_HOST_IP "/24", "dev", GUEST_TAP) &&
 	       !IP(out, "link", "set", GUEST_TAP, "up");
 }
 
