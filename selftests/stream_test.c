@@ -22,36 +22,30 @@
  * must come mid-stream.  It prints each phase's rate and the longest
  * stall of each stream (the failover).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "flow.h"
 #include "guest.h"
 #include "pair.h"
 #include "run.h"
-#include "stream.h"
 #include "test.h"
 
 #define VM		"st"
 #define PORT		"7923"
 #define WAIT_S		600
-#define CLIENT_IP	"10.78.0.100"
-#define NOTE_PORT	7990		/* a and b tell c where they are (UDP) */
 #define UNPROTECTED_S	10		/* streaming before the pairing */
 #define KILL_AFTER_KB	1024		/* released while protected before the kill */
 #define AFTER_S		30		/* streaming after the takeover */
 #define WINDOW		(64 * STREAM_REC)	/* echo bytes in flight at most */
 #define KILL_ME		"# cuju: kill me"
+#define FAILOVER_MS	3000
 
-enum phase { UNPROTECTED, PROTECTED, TAKEN_OVER, NR_PHASES };
+enum { UNPROTECTED, PROTECTED, TAKEN_OVER, NR_PHASES = FLOW_PHASES };
 static const char *const phase_name[] = { "unprotected", "protected", "after the takeover" };
 
 FIXTURE(stream) {
@@ -68,6 +62,8 @@ FIXTURE_SETUP(stream)
 		return;
 	ASSERT_NE(NULL, getenv("CUJU_BRIDGE")) TH_LOG("run in a trio (the runner's --trio)");
 	ASSERT_TRUE(guest_host_setup(&self->h));
+	/* An emulated host stalls for a second at times: not a death. */
+	ASSERT_TRUE(knob_set("failover_timeout_ms", FAILOVER_MS));
 }
 
 FIXTURE_TEARDOWN(stream)
@@ -78,21 +74,6 @@ FIXTURE_TEARDOWN(stream)
 
 #define EVENT(want) ASSERT_TRUE(monitor_next(&self->h.mon, want, WAIT_S)) \
 	TH_LOG("expected event '%s', got '%s'", want, self->h.mon.event)
-
-/* @what to the client, a few times: UDP on a segment that may drop one. */
-static void note_client(const char *what)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(NOTE_PORT) };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), i;
-
-	inet_pton(AF_INET, CLIENT_IP, &to.sin_addr);
-	for (i = 0; fd >= 0 && i < 3; i++) {
-		sendto(fd, what, strlen(what), 0, (struct sockaddr *)&to, sizeof(to));
-		usleep(200 * 1000);
-	}
-	if (fd >= 0)
-		close(fd);
-}
 
 /* Host a: the backup takes over, and the guest's service goes on here. */
 static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream) *self)
@@ -105,7 +86,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream) 
 	EVENT(VM ": peer lost (silence)");
 	EVENT(VM ": took over at epoch");
 	printf("# %s\n", self->h.mon.event);
-	note_client("took over");
+	flow_note(FLOW_CLIENT_IP, "took over");
 	/* The client ends both streams AFTER_S after the note. */
 	EXPECT_TRUE(guest_line("guest: tcpsvc echo done", WAIT_S, line, sizeof(line)))
 		TH_LOG("the echo did not end here");
@@ -131,7 +112,7 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream)
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
-	note_client("paired");
+	flow_note(FLOW_CLIENT_IP, "paired");
 	released = ftnl_counter(VM, "\"out_released_bytes\":");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"out_released_bytes\":",
 					 released + KILL_AFTER_KB * 1024, WAIT_S))
@@ -144,147 +125,38 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream)
 	ASSERT_TRUE(false) TH_LOG("the runner did not kill this host");
 }
 
-/* A TCP connection to the guest's @port, within @wait_s; -1 if none. */
-static int connect_guest(int port, int wait_s)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
-	time_t deadline = time(NULL) + wait_s;
-	int fd;
-
-	inet_pton(AF_INET, GUEST_IP, &to.sin_addr);
-	do {
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (fd < 0)
-			return -1;
-		if (!connect(fd, (struct sockaddr *)&to, sizeof(to)))
-			return fd;
-		close(fd);
-		sleep(1);
-	} while (time(NULL) < deadline);
-	return -1;
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-/* One stream as the client sees it: records out and in, stalls. */
-struct flow {
-	const char *name;
-	int fd;
-	uint64_t sent, got;		/* bytes */
-	uint64_t phase_got[NR_PHASES];
-	uint8_t in[STREAM_REC];		/* the record being read */
-	size_t in_len;
-	uint8_t out[STREAM_REC];	/* the record being written */
-	size_t out_len, out_off;
-	double last, stall, stall_at;	/* the longest gap between reads */
-	uint64_t bad;			/* index of the first wrong record + 1 */
-	int err;			/* errno of a failed read or write */
-	bool eof;
-};
-
-static void flow_got(struct flow *f, ssize_t n, enum phase ph, double t0)
-{
-	double t = now_s();
-
-	if (f->got && t - f->last > f->stall) {
-		f->stall = t - f->last;
-		f->stall_at = f->last - t0;
-	}
-	f->last = t;
-	f->in_len += n;
-	f->got += n;
-	f->phase_got[ph] += n;
-	if (f->in_len == STREAM_REC) {
-		if (!f->bad && !stream_record_ok(f->got / STREAM_REC - 1, f->in))
-			f->bad = f->got / STREAM_REC;
-		f->in_len = 0;
-	}
-}
-
-static void flow_read(struct flow *f, enum phase ph, double t0)
-{
-	ssize_t n = read(f->fd, f->in + f->in_len, STREAM_REC - f->in_len);
-
-	if (n > 0)
-		flow_got(f, n, ph, t0);
-	else if (n == 0)
-		f->eof = true;
-	else if (errno != EAGAIN && errno != EINTR)
-		f->err = errno;
-}
-
-static void flow_write(struct flow *f)
-{
-	ssize_t n;
-
-	if (f->out_off == f->out_len) {
-		stream_record(f->sent / STREAM_REC, f->out);
-		f->out_len = STREAM_REC;
-		f->out_off = 0;
-	}
-	n = write(f->fd, f->out + f->out_off, f->out_len - f->out_off);
-	if (n > 0) {
-		f->out_off += n;
-		f->sent += n;
-	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		f->err = errno;
-	}
-}
-
 /* A note from a or b, if one came: the phase it begins. */
-static void read_note(int fd, enum phase *ph, double *at, double t0)
+static void read_note(int fd, int *ph, double *at, double t0)
 {
 	char buf[32];
-	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 
-	if (n <= 0)
+	if (!flow_note_wait(fd, buf, sizeof(buf), 0))
 		return;
-	buf[n] = 0;
 	if (!strcmp(buf, "paired") && *ph == UNPROTECTED)
 		*ph = PROTECTED;
 	else if (!strcmp(buf, "took over") && *ph != TAKEN_OVER)
 		*ph = TAKEN_OVER;
 	else
 		return;
-	at[*ph] = now_s();
+	at[*ph] = flow_now();
 	printf("# [%.1f s] %s\n", at[*ph] - t0, phase_name[*ph]);
 	fflush(stdout);
 }
 
-static int note_socket(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NOTE_PORT) };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /*
- * Both streams until AFTER_S after the takeover (or WAIT_S in all), then
- * the echo drained: every byte sent must come back.
+ * Both streams until AFTER_S after the takeover (or 2 * WAIT_S in all),
+ * then the echo drained: every byte sent must come back.
  */
 static void stream_both(struct flow *echo, struct flow *src, int note, double *at)
 {
 	double t0 = at[UNPROTECTED], end = t0 + 2 * WAIT_S, drain = 0;
-	enum phase ph = UNPROTECTED;
+	int ph = UNPROTECTED;
 	struct pollfd p[3];
 
-	while (!echo->err && !src->err && !echo->eof && !src->eof && now_s() < end) {
-		if (ph == TAKEN_OVER && !drain && now_s() > at[TAKEN_OVER] + AFTER_S)
-			drain = now_s() + 60;
-		if (drain && echo->got == echo->sent)
-			break;
-		if (drain && now_s() > drain)
+	while (!echo->err && !src->err && !echo->eof && !src->eof && flow_now() < end) {
+		if (ph == TAKEN_OVER && !drain && flow_now() > at[TAKEN_OVER] + AFTER_S)
+			drain = flow_now() + 60;
+		if (drain && (echo->got == echo->sent || flow_now() > drain))
 			break;
 		p[0] = (struct pollfd){ .fd = echo->fd, .events = POLLIN };
 		if (!drain && echo->sent - echo->got < WINDOW)
@@ -293,24 +165,25 @@ static void stream_both(struct flow *echo, struct flow *src, int note, double *a
 		p[2] = (struct pollfd){ .fd = note, .events = POLLIN };
 		if (poll(p, 3, 1000) <= 0)
 			continue;
+		echo->phase = src->phase = ph;
 		if (p[0].revents & (POLLIN | POLLERR | POLLHUP))
-			flow_read(echo, ph, t0);
+			flow_read(echo);
 		if (p[0].revents & POLLOUT)
 			flow_write(echo);
 		if (p[1].revents & (POLLIN | POLLERR | POLLHUP))
-			flow_read(src, ph, t0);
+			flow_read(src);
 		if (p[2].revents & POLLIN)
 			read_note(note, &ph, at, t0);
 	}
 }
 
-static void report(struct flow *f, const double *at)
+static void report(const struct flow *f, const double *at)
 {
-	double end = now_s();
+	double end = flow_now();
 	int ph;
 
-	printf("# %s: %llu bytes in, longest stall %.2f s (at %.1f s)\n", f->name,
-	       (unsigned long long)f->got, f->stall, f->stall_at);
+	printf("# %s: %llu bytes in, longest stall %.2f s (from %.1f s)\n", f->name,
+	       (unsigned long long)f->got, f->stall, f->stall ? f->stall_at - at[0] : 0);
 	for (ph = 0; ph < NR_PHASES; ph++) {
 		double from = at[ph], to = ph + 1 < NR_PHASES && at[ph + 1] ? at[ph + 1] : end;
 
@@ -324,23 +197,17 @@ static void report(struct flow *f, const double *at)
 /* Host c: the client. */
 static void client_side(struct __test_metadata *_metadata)
 {
-	struct flow echo = { .name = "echo" }, src = { .name = "source" };
 	double at[NR_PHASES] = { 0 };
-	uint8_t req[8];
-	int note, ph, i;
+	struct flow echo, src;
+	int note, ph;
 
-	note = note_socket();
-	ASSERT_LE(0, note) TH_LOG("cannot bind UDP %d: %s", NOTE_PORT, strerror(errno));
-	echo.fd = connect_guest(STREAM_ECHO_PORT, WAIT_S);
-	ASSERT_LE(0, echo.fd) TH_LOG("no echo service at " GUEST_IP);
-	src.fd = connect_guest(STREAM_SOURCE_PORT, 60);
-	ASSERT_LE(0, src.fd) TH_LOG("no source service at " GUEST_IP);
-	for (i = 0; i < 8; i++)
-		req[i] = (uint8_t)((1ull << 40) >> (8 * i));	/* more than it will send */
-	ASSERT_EQ(8, write(src.fd, req, 8));
-	fcntl(echo.fd, F_SETFL, O_NONBLOCK);
-	fcntl(src.fd, F_SETFL, O_NONBLOCK);
-	at[UNPROTECTED] = now_s();
+	note = flow_note_socket();
+	ASSERT_LE(0, note) TH_LOG("cannot bind UDP %d: %s", FLOW_NOTE_PORT, strerror(errno));
+	ASSERT_TRUE(flow_connect(&echo, "echo", STREAM_ECHO_PORT, 0, WAIT_S))
+		TH_LOG("no echo service at " GUEST_IP);
+	ASSERT_TRUE(flow_connect(&src, "source", STREAM_SOURCE_PORT, 1ull << 40, 60))
+		TH_LOG("no source service at " GUEST_IP);	/* more than it will send */
+	at[UNPROTECTED] = flow_now();
 	printf("# [0.0 s] streaming to and from " GUEST_IP ", unprotected\n");
 
 	stream_both(&echo, &src, note, at);
