@@ -245,7 +245,8 @@ bench: deps
 	@$(STAGE) qemu qemu-patch/build.sh $(BUILD)/qemu
 	@$(STAGE) bench $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
-		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" --smp $(BENCH_SMP)
+		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" \
+		--trio "$(BENCH_TRIO_TESTS)" --smp $(BENCH_SMP)
 
 clean:
 	rm -rf $(BUILD)

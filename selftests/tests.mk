@@ -29,3 +29,5 @@ QEMU_SOLO_TESTS := qemu_refusal_test
 QEMU_TRIO_TESTS := stream_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test qemu_bench_test
+# make bench: trio, the client's view of output commit (ping, streams).
+BENCH_TRIO_TESTS := net_bench_test
