@@ -41,7 +41,7 @@
 #include "vmm.h"
 
 #define VM		"out"
-#define PORT		"7917"
+#define PORT		"7918"
 #define WAIT_S		90
 #define FAILOVER_MS	6000	/* the cut: long enough to see nothing arrive */
 #define TAP		"ftout"

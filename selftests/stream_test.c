@@ -36,7 +36,7 @@
 #include "test.h"
 
 #define VM		"st"
-#define PORT		"7923"
+#define PORT		"7925"
 #define WAIT_S		600
 #define UNPROTECTED_S	10		/* streaming before the pairing */
 #define KILL_AFTER_KB	1024		/* released while protected before the kill */
