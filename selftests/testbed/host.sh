@@ -127,16 +127,20 @@ time_left() {
 	echo $(( up > 0 ? up : 1 ))
 }
 
-# Every task's kernel stack, for a test that is about to be stopped at
-# its limit: a hang in an interruptible wait is never reported by the
-# hung-task detector, and what waits on what is gone once it is killed.
+# Every task's kernel stack, into the kernel log (the runner's console
+# file: printk does not wait for a UART's interrupts, as a tty's writer
+# does), for a test that is about to be stopped at its limit: a hang in an
+# interruptible wait is never reported by the hung-task detector, and
+# what waits on what is gone once it is killed.
 dump_stacks() {
 	local d
-	say "# cuju: $1 still running $2 s before its limit: every task's kernel stack"
+	say "# cuju: $1 still running $2 s before its limit: every task's kernel stack in the kernel log"
 	for d in /proc/[0-9]*/task/[0-9]*; do
 		[[ -r $d/stack ]] || continue
-		say "# cuju: task ${d#/proc/} $(cat "$d/comm" 2>/dev/null) state $(awk '{print $3}' "$d/stat" 2>/dev/null)"
-		sed 's/^/# cuju:    /' "$d/stack" >&3 2>/dev/null
+		{
+			echo "cuju-stack: task ${d#/proc/} $(cat "$d/comm" 2>/dev/null) state $(awk '{print $3}' "$d/stat" 2>/dev/null) wchan $(cat "$d/wchan" 2>/dev/null)"
+			sed 's/^/cuju-stack:    /' "$d/stack" 2>/dev/null
+		} > /dev/kmsg
 	done
 }
 
