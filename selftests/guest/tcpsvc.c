@@ -4,7 +4,9 @@
  * an echo on STREAM_ECHO_PORT and a source of records on
  * STREAM_SOURCE_PORT (include/stream.h), each connection in a process of
  * its own.  What it sees goes to the console ("guest: tcpsvc ...") for
- * the test's log; a connection's end is the client's business.
+ * the test's log, each line after a newline of its own: the guest's shell
+ * shares the console, and its prompt has no newline.  A connection's end
+ * is the client's business.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +62,7 @@ static void echo(int fd)
 			break;
 		total += n;
 	}
-	printf("guest: tcpsvc echo done, %llu bytes (%s)\n", total,
+	printf("\nguest: tcpsvc echo done, %llu bytes (%s)\n", total,
 	       n < 0 ? strerror(errno) : "closed");
 }
 
@@ -80,7 +82,7 @@ static void source(int fd)
 		if (write_all(fd, rec, sizeof(rec)))
 			break;
 	}
-	printf("guest: tcpsvc source done, %llu of %llu records (%s)\n",
+	printf("\nguest: tcpsvc source done, %llu of %llu records (%s)\n",
 	       (unsigned long long)i, (unsigned long long)count,
 	       i < count ? strerror(errno) : "all sent");
 }
@@ -94,7 +96,7 @@ static void serve(int lfd, const char *what, void (*handle)(int))
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
-		printf("guest: tcpsvc %s connected\n", what);
+		printf("\nguest: tcpsvc %s connected\n", what);
 		if (fork() == 0) {
 			close(lfd);
 			handle(fd);

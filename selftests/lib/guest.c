@@ -19,16 +19,19 @@
 bool guest_tap_up(void)
 {
 	const char *bridge = getenv("CUJU_BRIDGE");
-	char out[1024];
+	char out[1024] = "";
+	bool ok;
 
-	if (!IP(out, "tuntap", "add", "dev", GUEST_TAP, "mode", "tap"))
-		return false;
+	ok = !IP(out, "tuntap", "add", "dev", GUEST_TAP, "mode", "tap");
 	/* A trio's host: the tap is a port of the client's segment. */
-	if (bridge)
-		return !IP(out, "link", "set", GUEST_TAP, "master", bridge) &&
-		       !IP(out, "link", "set", GUEST_TAP, "up");
-	return !IP(out, "addr", "add", GUEST_HOST_IP "/24", "dev", GUEST_TAP) &&
-	       !IP(out, "link", "set", GUEST_TAP, "up");
+	if (ok && bridge)
+		ok = !IP(out, "link", "set", GUEST_TAP, "master", bridge);
+	else if (ok)
+		ok = !IP(out, "addr", "add", GUEST_HOST_IP "/24", "dev", GUEST_TAP);
+	ok = ok && !IP(out, "link", "set", GUEST_TAP, "up");
+	if (!ok)
+		printf("# the tap " GUEST_TAP ": ip says: %s\n", out);
+	return ok;
 }
 
 void guest_tap_down(void)
