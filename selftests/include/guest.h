@@ -95,7 +95,10 @@ bool guest_line(const char *prefix, int wait_s, char *line, size_t len);
 unsigned long long guest_step(int wait_s);
 /* @cmd (a line) to the guest's shell; its answer comes on the console. */
 bool guest_command(const char *cmd);
-/* A line to QEMU's HMP monitor on unix socket @path. */
+/*
+ * A line to QEMU's HMP monitor on unix socket @path, kept open until QEMU
+ * answers it (or closes: quit), at most 60 s; false if it did not.
+ */
 bool guest_hmp(const char *path, const char *cmd);
 /*
  * Pings to the guest, at most @count in @wait_s seconds, each sent as

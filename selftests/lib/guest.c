@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The QEMU tests' guest under the patched QEMU: include/guest.h. */
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,9 +272,48 @@ bool guest_command(const char *cmd)
 	return say_to(GUEST_CMD, cmd);
 }
 
+/*
+ * QEMU reads its monitor's socket only from its main loop, which a
+ * capture stalls for seconds under TCG (a verify_memory epoch's CRC):
+ * a command written and the socket closed a second later may be dropped
+ * unread with the close.  So the socket stays open until QEMU has
+ * answered: a second prompt (the first is its banner's), or its close
+ * (quit).
+ */
 bool guest_hmp(const char *path, const char *cmd)
 {
-	return say_to(path, cmd);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), prompts = 0;
+	time_t deadline = time(NULL) + 60;
+	char buf[4096], *p;
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
+		close(fd);
+		return false;
+	}
+	while (prompts < 2 && time(NULL) < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 1000) != 1)
+			continue;
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;		/* closed: QEMU quit */
+		got += n;
+		buf[got] = 0;
+		for (prompts = 0, p = buf; (p = strstr(p, "(qemu)")); p++)
+			prompts++;
+		if (got == sizeof(buf) - 1)
+			got = 0;	/* a long answer: only prompts matter */
+	}
+	close(fd);
+	return time(NULL) < deadline;
 }
 
 int guest_ping(int count, int wait_s, const char *size)
