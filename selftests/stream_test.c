@@ -19,8 +19,11 @@
  * (include/stream.h).  A reset, or a record that is not what its index
  * says, fails the test; so does a stream that did not move in one of the
  * three phases (unprotected, protected, after the takeover): the kill
- * must come mid-stream.  It prints each phase's rate and the longest
- * stall of each stream (the failover).
+ * must come mid-stream.  It prints each phase's rate and longest stall
+ * (a gap between reads, counted in the phase where it ended): the
+ * failover's ends after the takeover; the pairing's (the guest's output
+ * is held from the start of the memory sync until the first epoch after
+ * it is acknowledged) in the unprotected phase.
  */
 #include <errno.h>
 #include <poll.h>
@@ -189,9 +192,9 @@ static void report(const struct flow *f, const double *at)
 		double from = at[ph], to = ph + 1 < NR_PHASES && at[ph + 1] ? at[ph + 1] : end;
 
 		if (from)
-			printf("#   %-18s %8.1f KiB/s (%llu bytes in %.1f s)\n", phase_name[ph],
-			       f->phase_got[ph] / 1024.0 / (to - from),
-			       (unsigned long long)f->phase_got[ph], to - from);
+			printf("#   %-18s %8.1f KiB/s (%llu bytes in %.1f s), longest stall %.2f s\n",
+			       phase_name[ph], f->phase_got[ph] / 1024.0 / (to - from),
+			       (unsigned long long)f->phase_got[ph], to - from, f->phase_stall[ph]);
 	}
 }
 

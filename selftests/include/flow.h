@@ -32,6 +32,7 @@ struct flow {
 	size_t out_len, out_off;
 	double first, last;		/* when bytes were first and last read */
 	double stall, stall_at;		/* the longest gap between reads, and its start */
+	double phase_stall[FLOW_PHASES];	/* the longest gap that ended in each phase */
 	uint64_t bad;			/* index of the first wrong record + 1; 0: none */
 	int err;			/* errno of a failed read or write */
 	bool eof;

@@ -72,6 +72,8 @@ static void got(struct flow *f, size_t n)
 		f->stall = t - f->last;
 		f->stall_at = f->last;
 	}
+	if (f->got && t - f->last > f->phase_stall[f->phase])
+		f->phase_stall[f->phase] = t - f->last;
 	f->last = t;
 	f->in_len += n;
 	f->got += n;
