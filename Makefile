@@ -118,7 +118,7 @@ check-run:
 		--flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
 		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
 		--solo "$(SOLO_TESTS) $(QEMU_SOLO_TESTS)" --pair "$(PAIR_TESTS) $(QEMU_PAIR_TESTS)" \
-		--kill "$(KILL_TESTS) $(QEMU_TESTS)" \
+		--kill "$(KILL_TESTS) $(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
 		--smp-pair "$(SMP_PAIR_TESTS)" --smp-kill "$(SMP_KILL_TESTS)" \
 		$(if $(T),--only "$(T)")
 
@@ -183,7 +183,7 @@ check-debug: deps
 	@$(STAGE) "debug kernel" $(TESTBED)/debug-kernel $(KSRC) $(TESTBED)/debug.config $(BUILD)/debug
 	@kdir=$$(cat $(BUILD)/debug/current) && \
 	$(MAKE) --no-print-directory check-run FLAVOR=debug KDIR=$$kdir \
-		SMP_PAIR_TESTS= SMP_KILL_TESTS= QEMU_TESTS= QEMU_PAIR_TESTS= \
+		SMP_PAIR_TESTS= SMP_KILL_TESTS= QEMU_TESTS= QEMU_PAIR_TESTS= QEMU_TRIO_TESTS= \
 		QEMU_SOLO_TESTS="$(DEBUG_QEMU_SOLO_TESTS)" \
 		KVER=$$(cat $$kdir/include/config/kernel.release) \
 		KIMG=$$kdir/arch/x86/boot/bzImage
@@ -216,7 +216,8 @@ check-qemu: deps
 	@$(STAGE) "test hosts (qemu)" $(TESTBED)/run --flavor stock --kernel $(KIMG) \
 		--kver $(KVER) --kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
 		--logs $(BUILD)/logs/qemu --solo "$(QEMU_SOLO_TESTS)" --pair "$(QEMU_PAIR_TESTS)" \
-		--kill "$(QEMU_TESTS)" --smp-kill "$(filter $(QEMU_TESTS),$(SMP_KILL_TESTS))"
+		--kill "$(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
+		--smp-kill "$(filter $(QEMU_TESTS),$(SMP_KILL_TESTS))"
 
 # The wire codec (kernel/wire.c built for user space), bounded in time; the
 # corpus stays in build/fuzz/ so that later runs start where this one ended.
@@ -244,7 +245,8 @@ bench: deps
 	@$(STAGE) qemu qemu-patch/build.sh $(BUILD)/qemu
 	@$(STAGE) bench $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
-		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" --smp $(BENCH_SMP)
+		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" \
+		--trio "$(BENCH_TRIO_TESTS)" --smp $(BENCH_SMP)
 
 clean:
 	rm -rf $(BUILD)

@@ -435,6 +435,8 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (atomic_read(&e->kvm->online_vcpus) != e->nr_vcpus)
 		return -EBUSY;
 	ret = park_all(e);
+	if (!ret && e->held)
+		e->held(e->held_ctx);
 	if (!ret)
 		ret = take_device(e, s);
 	if (!ret)

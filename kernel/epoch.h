@@ -37,6 +37,9 @@ struct kvm_ft_epoch {
 	const u32 *epoch_us;		/* the VM's period, read at each tick */
 	const bool *abort;		/* give up waiting when set */
 	wait_queue_head_t *tick_wq;	/* woken at each tick */
+	/* Told with every vCPU held, before anything is taken; NULL: none. */
+	void (*held)(void *ctx);
+	void *held_ctx;
 	struct kvm_ft_device *device;	/* asked at each snapshot; NULL: none */
 
 	spinlock_t lock;		/* parking .. in_park */

@@ -10,6 +10,7 @@
 
 #include "kvm_ft.h"
 #include "netlink.h"
+#include "output.h"
 #include "sysfs.h"
 #include "vm.h"
 
@@ -23,10 +24,15 @@ int kvm_ft_init(void)
 	ret = kvm_ft_netlink_init();
 	if (ret)
 		goto err_netlink;
+	ret = kvm_ft_output_module_init();
+	if (ret)
+		goto err_output;
 
 	pr_info("engine loaded, epoch %u us\n", kvm_ft_defaults.epoch_us);
 	return 0;
 
+err_output:
+	kvm_ft_netlink_exit();
 err_netlink:
 	kvm_ft_sysfs_exit();
 err_sysfs:
@@ -38,6 +44,7 @@ void kvm_ft_exit(void)
 {
 	/* Every VM holds a reference on kvm.ko: none can be left. */
 	WARN_ON(!list_empty(&kvm_ft_vms));
+	kvm_ft_output_module_exit();
 	kvm_ft_netlink_exit();
 	kvm_ft_sysfs_exit();
 }

@@ -71,6 +71,45 @@ static int put_primary_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 	return 0;
 }
 
+/* The primary's held output, and the taps it is held on. */
+static int put_output(struct sk_buff *skb, struct kvm_ft_vm *vm)
+{
+	static const int attrs[] = {
+		KVM_FT_A_VM_OUT_HELD, KVM_FT_A_VM_OUT_HELD_BYTES, KVM_FT_A_VM_OUT_RELEASED,
+		KVM_FT_A_VM_OUT_RELEASED_BYTES, KVM_FT_A_VM_OUT_DROPPED, KVM_FT_A_VM_OUT_DEPTH,
+	};
+	struct kvm_ft_stats *st = &vm->stats;
+	atomic64_t *const vals[] = {
+		&st->out_held, &st->out_held_bytes, &st->out_released,
+		&st->out_released_bytes, &st->out_dropped, &st->out_depth,
+	};
+	struct nlattr *nest;
+	int i, n = 0;
+
+	BUILD_BUG_ON(ARRAY_SIZE(attrs) != ARRAY_SIZE(vals));
+	if (put_u64s(skb, attrs, vals, ARRAY_SIZE(attrs)))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, KVM_FT_A_VM_OUT_HOLD_HIST);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		if (nla_put_u64_64bit(skb, i + 1, atomic64_read(&st->out_hold_hist[i]),
+				      KVM_FT_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	nest = nla_nest_start(skb, KVM_FT_A_VM_OUT_DEVS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < KVM_FT_OUTPUT_DEVS; i++) {
+		int ifindex = READ_ONCE(vm->out.devs[i].ifindex);
+
+		if (ifindex && nla_put_u32(skb, ++n, ifindex))
+			return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 {
 	struct nlattr *nest;
@@ -125,7 +164,7 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 	    nla_put_u32(skb, KVM_FT_A_VM_OWNER_UID, from_kuid(&init_user_ns, vm->owner)) ||
 	    (link_port && (nla_put_be32(skb, KVM_FT_A_ADDR, link_addr) ||
 			   nla_put_u16(skb, KVM_FT_A_PORT, link_port))) ||
-	    put_stats(skb, &vm->stats)) {
+	    put_stats(skb, &vm->stats) || put_output(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -305,6 +305,12 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	return sender_done(p) && ret == KVM_FT_WIRE_E_SNAPSHOT ? 0 : ret;
 }
 
+/* Every vCPU held for a snapshot: the guest's output is the next epoch's. */
+static void output_next(void *vm)
+{
+	kvm_ft_output_next(vm);
+}
+
 /* One epoch per tick, while fewer than inflight_max await their ACK. */
 static int run_epochs(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 {
@@ -344,6 +350,10 @@ static int sender_thread(void *arg)
 				kvm_ft_device_used(vm) ? &vm->dev : NULL);
 	ret = IS_ERR(e) ? KVM_FT_WIRE_E_SNAPSHOT : kvm_ft_epoch_start(e);
 	if (!IS_ERR(e)) {
+		/* What the guest sends from here on waits for its epoch. */
+		e->held = output_next;
+		e->held_ctx = vm;
+		kvm_ft_output_protect(vm);
 		if (ret)
 			ret = KVM_FT_WIRE_E_SNAPSHOT;
 		if (!ret)
@@ -359,6 +369,7 @@ static int sender_thread(void *arg)
 	if (ret == VM_GONE && !sender_done(p)) {
 		/* Its VMM died (its memory is gone): the backup is to go on. */
 		pr_warn("%s: the VM's process is gone: the backup takes over\n", vm->name);
+		kvm_ft_output_drop(vm);
 		WRITE_ONCE(p->sender_err, KVM_FT_WIRE_E_SNAPSHOT);
 		kvm_ft_link_reset(&p->link);
 	} else if (ret && !sender_done(p)) {
@@ -470,6 +481,7 @@ static int primary_thread(void *arg)
 		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 		why = serve(p);
 		kvm_ft_link_detach(&p->link);
+		kvm_ft_output_unprotect(vm);	/* no-op if dropped: the VM died */
 		atomic_set(&vm->stats.inflight, 0);
 		if (!READ_ONCE(p->link.stopping)) {
 			atomic64_inc(&vm->stats.errors[why]);

@@ -22,6 +22,7 @@ struct kvm_ft_defaults kvm_ft_defaults = {
 	.failover_timeout_ms = KVM_FT_FAILOVER_MS_DEFAULT,
 	.heartbeat_ms = KVM_FT_HEARTBEAT_MS_DEFAULT,
 	.auto_failover = 1,
+	.output_max_kb = KVM_FT_OUTPUT_KB_DEFAULT,
 };
 
 static DEFINE_MUTEX(knob_lock);
@@ -88,6 +89,7 @@ static struct knob knobs[] = {
 	     heartbeat_fits),
 	KNOB(auto_failover, 0, 1, NULL),
 	KNOB(verify_memory, 0, 1, NULL),
+	KNOB(output_max_kb, KVM_FT_OUTPUT_KB_MIN, KVM_FT_OUTPUT_KB_MAX, NULL),
 };
 
 static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];

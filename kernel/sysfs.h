@@ -12,6 +12,7 @@ struct kvm_ft_defaults {
 	unsigned int heartbeat_ms;
 	unsigned int auto_failover;
 	unsigned int verify_memory;
+	unsigned int output_max_kb;
 };
 
 extern struct kvm_ft_defaults kvm_ft_defaults;

@@ -14,6 +14,7 @@
  *   vm->lock             control of one VM (netlink, device setup, unregister);
  *                        held while its link threads are started and stopped,
  *                        so those threads never take it
+ *   RTNL                 a VM's taps (output.c), their notifier
  *   kvm->lock            only to fix the vCPU count (kvm_ft_vm_fix_vcpus())
  *   p->epoch_lock        a primary's epoch, snapshot to sent (sender thread)
  *   b->apply_lock        a backup's epoch applied, or its checkpoint frozen
@@ -24,6 +25,7 @@
  *   link->lock, link->send_lock    a link's socket, its frames
  *   kvm->mmu_lock        write side, a memslot's dirty bits at a time
  *   e->lock, r->lock     spinlocks of the engine and of a backup's vCPUs,
+ *   out->lock            and of a VM's held output (taken in softirq too),
  *                        innermost, never held across a sleep
  *
  * kvm_ft_vms_lock, the registry's, is taken with none of these held and
@@ -187,6 +189,9 @@ void kvm_ft_vm_stop(struct kvm_ft_vm *vm, bool crash)
 {
 	lockdep_assert_held(&vm->lock);
 	might_sleep();
+	/* What a dead VM held is not to go out: its backup resumes before it. */
+	if (crash)
+		kvm_ft_output_drop(vm);
 	kvm_ft_backup_stop(vm);
 	kvm_ft_primary_stop(vm, crash);
 }
@@ -241,6 +246,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 	vm->vmm_pid = task_tgid_nr(current);
 	vm->owner = current_euid();
 	kvm_ft_device_init(&vm->dev);
+	kvm_ft_output_init(&vm->out);
 
 	mutex_lock(&kvm_ft_vms_lock);
 	if (find_by_kvm(kvm))
@@ -269,6 +275,16 @@ static void vm_free(struct kref *ref)
 	kfree_rcu(vm, rcu);
 }
 
+bool kvm_ft_vm_tryget(struct kvm_ft_vm *vm)
+{
+	return kref_get_unless_zero(&vm->ref);
+}
+
+void kvm_ft_vm_put(struct kvm_ft_vm *vm)
+{
+	kref_put(&vm->ref, vm_free);
+}
+
 /*
  * Take @kvm's VM out of the registry; false if it was not in it.  @crash:
  * the VM is destroyed while still registered, i.e. its VMM died.  From the
@@ -290,6 +306,7 @@ static bool vm_unregister(struct kvm *kvm, bool crash)
 	mutex_lock(&vm->lock);
 	vm->gone = true;
 	kvm_ft_vm_stop(vm, crash);
+	kvm_ft_output_free(vm);
 	mutex_unlock(&vm->lock);
 	pr_info("%s: unregistered\n", vm->name);
 	kref_put(&vm->ref, vm_free);	/* an ioctl or netlink may still hold it */
@@ -402,10 +419,12 @@ static int vm_checksum(struct kvm *kvm, void __user *argp)
 }
 
 /*
- * A device-state ioctl on @kvm's VM, under its lock: it is set up while no
- * link may start (the link reads what it sets).
+ * An ioctl on @kvm's VM under its lock: the device setup (set while no
+ * link may start: the link reads what it sets), a tap given (let go of
+ * at unregistration).
  */
-static int vm_device_setup(struct kvm *kvm, void __user *argp)
+static int vm_locked(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user *),
+		     void __user *argp)
 {
 	struct kvm_ft_vm *vm;
 	int ret;
@@ -417,7 +436,7 @@ static int vm_device_setup(struct kvm *kvm, void __user *argp)
 	mutex_unlock(&kvm_ft_vms_lock);
 	if (!vm || !lock_held_vm(vm))
 		return -ENOENT;
-	ret = kvm_ft_device_setup(vm, argp);
+	ret = op(vm, argp);
 	kvm_ft_vm_unlock_put(vm);
 	return ret;
 }
@@ -463,11 +482,13 @@ long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 	case KVM_FT_DEVICE_GET:
 		return vm_device(kvm, kvm_ft_device_get, argp);
 	case KVM_FT_DEVICE_SETUP:
-		return vm_device_setup(kvm, argp);
+		return vm_locked(kvm, kvm_ft_device_setup, argp);
 	case KVM_FT_CHECKSUM:
 		return vm_checksum(kvm, argp);
 	case KVM_FT_MARK_DIRTY:
 		return vm_mark_dirty(kvm, argp);
+	case KVM_FT_OUTPUT_DEV:
+		return vm_locked(kvm, kvm_ft_output_add_dev, argp);
 	case KVM_FT_REGISTER:
 		return vm_register(kvm, argp);
 	case KVM_FT_UNREGISTER:

@@ -11,6 +11,7 @@
 #include <linux/uidgid.h>
 
 #include "device.h"
+#include "output.h"
 
 struct kvm;
 struct kvm_ft_backup;
@@ -39,6 +40,12 @@ struct kvm_ft_stats {
 	atomic64_t device_len;		/* bytes of the last blob */
 	atomic64_t epoch_pages_max;	/* the largest epoch after the sync */
 	atomic64_t verified;		/* backup: epochs checked by VERIFY */
+	/* The primary's output (output.c). */
+	atomic64_t out_held, out_held_bytes;
+	atomic64_t out_released, out_released_bytes;
+	atomic64_t out_dropped;		/* at output_max_kb */
+	atomic64_t out_depth;		/* bytes held now */
+	atomic64_t out_hold_hist[KVM_FT_PAUSE_BUCKETS];
 };
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
@@ -67,6 +74,7 @@ struct kvm_ft_vm {
 	struct kvm_ft_primary *primary;	/* while paired (primary role) */
 	struct kvm_ft_stats stats;
 	struct kvm_ft_device dev;	/* the VMM's device state */
+	struct kvm_ft_output out;	/* its network output, held */
 	unsigned long commit_event_at;	/* jiffies: no COMMITTED event before */
 	/* Where the last LISTEN or PAIR went (port 0: never), for START. */
 	__be32 link_addr;
@@ -89,6 +97,9 @@ struct kvm_ft_vm *kvm_ft_vm_find(const char *name);
  */
 struct kvm_ft_vm *kvm_ft_vm_get_locked(const char *name);
 void kvm_ft_vm_unlock_put(struct kvm_ft_vm *vm);
+/* A reference on @vm, found under RCU; false if it is being freed. */
+bool kvm_ft_vm_tryget(struct kvm_ft_vm *vm);
+void kvm_ft_vm_put(struct kvm_ft_vm *vm);
 /*
  * The one place vm->state changes.  From the VM's link threads (backup,
  * sender, link) and from netlink handlers under vm->lock; readers use

@@ -75,7 +75,7 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 {
 	unsigned long long verified;
 	bool closed;
-	int status;
+	int status, i;
 
 	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
@@ -103,8 +103,14 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 	EVENT(VM ": synced");
 	/* Packets QEMU writes into the guest, checked at the commit points. */
 	EXPECT_LT(0, guest_ping(300, 30, "1000"));
-	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", EPOCHS + 5, WAIT_S))
-		TH_LOG("%s", ftnl_last());
+	/* In steps, each followed by the counters, so that a stall shows how. */
+	for (i = 0; i < WAIT_S / 60; i++) {
+		if (ftnl_counter_reaches(VM, "\"epochs\":", EPOCHS + 5, 60))
+			break;
+		printf("# after %d s: %s\n", 60 * (i + 1), ftnl_last());
+		fflush(stdout);
+	}
+	ASSERT_GT(WAIT_S / 60, i) TH_LOG("%s", ftnl_last());
 	ASSERT_TRUE(guest_hmp(HMP, "quit\n"));
 	ASSERT_EQ(self->h.qemu, waitpid(self->h.qemu, &status, 0));
 	self->h.qemu = -1;

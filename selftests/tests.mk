@@ -4,13 +4,14 @@
 #        CUJU_ROLE=a or b and CUJU_PEER=<the other host's address>.
 # Every test gets CUJU_FTNL, the path of the ftnl binary.
 SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test control_test
-PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consistency_test
+PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consistency_test \
+	      output_test
 # kill: like pair, in a pair of hosts of its own per binary, whose host b's
 #       QEMU the runner kills once its test prints "# cuju: kill me".
 KILL_TESTS := kill_test
 # smp: the pair and kill tests whose bugs one CPU hides (a vCPU thread and
 #      the engine thread running at once), again on hosts with 2 CPUs each.
-SMP_PAIR_TESTS := replicate_test device_test consistency_test
+SMP_PAIR_TESTS := replicate_test device_test consistency_test output_test
 SMP_KILL_TESTS := kill_test qemu_test
 # make check-large: pair, on hosts of LARGE_MEM MiB; not part of make check
 #       (ten minutes and 18 GiB of the machine's memory).
@@ -23,5 +24,10 @@ LARGE_MEM := 9216
 QEMU_TESTS := qemu_test
 QEMU_PAIR_TESTS := qemu_pair_test
 QEMU_SOLO_TESTS := qemu_refusal_test
+# trio: a kill test on hosts a and b with a client host c on their guests'
+#       segment (selftests/testbed/run --trio): output commit end to end.
+QEMU_TRIO_TESTS := stream_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test qemu_bench_test
+# make bench: trio, the client's view of output commit (ping, streams).
+BENCH_TRIO_TESTS := net_bench_test

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
 #include <linux/kvm_ft.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -35,6 +36,10 @@ struct vm_info {
 		 pause_total_ns, stalls, device_timeouts, device_len, park_timeouts,
 		 epoch_pages_max;
 	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
+	uint64_t out_held, out_held_bytes, out_released, out_released_bytes, out_dropped,
+		 out_depth;
+	uint64_t out_hold_hist[KVM_FT_PAUSE_BUCKETS];
+	uint32_t out_devs[8];		/* ifindex of each tap held on; 0: none */
 	uint32_t inflight;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
 };
@@ -86,6 +91,19 @@ static const char *state_name(uint32_t state)
 	return "unknown";
 }
 
+/* A nest of per-bucket counts, [i + 1] = bucket i, into @out. */
+static void hist(struct nlattr *nest, uint64_t *out)
+{
+	struct nlattr *h;
+	int rem;
+
+	if (!nest)
+		return;
+	nla_for_each_nested(h, nest, rem)
+		if (nla_type(h) >= 1 && nla_type(h) <= KVM_FT_PAUSE_BUCKETS)
+			out[nla_type(h) - 1] = nla_get_u64(h);
+}
+
 static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 {
 	struct nlattr *a[KVM_FT_A_MAX + 1];
@@ -131,14 +149,22 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_PARK_TIMEOUTS, park_timeouts);
 	U64(KVM_FT_A_VM_VERIFIED, verified);
 	U64(KVM_FT_A_VM_EPOCH_PAGES_MAX, epoch_pages_max);
+	U64(KVM_FT_A_VM_OUT_HELD, out_held);
+	U64(KVM_FT_A_VM_OUT_HELD_BYTES, out_held_bytes);
+	U64(KVM_FT_A_VM_OUT_RELEASED, out_released);
+	U64(KVM_FT_A_VM_OUT_RELEASED_BYTES, out_released_bytes);
+	U64(KVM_FT_A_VM_OUT_DROPPED, out_dropped);
+	U64(KVM_FT_A_VM_OUT_DEPTH, out_depth);
 #undef U64
-	if (a[KVM_FT_A_VM_PAUSE_HIST]) {
-		struct nlattr *h;
+	hist(a[KVM_FT_A_VM_PAUSE_HIST], vm->pause_hist);
+	hist(a[KVM_FT_A_VM_OUT_HOLD_HIST], vm->out_hold_hist);
+	if (a[KVM_FT_A_VM_OUT_DEVS]) {
+		struct nlattr *d;
 		int rem;
 
-		nla_for_each_nested(h, a[KVM_FT_A_VM_PAUSE_HIST], rem)
-			if (nla_type(h) >= 1 && nla_type(h) <= KVM_FT_PAUSE_BUCKETS)
-				vm->pause_hist[nla_type(h) - 1] = nla_get_u64(h);
+		nla_for_each_nested(d, a[KVM_FT_A_VM_OUT_DEVS], rem)
+			if (nla_type(d) >= 1 && nla_type(d) <= 8)
+				vm->out_devs[nla_type(d) - 1] = nla_get_u32(d);
 	}
 	if (a[KVM_FT_A_VM_ERRORS]) {
 		struct nlattr *e;
@@ -147,6 +173,39 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 		nla_for_each_nested(e, a[KVM_FT_A_VM_ERRORS], rem)
 			if (nla_type(e) > 0 && nla_type(e) < KVM_FT_WIRE_E_MAX)
 				vm->errors[nla_type(e)] = nla_get_u64(e);
+	}
+	return 0;
+}
+
+/* The taps a VM's output is held on, by name, comma-separated (JSON: quoted). */
+static void print_devs(const struct vm_info *vm, bool quoted)
+{
+	char name[IF_NAMESIZE];
+	int i, n = 0;
+
+	for (i = 0; i < 8; i++) {
+		if (!vm->out_devs[i])
+			continue;
+		if (!if_indextoname(vm->out_devs[i], name))
+			snprintf(name, sizeof(name), "#%u", vm->out_devs[i]);
+		printf(quoted ? "%s\"%s\"" : "%s%s", n++ ? "," : "", name);
+	}
+	if (!n && !quoted)
+		printf("none given");
+}
+
+/* The upper end of the bucket below which @q of @hist's counts lie, in us. */
+static unsigned long long hist_quantile(const uint64_t *hist, double q)
+{
+	uint64_t total = 0, seen = 0;
+	int i;
+
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		total += hist[i];
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
+		seen += hist[i];
+		if (total && seen >= q * total)
+			return 2ULL << i;
 	}
 	return 0;
 }
@@ -184,6 +243,16 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	printf("},\"pause_hist\":[");
 	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
 		printf("%s%llu", i ? "," : "", (unsigned long long)vm->pause_hist[i]);
+	printf("],\"out_held\":%llu,\"out_held_bytes\":%llu,\"out_released\":%llu,"
+	       "\"out_released_bytes\":%llu,\"out_dropped\":%llu,\"out_depth\":%llu,"
+	       "\"out_devs\":[", (unsigned long long)vm->out_held,
+	       (unsigned long long)vm->out_held_bytes, (unsigned long long)vm->out_released,
+	       (unsigned long long)vm->out_released_bytes, (unsigned long long)vm->out_dropped,
+	       (unsigned long long)vm->out_depth);
+	print_devs(vm, true);
+	printf("],\"out_hold_hist\":[");
+	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)vm->out_hold_hist[i]);
 	printf("]}");
 }
 
@@ -262,6 +331,19 @@ static int show_cb(struct nl_msg *msg, void *arg)
 			       (unsigned long long)vm.park_timeouts,
 			       (unsigned long long)vm.device_len,
 			       (unsigned long long)vm.device_timeouts);
+		if (vm.role == KVM_FT_ROLE_PRIMARY) {
+			printf("output:    held on ");
+			print_devs(&vm, false);
+			printf("; %llu packets (%llu bytes) held, %llu released, %llu dropped "
+			       "(full); %llu bytes held now; held p50 <= %llu us, p99 <= %llu us\n",
+			       (unsigned long long)vm.out_held,
+			       (unsigned long long)vm.out_held_bytes,
+			       (unsigned long long)vm.out_released,
+			       (unsigned long long)vm.out_dropped,
+			       (unsigned long long)vm.out_depth,
+			       hist_quantile(vm.out_hold_hist, 0.5),
+			       hist_quantile(vm.out_hold_hist, 0.99));
+		}
 	}
 	c->shown++;
 	return NL_OK;

@@ -54,7 +54,11 @@ void guest_host_teardown(struct guest_host *h, const char *vm);
 bool guest_host_qemu(struct guest_host *h, const char *vm, const char *role,
 		     const char *job, unsigned int mib, const char *hmp);
 
-/* The tap, with GUEST_HOST_IP/24 on it, up; false if ip(8) failed. */
+/*
+ * The tap, with GUEST_HOST_IP/24 on it, up; in a trio's host
+ * (CUJU_BRIDGE set, selftests/testbed/run), a port of that bridge instead,
+ * without an address.  False if ip(8) failed.
+ */
 bool guest_tap_up(void);
 void guest_tap_down(void);
 

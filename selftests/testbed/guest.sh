@@ -15,6 +15,8 @@ cp /bin/busybox "$dir/bin/busybox"
 ln -s busybox "$dir/bin/sh"
 # The benchmark's workload, static (glibc's libc.a, from libc6-dev).
 gcc -O2 -static -o "$dir/bin/wl" "$here/guest/wl.c"
+# stream_test's TCP service, static too.
+gcc -O2 -static -I"$here/include" -o "$dir/bin/tcpsvc" "$here/guest/tcpsvc.c"
 install -m 755 "$here/guest/init" "$dir/init"
 # virtio-net, virtio-blk and virtio_pci with what they need, in the order
 # modprobe would load them (init loads them in that order).

@@ -6,7 +6,8 @@
 # Results go to the second serial port (ttyS1) between markers that the
 # runner parses; the kernel's console (ttyS0) is the runner's kernel log.
 # From the kernel command line: cuju_top cuju_modules cuju_tests cuju_run
-# (comma-separated binaries) cuju_kdir cuju_role cuju_ip cuju_peer cuju_demo
+# (comma-separated binaries) cuju_kdir cuju_role (a, b, or c: a trio's client)
+# cuju_ip cuju_peer cuju_demo
 # cuju_kvmst, cuju_kvmst_phase, cuju_kvmst_from (a directory of the
 # kernel's own KVM selftests, "ours" or "stock", the first to run:
 # kvm-selftests.sh runs them; the kernel's kvm.ko, if loaded, stays),
@@ -79,11 +80,37 @@ ip link set lo up || die "cannot bring lo up"
 # The QEMU tests give their guest a tap.  Built in (the debug kernel),
 # tun has its device node but no /sys/module entry for load_dep to see.
 [[ -c /dev/net/tun ]] || load_dep tun || die "cannot load tun"
-if [[ -n $cuju_role ]]; then
+# A trio session's second segment (selftests/testbed/run): bridge br0 over
+# the NICs given, up, without an address.
+lan_bridge() {
+	local nic
+	load_dep bridge || die "cannot load bridge"
+	ip link add br0 type bridge || die "cannot create br0"
+	for nic in "$@"; do
+		ip link set "$nic" master br0 && ip link set "$nic" up ||
+			die "cannot add $nic to br0"
+	done
+	ip link set br0 up || die "cannot bring br0 up"
+}
+
+if [[ $cuju_role == c ]]; then
+	# The client of a trio: its two NICs are the switch between a and b.
+	load_dep virtio_net || die "cannot load virtio_net"
+	lan_bridge eth0 eth1
+	ip addr add "$cuju_ip/24" dev br0 || die "cannot configure br0 as $cuju_ip"
+	say "# cuju: client up, $cuju_ip on br0 (eth0 to host a, eth1 to host b)"
+elif [[ -n $cuju_role ]]; then
 	load_dep virtio_net || die "cannot load virtio_net"
 	ip link set eth0 up && ip addr add "$cuju_ip/24" dev eth0 ||
 		die "cannot configure eth0 as $cuju_ip"
 	say "# cuju: link up, $cuju_ip (role $cuju_role), peer $cuju_peer"
+	if [[ -e /sys/class/net/eth1 ]]; then
+		lan_bridge eth1		# the QEMU tests put the guest's tap in it
+		lan_ip=10.78.0.1$([[ $cuju_role == a ]] && echo 1 || echo 2)
+		ip addr add "$lan_ip/24" dev br0 || die "cannot configure br0 as $lan_ip"
+		export CUJU_BRIDGE=br0
+		say "# cuju: br0 over eth1, the client's segment, $lan_ip"
+	fi
 fi
 
 if [[ -n $cuju_kvmst ]]; then

@@ -92,6 +92,14 @@
  *                      returns once the vCPUs run again), it writes only
  *                      what its captured state reflects, all marked before
  *                      the PUT.  EINVAL: not all in dirty-logged memslots.
+ *   KVM_FT_OUTPUT_DEV  a network device (the VM's tap, by ifindex in the
+ *                      caller's namespace) whose received packets are the
+ *                      VM's output: while the VM is a protected primary
+ *                      they are held until the epoch that sent them is
+ *                      committed (VM_OUT_*).  Up to 8 per VM, for as long
+ *                      as the VM is registered or the device exists.
+ *                      ENODEV: no such device; EEXIST: given already;
+ *                      ENOSPC: 8 already; EINVAL: reserved.
  *   KVM_FT_DEVICE_GET  backup: once it took over (the eventfd is signalled
  *                      then, if set up), the device state of the
  *                      checkpoint it resumed from, into addr (len bytes of
@@ -210,6 +218,10 @@
 #define KVM_FT_HEARTBEAT_MS_MIN		10U
 #define KVM_FT_HEARTBEAT_MS_MAX		60000U
 
+#define KVM_FT_OUTPUT_KB_DEFAULT	4096U		/* held output, per VM */
+#define KVM_FT_OUTPUT_KB_MIN		64U
+#define KVM_FT_OUTPUT_KB_MAX		1048576U	/* 1 GiB */
+
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -262,6 +274,12 @@ struct kvm_ft_range {
 	__u64 size;			/* bytes, > 0; whole pages are marked */
 };
 
+/* KVM_FT_OUTPUT_DEV: a tap whose received packets are the VM's output. */
+struct kvm_ft_output_dev {
+	__s32 ifindex;			/* in the caller's network namespace */
+	__u32 reserved;			/* 0 */
+};
+
 /* KVM_FT_DEVICE_PUT and KVM_FT_DEVICE_GET: one device-state blob. */
 struct kvm_ft_device_blob {
 	__u64 addr;			/* the VMM's buffer */
@@ -278,6 +296,7 @@ struct kvm_ft_device_blob {
 #define KVM_FT_DEVICE_PUT	_IOW(KVM_FT_IO, 0x04, struct kvm_ft_device_blob)
 #define KVM_FT_DEVICE_GET	_IOWR(KVM_FT_IO, 0x05, struct kvm_ft_device_blob)
 #define KVM_FT_MARK_DIRTY	_IOW(KVM_FT_IO, 0x06, struct kvm_ft_range)
+#define KVM_FT_OUTPUT_DEV	_IOW(KVM_FT_IO, 0x07, struct kvm_ft_output_dev)
 
 enum kvm_ft_state {
 	KVM_FT_STATE_IDLE	= 1,	/* registered, not paired */
@@ -361,6 +380,15 @@ enum kvm_ft_attr {
 					 * user's VM */
 	KVM_FT_A_VM_EPOCH_PAGES_MAX,	/* u64, primary: the most pages one epoch
 					 * after the sync carried */
+	KVM_FT_A_VM_OUT_HELD,		/* u64, packets held (the output) */
+	KVM_FT_A_VM_OUT_HELD_BYTES,	/* u64 */
+	KVM_FT_A_VM_OUT_RELEASED,	/* u64, packets released */
+	KVM_FT_A_VM_OUT_RELEASED_BYTES,	/* u64 */
+	KVM_FT_A_VM_OUT_DROPPED,	/* u64, packets dropped: output_max_kb */
+	KVM_FT_A_VM_OUT_DEPTH,		/* u64, bytes held now */
+	KVM_FT_A_VM_OUT_HOLD_HIST,	/* nest: [i + 1] = u64 packets held
+					 * [2^i, 2^(i+1)) us (i = 0: < 2 us) */
+	KVM_FT_A_VM_OUT_DEVS,		/* nest: [i + 1] = u32 ifindex held */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
