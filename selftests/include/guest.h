@@ -43,8 +43,14 @@ struct guest_host {
 /* Set up from the environment, the tap up, the monitor running; false if not. */
 bool guest_host_setup(struct guest_host *h);
 /*
+ * A trio's host (selftests/testbed/run --trio): 1 on c, the client, with
+ * nothing to set up; 0 on a or b, guest_host_setup() done (the tap in the
+ * clients' segment); -1 if that failed or this is no trio.
+ */
+int guest_trio_setup(struct guest_host *h);
+/*
  * QEMU stopped (what it said and the guest's last line printed), the tap
- * down, and pair_teardown() for @vm.
+ * down, and pair_teardown() for @vm; nothing on a trio's client.
  */
 void guest_host_teardown(struct guest_host *h, const char *vm);
 /*
