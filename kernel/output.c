@@ -42,6 +42,7 @@
 #include <linux/notifier.h>
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
+#include <net/rtnetlink.h>
 
 #include "netlink.h"
 #include "output.h"
@@ -251,6 +252,14 @@ int kvm_ft_output_add_dev(struct kvm_ft_vm *vm, void __user *argp)
 	dev = __dev_get_by_index(current->nsproxy->net_ns, a.ifindex);
 	ret = -ENODEV;
 	if (!dev)
+		goto out;
+	/*
+	 * Only a tun/tap: a VMM must not hold (and delay, or drop at the
+	 * bound) what arrives on the host's own NICs, its replication
+	 * link's acknowledgements among them.
+	 */
+	ret = -EINVAL;
+	if (!dev->rtnl_link_ops || strcmp(dev->rtnl_link_ops->kind, "tun"))
 		goto out;
 	ret = -EEXIST;
 	for (i = 0; i < KVM_FT_OUTPUT_DEVS; i++) {

@@ -21,6 +21,7 @@
  *    released, in order, and new ones pass at once again.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -230,6 +231,10 @@ FIXTURE_SETUP(out)
 	EXPECT_EQ(-1, ioctl(self->vm->fd, KVM_FT_OUTPUT_DEV, &d)) TH_LOG("given twice");
 	d.reserved = 1;
 	EXPECT_EQ(-1, ioctl(self->vm->fd, KVM_FT_OUTPUT_DEV, &d)) TH_LOG("reserved set");
+	d.reserved = 0;
+	d.ifindex = 1;		/* lo: the first device of every namespace */
+	EXPECT_EQ(-1, ioctl(self->vm->fd, KVM_FT_OUTPUT_DEV, &d)) TH_LOG("lo, not a tap, taken");
+	EXPECT_EQ(EINVAL, errno);
 }
 
 FIXTURE_TEARDOWN(out)
