@@ -163,7 +163,9 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 		int rem;
 
 		nla_for_each_nested(d, a[KVM_FT_A_VM_OUT_DEVS], rem)
-			if (nla_type(d) >= 1 && nla_type(d) <= 8)
+			if (nla_type(d) >= 1 &&
+			    nla_type(d) <= (int)(sizeof(vm->out_devs) / sizeof(vm->out_devs[0])) &&
+			    nla_len(d) >= (int)sizeof(uint32_t))
 				vm->out_devs[nla_type(d) - 1] = nla_get_u32(d);
 	}
 	if (a[KVM_FT_A_VM_ERRORS]) {
