@@ -35,7 +35,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest_harness.h \
 	     tools/testing/selftests/kselftest.h
 
-.PHONY: all modules selftests shim deps kernel-check check check-run check-debug check-large bench \
+.PHONY: all modules selftests shim deps kernel-check check check-run check-debug check-large bench soak \
 	fuzz demo clean help kvm-selftests kvm-selftests-build qemu guest check-qemu
 
 all: modules shim selftests
@@ -53,6 +53,7 @@ help:
 	@echo "make fuzz       fuzz the wire codec for FUZZ_SECONDS (libFuzzer, ASan, UBSan)"
 	@echo "make demo       see README.md"
 	@echo "make bench      FT off and on at three dirty rates; failover time (BENCH_SMP=2: two CPUs per test host)"
+	@echo "make soak       SOAK_KILLS (20) kills of the primary in a row, a client's streams checked (about an hour)"
 	@echo "make clean      remove build/"
 	@echo "variables: KVER KDIR KIMG KSRC T=<test> (now KVER=$(KVER))"
 
@@ -247,6 +248,16 @@ bench: deps
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
 		--logs $(BUILD)/logs/bench --solo "" --pair "$(BENCH_TESTS)" \
 		--trio "$(BENCH_TRIO_TESTS)" --smp $(BENCH_SMP)
+
+# SOAK_KILLS kills of the primary's test host in a row, a client's TCP
+# streams checked across them, a fresh backup booted after each
+# (Documentation/testing.rst); not part of make check.
+soak: deps
+	@$(STAGE) build $(MAKE) --no-print-directory all guest
+	@$(STAGE) qemu qemu-patch/build.sh $(BUILD)/qemu
+	@$(STAGE) soak $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
+		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
+		--logs $(BUILD)/logs/soak --soak "$(SOAK_KILLS) $(SOAK_TESTS)"
 
 clean:
 	rm -rf $(BUILD)

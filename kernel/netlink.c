@@ -11,6 +11,7 @@
 #include "backup.h"
 #include "netlink.h"
 #include "primary.h"
+#include "resume.h"
 #include "vm.h"
 
 static struct genl_family family;
@@ -297,6 +298,10 @@ static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 	}
 	if (state != KVM_FT_STATE_IDLE && state != KVM_FT_STATE_UNPROTECTED) {
 		GENL_SET_ERR_MSG(info, "the VM is not idle");
+		return -EBUSY;
+	}
+	if (role == KVM_FT_ROLE_PRIMARY && kvm_ft_resume_pending(vm->kvm)) {
+		GENL_SET_ERR_MSG(info, "the VM took over and its vCPUs have not all run since");
 		return -EBUSY;
 	}
 	if (role == KVM_FT_ROLE_PRIMARY && kvm_ft_primary_unfit(vm)) {

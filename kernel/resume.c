@@ -247,6 +247,13 @@ int kvm_ft_resume_vcpu(struct kvm_vcpu *vcpu)
 	return wait_all_loaded(r, vcpu);
 }
 
+bool kvm_ft_resume_pending(struct kvm *kvm)
+{
+	struct kvm_ft_resume *r = xa_load(&resumes, (unsigned long)kvm);
+
+	return r && !all_loaded(r);
+}
+
 void kvm_ft_resume_destroy(struct kvm *kvm)
 {
 	resume_free(xa_erase(&resumes, (unsigned long)kvm));

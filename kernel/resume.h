@@ -25,6 +25,13 @@ void kvm_ft_resume_unhold(struct kvm *kvm);
 void kvm_ft_resume_load(struct kvm *kvm, const struct kvm_ft_arch_vcpu *vcpus, u32 n);
 /* From kvm_ft_vcpu_park() for a VM without an epoch engine. */
 int kvm_ft_resume_vcpu(struct kvm_vcpu *vcpu);
+/*
+ * Has a vCPU of @kvm a takeover's state yet to load?  A VM that took over
+ * and was registered again as a primary pairs only once none has: the
+ * epoch engine would hold such a vCPU in its place and take the state
+ * it runs on no longer (netlink handler).
+ */
+bool kvm_ft_resume_pending(struct kvm *kvm);
 /* @kvm is being destroyed: no vCPU ioctl can run any more. */
 void kvm_ft_resume_destroy(struct kvm *kvm);
 

@@ -124,7 +124,9 @@ static void check_disk(struct __test_metadata *_metadata, const char *md5, int w
 	char line[256], got[64] = "";
 	unsigned long k = 0;
 
-	ASSERT_TRUE(guest_line("guest: disk ", wait_s, line, sizeof(line)))
+	if (!guest_line("guest: disk ", wait_s, line, sizeof(line)))
+		guest_diagnose();
+	ASSERT_TRUE(guest_line("guest: disk ", 0, line, sizeof(line)))
 		TH_LOG("the guest's reads of its disk did not complete here");
 	ASSERT_EQ(2, sscanf(line, "guest: disk %lu %63s", &k, got)) TH_LOG("%s", line);
 	EXPECT_STREQ(md5, got) TH_LOG("the guest read other bytes from its disk");

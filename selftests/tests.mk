@@ -31,3 +31,8 @@ QEMU_TRIO_TESTS := stream_test
 BENCH_TESTS := bench_test qemu_bench_test
 # make bench: trio, the client's view of output commit (ping, streams).
 BENCH_TRIO_TESTS := net_bench_test
+# make soak: SOAK_KILLS kills of the primary's host in a row, a fresh
+#       backup booted after each (selftests/testbed/run --soak); not part
+#       of make check (about an hour).
+SOAK_TESTS := soak_test
+SOAK_KILLS ?= 20

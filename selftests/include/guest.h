@@ -89,6 +89,8 @@ int guest_qemu_stop(pid_t pid, int fd, char *out, size_t len);
 bool guest_registered(const char *vm, int wait_s);
 /* Where QEMU's threads are (gdb), for a test's log. */
 void guest_qemu_dump(pid_t pid);
+/* What the guest's kernel says of its disks, interrupts and tasks (its shell). */
+void guest_diagnose(void);
 
 /* The guest's chain of @n steps, computed here. */
 unsigned long long guest_chain(unsigned long long n);

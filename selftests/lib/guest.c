@@ -290,6 +290,43 @@ bool guest_command(const char *cmd)
 }
 
 /*
+ * What the guest's kernel says of itself, for a test's log when the guest
+ * stopped doing something (its disk's reader hangs, say): the requests a
+ * disk has in flight, the interrupts of its virtio devices, its load, and
+ * every CPU's and every blocked task's stack (SysRq l and w), all of it
+ * printed by its shell and kernel on the console and copied here.
+ */
+void guest_diagnose(void)
+{
+	static const char *const cmd =
+		"echo guest: diagnosis; cat /proc/loadavg;"
+		" for d in /sys/block/vd*; do echo $d $(cat $d/inflight); done;"
+		" grep -i -e virtio -e LOC -e RES -e CAL /proc/interrupts;"
+		" echo l > /proc/sysrq-trigger; echo w > /proc/sysrq-trigger;"
+		" sleep 2; echo guest: diagnosis done\n";
+	char line[256], buf[256];
+	bool on = false;
+	FILE *f;
+	int n = 0;
+
+	if (!guest_command(cmd) || !guest_line("guest: diagnosis done", 30, line, sizeof(line))) {
+		printf("# the guest's shell did not answer a diagnosis\n");
+		return;
+	}
+	f = fopen(GUEST_SERIAL, "r");
+	while (f && fgets(buf, sizeof(buf), f) && n < 400) {
+		if (!strncmp(buf, "guest: diagnosis", 16))
+			on = true;
+		if (on) {
+			printf("# guest: %.*s\n", (int)strcspn(buf, "\n"), buf);
+			n++;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+/*
  * QEMU reads its monitor's socket only from its main loop, which a
  * capture stalls for seconds under TCG (a verify_memory epoch's CRC):
  * a command written and the socket closed a second later may be dropped

@@ -7,7 +7,8 @@
 # runner parses; the kernel's console (ttyS0) is the runner's kernel log.
 # From the kernel command line: cuju_top cuju_modules cuju_tests cuju_run
 # (comma-separated binaries) cuju_kdir cuju_role (a, b, or c: a trio's client)
-# cuju_ip cuju_peer cuju_demo
+# cuju_ip cuju_peer cuju_demo, cuju_soak and cuju_soak_last (a soak's hosts:
+# roles p, s and c; selftests/testbed/run --soak)
 # cuju_kvmst, cuju_kvmst_phase, cuju_kvmst_from (a directory of the
 # kernel's own KVM selftests, "ours" or "stock", the first to run:
 # kvm-selftests.sh runs them; the kernel's kvm.ko, if loaded, stays),
@@ -99,6 +100,14 @@ if [[ $cuju_role == c ]]; then
 	lan_bridge eth0 eth1
 	ip addr add "$cuju_ip/24" dev br0 || die "cannot configure br0 as $cuju_ip"
 	say "# cuju: client up, $cuju_ip on br0 (eth0 to host a, eth1 to host b)"
+elif [[ $cuju_role == [ps] ]]; then
+	# A soak's host: its one NIC, to c, is the replication link and the
+	# guests' segment both.
+	load_dep virtio_net || die "cannot load virtio_net"
+	lan_bridge eth0
+	ip addr add "$cuju_ip/24" dev br0 || die "cannot configure br0 as $cuju_ip"
+	export CUJU_BRIDGE=br0
+	say "# cuju: br0 over eth0, $cuju_ip (role $cuju_role), peer $cuju_peer"
 elif [[ -n $cuju_role ]]; then
 	load_dep virtio_net || die "cannot load virtio_net"
 	ip link set eth0 up && ip addr add "$cuju_ip/24" dev eth0 ||
@@ -150,6 +159,7 @@ for t in ${cuju_run//,/ }; do
 	( sleep $((limit > 40 ? limit - 30 : limit)) && dump_stacks "$t" 30 ) &
 	dumper=$!
 	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl CUJU_DEMO=$cuju_demo \
+		CUJU_SOAK=${cuju_soak:-} CUJU_SOAK_LAST=${cuju_soak_last:-} \
 		CUJU_QEMU=$cuju_tests/../qemu/qemu-system-x86_64 CUJU_GUEST=$cuju_tests/../guest \
 		timeout -k 10 "$limit" \
 		"$cuju_tests/$t" >&3 2>&3 </dev/null
