@@ -235,7 +235,8 @@ demo: deps
 	@$(STAGE) qemu qemu-patch/build.sh $(BUILD)/qemu
 	@$(STAGE) demo $(TESTBED)/run --flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) \
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
-		--logs $(BUILD)/logs/demo --solo "" --pair "" --kill "qemu_test" --demo
+		--logs $(BUILD)/logs/demo --solo "" --pair "" --kill "qemu_test" \
+		--trio "stream_test" --demo
 
 # Figures, not verdicts: FT off and on at three dirty rates, and failover
 # time, on the stock kernel's test hosts (Documentation/bench.rst), each

@@ -83,12 +83,17 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream) 
 
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, "backup", "cuju_job=serve", 128, NULL));
 	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
 	EVENT(VM ": linked");
+	guest_narrate("host a: the primary on host b connected; epochs arrive");
 	EVENT(VM ": peer lost (silence)");
 	EVENT(VM ": failover started at epoch");
 	EVENT(VM ": took over at epoch");
 	printf("# %s\n", self->h.mon.event);
 	flow_note(FLOW_CLIENT_IP, "took over");
+	guest_narrate("host a: host b went silent: %s; the guest's TCP service goes on here,"
+		      " its connections with it", self->h.mon.event);
+	guest_demo_show(VM);
 	/* The client ends both streams AFTER_S after the note. */
 	EXPECT_TRUE(guest_line("guest: tcpsvc echo done", WAIT_S, line, sizeof(line)))
 		TH_LOG("the echo did not end here");
@@ -96,6 +101,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream) 
 	EXPECT_TRUE(guest_line("guest: tcpsvc source done", 60, line, sizeof(line)))
 		TH_LOG("the source did not end here");
 	printf("# %.*s\n", (int)strcspn(line, "\n"), line);
+	guest_narrate("host a: the client ended its streams (its verdict: host c's output)");
 }
 
 /* Host b: unprotected, nothing held; paired, output held and released. */
@@ -108,19 +114,26 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream)
 	ASSERT_TRUE(guest_line("guest: tcpsvc up", 180, line, sizeof(line))) TH_LOG("no service");
 	ASSERT_TRUE(guest_line("guest: tcpsvc echo connected", WAIT_S, line, sizeof(line)));
 	ASSERT_TRUE(guest_line("guest: tcpsvc source connected", 60, line, sizeof(line)));
+	guest_narrate("host b: QEMU runs the guest's TCP service (%s); client c streams to"
+		      " its echo and from its source, every record checked", GUEST_IP);
 	sleep(UNPROTECTED_S);
 	EXPECT_EQ(0, ftnl_counter(VM, "\"out_held\":")) TH_LOG("held while unprotected: %s",
 							     ftnl_last());
+	guest_narrate("host b: unprotected, nothing held; ftnl pair " VM " %s " PORT, self->h.peer);
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	flow_note(FLOW_CLIENT_IP, "paired");
+	guest_narrate("host b: memory synced; the guest's output now leaves only once the"
+		      " backup holds the epoch that sent it");
 	released = ftnl_counter(VM, "\"out_released_bytes\":");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"out_released_bytes\":",
 					 released + KILL_AFTER_KB * 1024, WAIT_S))
 		TH_LOG("the guest's output did not flow while protected: %s", ftnl_last());
 	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
 	printf("# %s\n", self->h.out);
+	guest_narrate("host b: %d KiB of output released under protection; killing this host"
+		      " (SIGKILL of its QEMU) mid-stream", KILL_AFTER_KB);
 	printf("%s\n", KILL_ME);
 	fflush(stdout);
 	sleep(WAIT_S);
