@@ -155,20 +155,33 @@ void kvm_ft_output_protect(struct kvm_ft_vm *vm)
 {
 	spin_lock_bh(&vm->out.lock);
 	vm->out.epoch = 2;
-	WRITE_ONCE(vm->out.holding, true);
+	vm->out.armed = true;
 	spin_unlock_bh(&vm->out.lock);
 }
 
+/*
+ * The first snapshot after the sync is the first checkpoint: holding
+ * begins at its instant, not at the sync's start.  Until the backup holds
+ * that checkpoint it cannot take over, so what the guest sent before it
+ * can never be taken back: a primary that dies during the sync dies with
+ * its VM, as without a backup.  Held from the sync's start, a client saw
+ * the guest stall for the whole sync (seconds).
+ */
 void kvm_ft_output_next(struct kvm_ft_vm *vm)
 {
 	spin_lock_bh(&vm->out.lock);
 	vm->out.epoch++;
+	if (vm->out.armed) {
+		vm->out.armed = false;
+		WRITE_ONCE(vm->out.holding, true);
+	}
 	spin_unlock_bh(&vm->out.lock);
 }
 
 void kvm_ft_output_unprotect(struct kvm_ft_vm *vm)
 {
 	spin_lock_bh(&vm->out.lock);
+	vm->out.armed = false;
 	WRITE_ONCE(vm->out.holding, false);
 	spin_unlock_bh(&vm->out.lock);
 	release_upto(vm, U64_MAX);
@@ -220,6 +233,7 @@ static void drop_held(struct kvm_ft_vm *vm, struct net_device *dev)
 void kvm_ft_output_drop(struct kvm_ft_vm *vm)
 {
 	spin_lock_bh(&vm->out.lock);
+	vm->out.armed = false;
 	WRITE_ONCE(vm->out.holding, false);
 	spin_unlock_bh(&vm->out.lock);
 	drop_held(vm, NULL);

@@ -28,10 +28,11 @@ struct kvm_ft_output_tap {
  * receive path (see output.c).
  */
 struct kvm_ft_output {
-	spinlock_t lock;		/* @held, @bytes, @epoch, @holding */
+	spinlock_t lock;		/* @held, @bytes, @epoch, @armed, @holding */
 	struct sk_buff_head held;	/* oldest first */
 	u64 bytes;			/* of @held */
 	u64 epoch;			/* what the guest sends now is this epoch's */
+	bool armed;			/* paired: hold from the next snapshot on */
 	bool holding;			/* protected: hold; else let pass */
 	struct kvm_ft_output_tap devs[KVM_FT_OUTPUT_DEVS];
 };
@@ -43,8 +44,9 @@ void kvm_ft_output_free(struct kvm_ft_vm *vm);
 int kvm_ft_output_add_dev(struct kvm_ft_vm *vm, void __user *argp);
 
 /*
- * The primary pairs: from now on its output is held, the guest in epoch 2
- * (1 is the sync, no checkpoint).  Link thread.
+ * The primary pairs: the guest is in epoch 2 (1 is the sync, no
+ * checkpoint), and its output is held from the first snapshot on
+ * (kvm_ft_output_next()).  Sender thread.
  */
 void kvm_ft_output_protect(struct kvm_ft_vm *vm);
 /* Every vCPU held for a snapshot: what comes now is the next epoch's. */

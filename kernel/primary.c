@@ -350,7 +350,7 @@ static int sender_thread(void *arg)
 				kvm_ft_device_used(vm) ? &vm->dev : NULL);
 	ret = IS_ERR(e) ? KVM_FT_WIRE_E_SNAPSHOT : kvm_ft_epoch_start(e);
 	if (!IS_ERR(e)) {
-		/* What the guest sends from here on waits for its epoch. */
+		/* What the guest sends after the first snapshot waits for its epoch. */
 		e->held = output_next;
 		e->held_ctx = vm;
 		kvm_ft_output_protect(vm);

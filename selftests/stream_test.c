@@ -22,8 +22,8 @@
  * must come mid-stream.  It prints each phase's rate and longest stall
  * (a gap between reads, counted in the phase where it ended): the
  * failover's ends after the takeover; the pairing's (the guest's output
- * is held from the start of the memory sync until the first epoch after
- * it is acknowledged) in the unprotected phase.
+ * is held from the first checkpoint's snapshot, right after the memory
+ * sync, until that epoch is acknowledged) in the protected phase.
  */
 #include <errno.h>
 #include <poll.h>
