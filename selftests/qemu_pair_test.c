@@ -111,7 +111,7 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 		fflush(stdout);
 	}
 	ASSERT_GT(WAIT_S / 60, i) TH_LOG("%s", ftnl_last());
-	ASSERT_TRUE(guest_hmp(HMP, "quit\n"));
+	ASSERT_TRUE(guest_hmp(HMP, "quit\n", NULL, 0));
 	ASSERT_EQ(self->h.qemu, waitpid(self->h.qemu, &status, 0));
 	self->h.qemu = -1;
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) TH_LOG("status %#x", status);

@@ -11,10 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guest.h"
 #include "run.h"
 #include "test.h"
 
 #define VM	"qr"
+#define HMP	"/run/qemu_refusal.hmp"
 
 /*
  * QEMU for a primary VM with @extra options (NULL-ended, at most 8); its
@@ -111,6 +113,38 @@ TEST_F(refuse, fit_machine_registers)
 	kill(pid, SIGTERM);		/* a clean exit: unregistered */
 	run_finish(pid, fd, self->out, sizeof(self->out));
 	EXPECT_NE(0, FTNL(self->ftnl, "show", VM)) TH_LOG("still listed: %s", self->ftnl);
+}
+
+/*
+ * A registered VM's devices are fixed: device_add and device_del are
+ * refused on its monitor, saying why, and the machine stays as it was.
+ */
+TEST_F(refuse, hotplug)
+{
+	const char *argv[] = {
+		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off", "-m", "64",
+		"-cpu", "host,-svm", "-nodefaults", "-no-user-config", "-display", "none",
+		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=nic0,romfile=",
+		"-monitor", "unix:" HMP ",server=on,wait=off",
+		"-S", "-object", "cuju,id=ft,name=" VM ",role=primary", NULL,
+	};
+	char answer[4096];
+	int fd, i;
+	pid_t pid = run_start(0, &fd, getenv("CUJU_QEMU"), argv);
+
+	ASSERT_LT(0, pid);
+	for (i = 0; i < 1200 && FTNL(self->ftnl, "show", VM); i++)
+		usleep(100 * 1000);
+	EXPECT_EQ(0, FTNL(self->ftnl, "show", VM)) TH_LOG("not registered");
+	EXPECT_TRUE(guest_hmp(HMP, "device_add virtio-rng-pci,id=rng0\n", answer, sizeof(answer)));
+	EXPECT_NE(NULL, strstr(answer, "devices are fixed")) TH_LOG("device_add: %s", answer);
+	EXPECT_TRUE(guest_hmp(HMP, "device_del nic0\n", answer, sizeof(answer)));
+	EXPECT_NE(NULL, strstr(answer, "devices are fixed")) TH_LOG("device_del: %s", answer);
+	EXPECT_TRUE(guest_hmp(HMP, "qom-list /machine/peripheral\n", answer, sizeof(answer)));
+	EXPECT_NE(NULL, strstr(answer, "nic0")) TH_LOG("removed: %s", answer);
+	EXPECT_EQ(NULL, strstr(answer, "rng0")) TH_LOG("added: %s", answer);
+	kill(pid, SIGTERM);
+	run_finish(pid, fd, self->out, sizeof(self->out));
 }
 
 TEST_HARNESS_MAIN

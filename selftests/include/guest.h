@@ -105,9 +105,10 @@ unsigned long long guest_step(int wait_s);
 bool guest_command(const char *cmd);
 /*
  * A line to QEMU's HMP monitor on unix socket @path, kept open until QEMU
- * answers it (or closes: quit), at most 60 s; false if it did not.
+ * answers it (or closes: quit), at most 60 s; false if it did not.  What
+ * QEMU said, banner and prompts included, into @out (if not NULL).
  */
-bool guest_hmp(const char *path, const char *cmd);
+bool guest_hmp(const char *path, const char *cmd, char *out, size_t len);
 /*
  * Pings to the guest, at most @count in @wait_s seconds, each sent as
  * soon as the last is answered (a flood the guest paces), of @size bytes;

@@ -334,7 +334,7 @@ void guest_diagnose(void)
  * answered: a second prompt (the first is its banner's), or its close
  * (quit).
  */
-bool guest_hmp(const char *path, const char *cmd)
+bool guest_hmp(const char *path, const char *cmd, char *out, size_t len)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), prompts = 0;
@@ -351,6 +351,7 @@ bool guest_hmp(const char *path, const char *cmd)
 		close(fd);
 		return false;
 	}
+	buf[0] = 0;
 	while (prompts < 2 && time(NULL) < deadline) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
@@ -367,6 +368,8 @@ bool guest_hmp(const char *path, const char *cmd)
 			got = 0;	/* a long answer: only prompts matter */
 	}
 	close(fd);
+	if (out)
+		snprintf(out, len, "%s", buf);
 	return time(NULL) < deadline;
 }
 
