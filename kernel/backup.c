@@ -61,6 +61,7 @@ struct kvm_ft_backup {
 	unsigned long *staged_seen;	/* vCPUs this epoch carried */
 	struct mutex apply_lock;	/* the checkpoint, against a failover */
 	bool consistent;		/* memory and vcpus are one checkpoint */
+	bool heard;			/* this connection sent a frame's header */
 	bool frozen;			/* taken over: nothing more is applied */
 	u64 checkpoint;			/* the epoch of that checkpoint */
 };
@@ -387,6 +388,7 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 	ret = kvm_ft_link_recv(&b->link, hdr, HDR_LEN);
 	if (ret)
 		return recv_error(ret, false, rx);
+	b->heard = true;
 	/* The header alone bounds the payload, before a byte of it is read. */
 	err = kvm_ft_wire_decode_hdr(hdr, &m);
 	if (err)
@@ -449,6 +451,23 @@ static bool primary_lost(int err)
 	       err == KVM_FT_WIRE_E_IO;
 }
 
+/*
+ * The connection's first frame came: a primary, as far as anyone can tell
+ * before its HELLO is checked.  A checkpoint that an earlier one left (it
+ * closed cleanly, or was lost with auto_failover off) is not this one's
+ * VM, which may have run on unprotected since: taken over, it would
+ * resurrect an older state than the clients saw (and a primary lets its
+ * output go unheld until its first checkpoint).  Backup thread.
+ */
+static void linked_to_primary(struct kvm_ft_backup *b)
+{
+	mutex_lock(&b->apply_lock);
+	b->consistent = false;
+	mutex_unlock(&b->apply_lock);
+	kvm_ft_vm_set_state(b->vm, KVM_FT_STATE_RECEIVING);
+	kvm_ft_netlink_event(b->vm, KVM_FT_EV_LINKED, 0);
+}
+
 static void serve(struct kvm_ft_backup *b)
 {
 	struct kvm_ft_vm *vm = b->vm;
@@ -460,17 +479,27 @@ static void serve(struct kvm_ft_backup *b)
 		.gfn_valid = gfn_valid,
 		.ctx = b,	/* each connection is a stream of its own, from epoch 1 */
 	};
+	bool linked = false;
 	int err;
 
-	kvm_ft_vm_set_state(vm, KVM_FT_STATE_RECEIVING);
-	kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
-	do
+	b->heard = false;
+	do {
 		err = next_frame(b, &rx);
-	while (err == KVM_FT_WIRE_OK);
+		if (!linked && b->heard) {
+			linked = true;
+			linked_to_primary(b);
+		}
+	} while (err == KVM_FT_WIRE_OK);
 
 	drop_staged(b, NULL);
 	if (READ_ONCE(b->link.stopping) || READ_ONCE(b->frozen) || err == VMM_GONE)
 		return;		/* stopped, a failover by hand under way, or ending */
+	if (!linked) {
+		/* No primary: a connection that closed or fell silent unheard. */
+		pr_info_ratelimited("%s: a connection sent nothing before it %s\n", vm->name,
+				    err == CLEAN_CLOSE ? "closed" : "failed");
+		return;
+	}
 	if (err != CLEAN_CLOSE)
 		count_error(vm, err);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);

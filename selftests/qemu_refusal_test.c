@@ -78,6 +78,19 @@ TEST_F(refuse, writable_disk)
 	unlink("/run/qemu_refusal.img");
 }
 
+TEST_F(refuse, disk_in_an_iothread)
+{
+	FILE *f = fopen("/run/qemu_refusal.img", "w");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, ftruncate(fileno(f), 1 << 20));
+	fclose(f);
+	REFUSED("drop iothread=", "-cpu", "host,-svm", "-object", "iothread,id=io0",
+		"-drive", "file=/run/qemu_refusal.img,format=raw,if=none,id=d0,readonly=on",
+		"-device", "virtio-blk-pci,drive=d0,iothread=io0");
+	unlink("/run/qemu_refusal.img");
+}
+
 TEST_F(refuse, nested_virtualization)
 {
 	REFUSED("-svm,-vmx", "-cpu", "host");
@@ -118,13 +131,17 @@ TEST_F(refuse, fit_machine_registers)
 /*
  * A registered VM's devices are fixed: device_add and device_del are
  * refused on its monitor, saying why, and the machine stays as it was.
+ * The devices sit behind PCIe root ports, which take hot-plug (q35's
+ * root bus does not): without the refusal, the device_add would succeed.
  */
 TEST_F(refuse, hotplug)
 {
 	const char *argv[] = {
 		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off", "-m", "64",
 		"-cpu", "host,-svm", "-nodefaults", "-no-user-config", "-display", "none",
-		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=nic0,romfile=",
+		"-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+		"-device", "pcie-root-port,id=rp1,chassis=2,slot=2",
+		"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=nic0,bus=rp1,romfile=",
 		"-monitor", "unix:" HMP ",server=on,wait=off",
 		"-S", "-object", "cuju,id=ft,name=" VM ",role=primary", NULL,
 	};
@@ -136,7 +153,8 @@ TEST_F(refuse, hotplug)
 	for (i = 0; i < 1200 && FTNL(self->ftnl, "show", VM); i++)
 		usleep(100 * 1000);
 	EXPECT_EQ(0, FTNL(self->ftnl, "show", VM)) TH_LOG("not registered");
-	EXPECT_TRUE(guest_hmp(HMP, "device_add virtio-rng-pci,id=rng0\n", answer, sizeof(answer)));
+	EXPECT_TRUE(guest_hmp(HMP, "device_add virtio-rng-pci,id=rng0,bus=rp0\n", answer,
+				 sizeof(answer)));
 	EXPECT_NE(NULL, strstr(answer, "devices are fixed")) TH_LOG("device_add: %s", answer);
 	EXPECT_TRUE(guest_hmp(HMP, "device_del nic0\n", answer, sizeof(answer)));
 	EXPECT_NE(NULL, strstr(answer, "devices are fixed")) TH_LOG("device_del: %s", answer);

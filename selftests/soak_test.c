@@ -213,6 +213,7 @@ static bool flows_mended(struct client *c)
 		return true;
 	close(c->echo.fd);
 	close(c->src.fd);
+	c->echo.fd = c->src.fd = -1;	/* until connected again */
 	return flows_connect(c);
 }
 
