@@ -28,13 +28,17 @@
 #include <linux/net.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/random.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <net/sock.h>
 
 #include "backup.h"
 #include "epoch.h"
 #include "netlink.h"
 #include "resume.h"
+#include "seal.h"
 #include "sysfs.h"
 #include "vcpu.h"
 #include "transfer.h"
@@ -49,6 +53,10 @@ struct kvm_ft_backup {
 	struct kvm_ft_vm *vm;
 	struct kvm_ft_link link;	/* the primary's connection */
 	struct socket *listen;
+	bool keyed;			/* else insecure, as the VM was set at LISTEN */
+	u8 key[KVM_FT_KEY_LEN];
+	struct workqueue_struct *busy;	/* tells other primaries so (refuse()) */
+	unsigned long next_look;	/* jiffies: for another connection */
 	void *buf;			/* payloads but DEVICE */
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
 	void *staged_device, *device;	/* this epoch's blob, the checkpoint's */
@@ -61,7 +69,6 @@ struct kvm_ft_backup {
 	unsigned long *staged_seen;	/* vCPUs this epoch carried */
 	struct mutex apply_lock;	/* the checkpoint, against a failover */
 	bool consistent;		/* memory and vcpus are one checkpoint */
-	bool heard;			/* this connection sent a frame's header */
 	bool frozen;			/* taken over: nothing more is applied */
 	u64 checkpoint;			/* the epoch of that checkpoint */
 };
@@ -325,7 +332,7 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 	struct kvm *kvm = b->vm->kvm;
 	int idx, err;
 
-	err = kvm_ft_wire_decode(hdr, payload, m);
+	err = kvm_ft_wire_decode(hdr, payload, kvm_ft_link_sealed(&b->link), m);
 	if (err)
 		return err;
 	idx = srcu_read_lock(&kvm->srcu);		/* for gfn_valid() */
@@ -373,8 +380,67 @@ static int recv_error(int ret, bool in_frame, struct kvm_ft_wire_rx *rx)
 		return KVM_FT_WIRE_E_TRUNCATED;
 	case -ETIMEDOUT:
 		return KVM_FT_WIRE_E_SILENCE;
+	case -EBADMSG:
+		return KVM_FT_WIRE_E_AUTH;
 	}
 	return KVM_FT_WIRE_E_IO;
+}
+
+/*
+ * Another primary while one is linked: tell it so (a REPLY that says
+ * busy), let it close first, and let go.  Bounded: a few seconds at most
+ * for one that neither reads nor closes.  On b->busy, one at a time.
+ */
+struct refusal {
+	struct work_struct work;
+	struct socket *sock;
+};
+
+static void refuse(struct work_struct *work)
+{
+	struct refusal *r = container_of(work, struct refusal, work);
+	unsigned long end = jiffies + 3 * HZ;
+	u8 frame[KVM_FT_WIRE_HS_FRAME];
+	struct kvec iov = { .iov_base = frame };
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+
+	r->sock->sk->sk_sndtimeo = HZ;
+	r->sock->sk->sk_rcvtimeo = HZ;
+	iov.iov_len = kvm_ft_wire_hs_refusal(frame, KVM_FT_WIRE_E_BUSY);
+	if (kernel_sendmsg(r->sock, &msg, &iov, 1, iov.iov_len) == iov.iov_len) {
+		kernel_sock_shutdown(r->sock, SHUT_WR);
+		/* Its INIT read, so that our close is no reset; then its FIN. */
+		iov.iov_len = sizeof(frame);
+		while (time_before(jiffies, end) &&
+		       kernel_recvmsg(r->sock, &msg, &iov, 1, iov.iov_len, 0) > 0)
+			;
+	}
+	sock_release(r->sock);
+	kfree(r);
+}
+
+/* Between two frames of the linked primary, now and then: any other connection? */
+static void refuse_others(struct kvm_ft_backup *b)
+{
+	struct refusal *r;
+	struct socket *conn;
+
+	if (time_before(jiffies, b->next_look))
+		return;
+	b->next_look = jiffies + HZ / 10;
+	while (!kernel_accept(b->listen, &conn, O_NONBLOCK)) {
+		atomic64_inc(&b->vm->stats.errors[KVM_FT_WIRE_E_BUSY]);
+		pr_info_ratelimited("%s: another primary connected while one is linked: refused\n",
+				    b->vm->name);
+		r = kmalloc(sizeof(*r), GFP_KERNEL);
+		if (!r) {
+			sock_release(conn);
+			continue;
+		}
+		r->sock = conn;
+		INIT_WORK(&r->work, refuse);
+		queue_work(b->busy, &r->work);
+	}
 }
 
 /* Read and act on one frame; a wire error, CLEAN_CLOSE, or OK. */
@@ -385,10 +451,10 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 	void *payload;
 	int ret, err;
 
+	refuse_others(b);
 	ret = kvm_ft_link_recv(&b->link, hdr, HDR_LEN);
 	if (ret)
 		return recv_error(ret, false, rx);
-	b->heard = true;
 	/* The header alone bounds the payload, before a byte of it is read. */
 	err = kvm_ft_wire_decode_hdr(hdr, &m);
 	if (err)
@@ -401,6 +467,8 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 			return KVM_FT_WIRE_E_NOMEM;
 	}
 	ret = m.len ? kvm_ft_link_recv(&b->link, payload, m.len) : 0;
+	if (!ret)
+		ret = kvm_ft_link_open(&b->link, hdr, payload, m.len);
 	if (ret)
 		err = recv_error(ret, true, rx);
 	else
@@ -452,12 +520,11 @@ static bool primary_lost(int err)
 }
 
 /*
- * The connection's first frame came: a primary, as far as anyone can tell
- * before its HELLO is checked.  A checkpoint that an earlier one left (it
- * closed cleanly, or was lost with auto_failover off) is not this one's
- * VM, which may have run on unprotected since: taken over, it would
- * resurrect an older state than the clients saw (and a primary lets its
- * output go unheld until its first checkpoint).  Backup thread.
+ * A primary proved itself (the handshake): whatever checkpoint an earlier
+ * one left (it closed cleanly, or was lost with auto_failover off) is not
+ * this one's VM, which may have run on unprotected since: taken over, it
+ * would resurrect an older state than the clients saw (and a primary lets
+ * its output go unheld until its first checkpoint).  Backup thread.
  */
 static void linked_to_primary(struct kvm_ft_backup *b)
 {
@@ -466,6 +533,64 @@ static void linked_to_primary(struct kvm_ft_backup *b)
 	mutex_unlock(&b->apply_lock);
 	kvm_ft_vm_set_state(b->vm, KVM_FT_STATE_RECEIVING);
 	kvm_ft_netlink_event(b->vm, KVM_FT_EV_LINKED, 0);
+}
+
+/*
+ * The primary's INIT, our REPLY (a refusal says why), its CONFIRM (see
+ * wire.c), all within kvm_ft_link_handshake_ms(): then its frames are
+ * sealed with this connection's keys, or, for a pair set insecure,
+ * checksummed.  OK, or why not, as a kind.  Backup thread.
+ */
+static int shake_hands(struct kvm_ft_backup *b, struct kvm_ft_wire_hs *hs,
+		       struct kvm_ft_wire_rx *rx)
+{
+	u8 *in = b->buf, *out = b->buf + KVM_FT_WIRE_HS_FRAME;
+	struct kvm_ft_seal *seal = NULL;
+	u32 len;
+	int err, status;
+
+	hs->keyed = b->keyed;
+	memcpy(hs->key, b->key, KVM_FT_KEY_LEN);
+	get_random_bytes(hs->nonce, sizeof(hs->nonce));
+	strscpy(hs->name, b->vm->name, KVM_FT_NAME_LEN);
+	hs->features = KVM_FT_WIRE_FEAT_ALL;
+	err = kvm_ft_link_recv_clear(&b->link, in, KVM_FT_WIRE_HS_FRAME);
+	if (err)
+		return err;
+	status = kvm_ft_wire_hs_reply(hs, in, in + HDR_LEN, out, &len);
+	err = kvm_ft_link_send_clear(&b->link, out, len) ?: status ?:
+	      kvm_ft_link_recv_clear(&b->link, in, KVM_FT_WIRE_HS_FRAME) ?:
+	      kvm_ft_wire_hs_done(hs, in, in + HDR_LEN);
+	if (err)
+		return err;
+	if (hs->keyed) {
+		seal = kvm_ft_seal_new(hs->key_b2p, hs->key_p2b);
+		if (IS_ERR(seal))
+			return KVM_FT_WIRE_E_NOMEM;
+	}
+	kvm_ft_link_secure(&b->link, seal);
+	rx->features = hs->common;
+	kvm_ft_vm_set_peer(b->vm, hs->peer);
+	return KVM_FT_WIRE_OK;
+}
+
+/* Did the connection prove itself a primary of ours?  If not, it changes nothing. */
+static bool handshake(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
+{
+	struct kvm_ft_wire_hs *hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+	int err = hs ? shake_hands(b, hs, rx) : KVM_FT_WIRE_E_NOMEM;
+
+	if (hs)
+		kvm_ft_wire_hs_wipe(hs);
+	kfree(hs);
+	if (!err || READ_ONCE(b->link.stopping))
+		return !err;
+	/* A connection closed unheard (a primary's connect that gave up) is no refusal. */
+	if (err == KVM_FT_WIRE_E_TRUNCATED && !b->link.heard)
+		pr_info_ratelimited("%s: a connection closed before its handshake\n", b->vm->name);
+	else
+		count_error(b->vm, err);
+	return false;
 }
 
 static void serve(struct kvm_ft_backup *b)
@@ -479,27 +604,18 @@ static void serve(struct kvm_ft_backup *b)
 		.gfn_valid = gfn_valid,
 		.ctx = b,	/* each connection is a stream of its own, from epoch 1 */
 	};
-	bool linked = false;
 	int err;
 
-	b->heard = false;
+	if (!handshake(b, &rx))
+		return;
+	linked_to_primary(b);
 	do {
 		err = next_frame(b, &rx);
-		if (!linked && b->heard) {
-			linked = true;
-			linked_to_primary(b);
-		}
 	} while (err == KVM_FT_WIRE_OK);
 
 	drop_staged(b, NULL);
 	if (READ_ONCE(b->link.stopping) || READ_ONCE(b->frozen) || err == VMM_GONE)
 		return;		/* stopped, a failover by hand under way, or ending */
-	if (!linked) {
-		/* No primary: a connection that closed or fell silent unheard. */
-		pr_info_ratelimited("%s: a connection sent nothing before it %s\n", vm->name,
-				    err == CLEAN_CLOSE ? "closed" : "failed");
-		return;
-	}
 	if (err != CLEAN_CLOSE)
 		count_error(vm, err);
 	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, err == CLEAN_CLOSE ? KVM_FT_WIRE_OK : err);
@@ -546,9 +662,11 @@ static void backup_free(struct kvm_ft_backup *b)
 	bitmap_free(b->staged_seen);
 	kvfree(b->device);
 	kvfree(b->buf);
+	if (b->busy)
+		destroy_workqueue(b->busy);	/* each refusal ends within seconds */
 	if (b->listen)
 		sock_release(b->listen);
-	kfree(b);
+	kfree_sensitive(b);
 }
 
 int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
@@ -560,11 +678,14 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 
 	BUILD_BUG_ON(KVM_FT_WIRE_PAGE_SIZE != PAGE_SIZE);
 	BUILD_BUG_ON(buf_len < sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE);
+	BUILD_BUG_ON(buf_len < 2 * KVM_FT_WIRE_HS_FRAME);
 	lockdep_assert_held(&vm->lock);
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b)
 		return -ENOMEM;
 	b->vm = vm;
+	b->keyed = vm->keyed;
+	memcpy(b->key, vm->key, KVM_FT_KEY_LEN);
 	kvm_ft_link_init(&b->link);
 	xa_init(&b->staged);
 	mutex_init(&b->apply_lock);
@@ -578,7 +699,8 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	b->vcpus = kvcalloc(max(b->nr_vcpus, 1U), sizeof(*b->vcpus), GFP_KERNEL_ACCOUNT);
 	b->staged_seen = bitmap_zalloc(max(b->nr_vcpus, 1U), GFP_KERNEL_ACCOUNT);
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
-	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen ?
+	b->busy = alloc_ordered_workqueue("kvm_ft_busy/%s", 0, vm->name);
+	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen && b->busy ?
 	      kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
 	if (!ret)
 		ret = kvm_ft_resume_hold(vm->kvm, b->nr_vcpus);

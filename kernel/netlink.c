@@ -12,6 +12,7 @@
 #include "netlink.h"
 #include "primary.h"
 #include "resume.h"
+#include "seal.h"
 #include "vm.h"
 
 static struct genl_family family;
@@ -27,6 +28,8 @@ static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_ADDR]	= { .type = NLA_BE32 },
 	[KVM_FT_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
 	[KVM_FT_A_VM_OWNER_UID] = { .type = NLA_U32 },
+	[KVM_FT_A_KEY]		= NLA_POLICY_EXACT_LEN(KVM_FT_KEY_LEN),
+	[KVM_FT_A_INSECURE]	= { .type = NLA_FLAG },
 };
 
 static int put_u64s(struct sk_buff *skb, const int *attrs, atomic64_t *const *vals, int n)
@@ -144,6 +147,23 @@ static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
 	return 0;
 }
 
+/*
+ * How the VM's link is keyed, never the key: its fingerprint, or that the
+ * administrator said insecure; and the peer VM the last handshake named.
+ * Racy against a SET (vm->lock is not held): a snapshot, like the rest.
+ */
+static int put_keying(struct sk_buff *skb, struct kvm_ft_vm *vm)
+{
+	char peer[KVM_FT_NAME_LEN];
+
+	kvm_ft_vm_get_peer(vm, peer);
+	if ((READ_ONCE(vm->keyed) && nla_put_u32(skb, KVM_FT_A_KEY_FPR, kvm_ft_key_fpr(vm->key))) ||
+	    (READ_ONCE(vm->insecure) && nla_put_flag(skb, KVM_FT_A_INSECURE)) ||
+	    (peer[0] && nla_put_string(skb, KVM_FT_A_PEER_NAME, peer)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 		  u32 seq, int flags)
 {
@@ -165,6 +185,7 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 	    nla_put_u32(skb, KVM_FT_A_VM_OWNER_UID, from_kuid(&init_user_ns, vm->owner)) ||
 	    (link_port && (nla_put_be32(skb, KVM_FT_A_ADDR, link_addr) ||
 			   nla_put_u16(skb, KVM_FT_A_PORT, link_port))) ||
+	    put_keying(skb, vm) ||
 	    put_stats(skb, &vm->stats) || put_output(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -255,10 +276,58 @@ static int act_on_vm(struct genl_info *info,
 	return ret;
 }
 
+/*
+ * A key, or insecure, if the request gives one: it holds for the VM's
+ * next links (a link copies it when it starts).  Under vm->lock.
+ */
+static int take_keying(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	struct nlattr *key = info->attrs[KVM_FT_A_KEY];
+	bool insecure = nla_get_flag(info->attrs[KVM_FT_A_INSECURE]);
+
+	lockdep_assert_held(&vm->lock);
+	if (key && insecure) {
+		GENL_SET_ERR_MSG(info, "a key or insecure, not both");
+		return -EINVAL;
+	}
+	if (key) {
+		memcpy(vm->key, nla_data(key), KVM_FT_KEY_LEN);
+		WRITE_ONCE(vm->keyed, true);
+		WRITE_ONCE(vm->insecure, false);
+	} else if (insecure) {
+		WRITE_ONCE(vm->keyed, false);
+		memzero_explicit(vm->key, sizeof(vm->key));
+		WRITE_ONCE(vm->insecure, true);
+	}
+	return 0;
+}
+
 static int set_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
-	if (info->attrs[KVM_FT_A_VM_EPOCH_US])
+	int ret = take_keying(vm, info);
+
+	if (!ret && info->attrs[KVM_FT_A_VM_EPOCH_US])
 		WRITE_ONCE(vm->epoch_us, nla_get_u32(info->attrs[KVM_FT_A_VM_EPOCH_US]));
+	return ret;
+}
+
+/* The link can be keyed, or the administrator said insecure.  Under vm->lock. */
+static int keying_ready(struct kvm_ft_vm *vm, struct genl_info *info)
+{
+	if (vm->insecure) {
+		pr_warn("%s: linked insecurely, as told: no key, no authentication, no encryption\n",
+			vm->name);
+		return 0;
+	}
+	if (!vm->keyed) {
+		GENL_SET_ERR_MSG(info, "no key: give one ('key FILE'; ftnl genkey makes one), "
+				       "or say 'insecure'");
+		return -ENOKEY;
+	}
+	if (kvm_ft_seal_check()) {
+		GENL_SET_ERR_MSG(info, "the kernel has no ChaCha20-Poly1305 (chacha20poly1305.ko)");
+		return -ENOPKG;
+	}
 	return 0;
 }
 
@@ -310,6 +379,9 @@ static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 			info->extack->_msg = kvm_ft_primary_unfit(vm);
 		return -EINVAL;
 	}
+	ret = take_keying(vm, info) ?: keying_ready(vm, info);
+	if (ret)
+		return ret;
 	kvm_ft_vm_stop(vm, false);		/* what is left of a lost link */
 	if (role == KVM_FT_ROLE_BACKUP)
 		ret = kvm_ft_backup_start(vm, addr, port);

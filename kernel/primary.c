@@ -19,6 +19,7 @@
 #include <linux/kvm_host.h>
 #include <linux/memcontrol.h>
 #include <linux/net.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
 
@@ -26,6 +27,7 @@
 #include "netlink.h"
 #include "output.h"
 #include "primary.h"
+#include "seal.h"
 #include "sysfs.h"
 #include "transfer.h"
 #include "vcpu.h"
@@ -37,6 +39,7 @@
 #define SYNC_PASSES	5	/* of the sync: all memory, then what changed */
 #define SYNC_ENOUGH	256	/* pages left for epoch 2 to copy while held */
 #define VM_GONE		(-1)	/* the VM's memory is gone with its process */
+#define STOPPED		(-2)	/* told to stop before the backup was linked */
 #define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
 			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
 
@@ -45,6 +48,9 @@ struct kvm_ft_primary {
 	struct kvm_ft_link link;
 	__be32 addr;
 	u16 port;
+	bool keyed;			/* else insecure, as the VM was set at PAIR */
+	u8 key[KVM_FT_KEY_LEN];
+	u32 features;			/* KVM_FT_WIRE_FEAT_*: both sides speak them */
 
 	struct task_struct *sender;
 	wait_queue_head_t wq;		/* the sender: ticks, acks, abort */
@@ -69,27 +75,26 @@ static void stop_sender(struct kvm_ft_primary *p)
 	wake_up(&p->vm->dev.wq);
 }
 
+/* The frame in p->frame, its payload of @len bytes in place after the header. */
+static int send_frame(struct kvm_ft_primary *p, u8 type, u64 epoch, u32 len)
+{
+	kvm_ft_wire_put_hdr(p->frame, type, epoch, len);
+	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
+	return kvm_ft_link_send(&p->link, p->frame, p->frame + HDR_LEN);
+}
+
+/* The first sealed frame: the VM's shape, for the backup to check its own by. */
 static int send_hello(struct kvm_ft_primary *p)
 {
-	u8 frame[HDR_LEN + sizeof(struct kvm_ft_wire_hello)] = { 0 };
-	u8 *hello = frame + HDR_LEN;
+	u8 *hello = p->frame + HDR_LEN;
 
+	memset(hello, 0, sizeof(struct kvm_ft_wire_hello));
 	kvm_ft_wire_put_le64(hello, kvm_ft_vm_mem_bytes(p->vm) >> PAGE_SHIFT);
 	kvm_ft_wire_put_le32(hello + 8, kvm_ft_vm_nr_vcpus(p->vm));
 	kvm_ft_wire_put_le32(hello + 12, kvm_ft_device_used(p->vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0);
 	strscpy(hello + 16, p->vm->name, KVM_FT_NAME_LEN);
 	kvm_ft_wire_put_le32(hello + 16 + KVM_FT_NAME_LEN, kvm_ft_device_machine(p->vm));
-	kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_HELLO, 0, sizeof(struct kvm_ft_wire_hello));
-	kvm_ft_wire_seal(frame, hello);
-	return kvm_ft_link_send(&p->link, frame, sizeof(frame));
-}
-
-static int send_frame(struct kvm_ft_primary *p, u8 type, u64 epoch, u32 len)
-{
-	kvm_ft_wire_put_hdr(p->frame, type, epoch, len);
-	kvm_ft_wire_seal(p->frame, p->frame + HDR_LEN);
-	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
-	return kvm_ft_link_send(&p->link, p->frame, HDR_LEN + len);
+	return send_frame(p, KVM_FT_WIRE_HELLO, 0, sizeof(struct kvm_ft_wire_hello));
 }
 
 /*
@@ -133,15 +138,18 @@ static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoc
 	return 0;
 }
 
-/* The device blob is too big for the frame buffer: it goes from where it is. */
+/*
+ * The device blob is too big for the frame buffer: it goes from where it
+ * is, sealed in place.  Nothing reads it after this epoch: the VMM's next
+ * PUT, the next epoch's, writes it anew (device.c).
+ */
 static int send_device(struct kvm_ft_primary *p, u64 epoch, const void *blob, u32 len)
 {
 	u8 hdr[HDR_LEN];
 
 	kvm_ft_wire_put_hdr(hdr, KVM_FT_WIRE_DEVICE, epoch, len);
-	kvm_ft_wire_seal(hdr, blob);
 	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
-	return kvm_ft_link_send2(&p->link, hdr, HDR_LEN, blob, len) ? KVM_FT_WIRE_E_IO : 0;
+	return kvm_ft_link_send(&p->link, hdr, (void *)blob) ? KVM_FT_WIRE_E_IO : 0;
 }
 
 static int send_verify(struct kvm_ft_primary *p, u64 epoch, u32 crc)
@@ -286,7 +294,8 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		mutex_unlock(&p->epoch_lock);
 		return 0;
 	}
-	s.verify = READ_ONCE(kvm_ft_defaults.verify_memory);
+	s.verify = READ_ONCE(kvm_ft_defaults.verify_memory) &&
+		   (p->features & KVM_FT_WIRE_FEAT_VERIFY);
 	ret = kvm_ft_epoch_snapshot(e, &s);
 	if (ret == -ETIME) {
 		/* No epoch this tick: what it would have had goes in the next. */
@@ -417,7 +426,17 @@ static int converse(struct kvm_ft_primary *p)
 			       ret == -ENODATA || ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED :
 			       KVM_FT_WIRE_E_IO;
 		/* A backup sends acknowledgements and heartbeats, nothing else. */
-		ret = kvm_ft_wire_decode_reply(hdr, &m);
+		ret = kvm_ft_wire_decode_hdr(hdr, &m);
+		if (!ret && m.len)
+			ret = KVM_FT_WIRE_E_ORDER;	/* none has a payload */
+		if (ret)
+			return ret;
+		ret = kvm_ft_link_open(&p->link, hdr, NULL, 0);
+		if (ret)
+			return ret == -EBADMSG ? KVM_FT_WIRE_E_AUTH :
+			       ret == -ETIMEDOUT ? KVM_FT_WIRE_E_SILENCE :
+			       ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED : KVM_FT_WIRE_E_IO;
+		ret = kvm_ft_wire_decode_reply(hdr, kvm_ft_link_sealed(&p->link), &m);
 		if (ret)
 			return ret;
 		if (m.type == KVM_FT_WIRE_ACK) {
@@ -430,22 +449,83 @@ static int converse(struct kvm_ft_primary *p)
 	}
 }
 
-/* Connect, retrying once a second; false if told to stop meanwhile. */
-static bool connect_backup(struct kvm_ft_primary *p)
+/* Whether a refusal may clear by itself: the backup busy, or not itself yet. */
+static bool transient(int err)
 {
-	struct socket *sock;
+	return err == KVM_FT_WIRE_E_BUSY || err == KVM_FT_WIRE_E_IO ||
+	       err == KVM_FT_WIRE_E_TRUNCATED || err == KVM_FT_WIRE_E_HANDSHAKE;
+}
 
+/*
+ * INIT, the backup's REPLY, our CONFIRM (see wire.c): then every frame is
+ * sealed with this connection's keys, or, for a pair set insecure,
+ * checksummed.  OK, or why not, as a kind.  Link thread.
+ */
+static int shake_hands(struct kvm_ft_primary *p, struct kvm_ft_wire_hs *hs)
+{
+	u8 *in = p->frame, *out = p->frame + KVM_FT_WIRE_HS_FRAME;
+	struct kvm_ft_seal *seal = NULL;
+	u32 len;
+	int err;
+
+	hs->keyed = p->keyed;
+	memcpy(hs->key, p->key, KVM_FT_KEY_LEN);
+	get_random_bytes(hs->nonce, sizeof(hs->nonce));
+	strscpy(hs->name, p->vm->name, KVM_FT_NAME_LEN);
+	hs->features = KVM_FT_WIRE_FEAT_ALL;
+	len = kvm_ft_wire_hs_init(hs, out);
+	err = kvm_ft_link_send_clear(&p->link, out, len) ?:
+	      kvm_ft_link_recv_clear(&p->link, in, KVM_FT_WIRE_HS_FRAME) ?:
+	      kvm_ft_wire_hs_confirm(hs, in, in + HDR_LEN, out, &len) ?:
+	      kvm_ft_link_send_clear(&p->link, out, len) ?:
+	      kvm_ft_wire_hs_proven(hs);
+	if (err)
+		return err;
+	if (hs->keyed) {
+		seal = kvm_ft_seal_new(hs->key_p2b, hs->key_b2p);
+		if (IS_ERR(seal))
+			return KVM_FT_WIRE_E_NOMEM;
+	}
+	kvm_ft_link_secure(&p->link, seal);
+	p->features = hs->common;
+	kvm_ft_vm_set_peer(p->vm, hs->peer);
+	return KVM_FT_WIRE_OK;
+}
+
+/*
+ * Connect and shake hands, retrying once a second while the backup does
+ * not answer or is busy: OK, STOPPED if told to stop meanwhile, or the
+ * backup's refusal for good (a kind).
+ */
+static int connect_backup(struct kvm_ft_primary *p)
+{
+	struct kvm_ft_wire_hs *hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+	struct socket *sock;
+	int err = STOPPED;
+
+	if (!hs)
+		return KVM_FT_WIRE_E_NOMEM;
 	while (!READ_ONCE(p->link.stopping)) {
 		if (!kvm_ft_sock_connect(p->addr, p->port,
 					 READ_ONCE(kvm_ft_defaults.failover_timeout_ms), &sock)) {
-			if (kvm_ft_link_attach(&p->link, sock))
-				return true;
-			sock_release(sock);
-			return false;
+			if (!kvm_ft_link_attach(&p->link, sock)) {
+				sock_release(sock);
+				break;
+			}
+			err = shake_hands(p, hs);
+			kvm_ft_wire_hs_wipe(hs);
+			if (!err || !transient(err) || READ_ONCE(p->link.stopping))
+				break;
+			if (err == KVM_FT_WIRE_E_BUSY)
+				pr_info_ratelimited("%s: the backup is linked to another primary: retrying\n",
+						    p->vm->name);
+			kvm_ft_link_detach(&p->link);
+			err = STOPPED;
 		}
 		msleep_interruptible(1000);
 	}
-	return false;
+	kfree_sensitive(hs);
+	return READ_ONCE(p->link.stopping) ? STOPPED : err;
 }
 
 /* The linked part: HELLO, the sender, the backup's frames; why it ended. */
@@ -469,15 +549,32 @@ static int serve(struct kvm_ft_primary *p)
 	return READ_ONCE(p->sender_err) ?: why;
 }
 
+/* The backup refused us for good (or stopping): nothing is protected. */
+static void refused(struct kvm_ft_primary *p, int why)
+{
+	struct kvm_ft_vm *vm = p->vm;
+
+	kvm_ft_link_detach(&p->link);
+	if (why == STOPPED)
+		return;
+	atomic64_inc(&vm->stats.errors[why]);
+	kvm_ft_vm_set_state(vm, KVM_FT_STATE_UNPROTECTED);
+	pr_warn("%s: no pair with the backup at %pI4:%u: %s\n", vm->name, &p->addr, p->port,
+		kvm_ft_wire_strerror(why));
+	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, why);
+}
+
 static int primary_thread(void *arg)
 {
 	struct kvm_ft_primary *p = arg;
 	struct kvm_ft_vm *vm = p->vm;
 	int why;
 
-	if (connect_backup(p)) {
+	why = connect_backup(p);
+	if (!why) {
 		kvm_ft_vm_set_state(vm, KVM_FT_STATE_CONNECTED);
-		pr_info("%s: linked to the backup at %pI4:%u\n", vm->name, &p->addr, p->port);
+		pr_info("%s: linked to the backup at %pI4:%u (VM %s, %s)\n", vm->name, &p->addr,
+			p->port, vm->peer, p->keyed ? "sealed" : "insecure");
 		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 		why = serve(p);
 		kvm_ft_link_detach(&p->link);
@@ -491,6 +588,8 @@ static int primary_thread(void *arg)
 				kvm_ft_wire_strerror(why));
 			kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, why);
 		}
+	} else {
+		refused(p, why);
 	}
 	complete(&p->unlinked);
 	return kvm_ft_link_park();
@@ -526,6 +625,8 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	p->vm = vm;
 	p->addr = addr;
 	p->port = port;
+	p->keyed = vm->keyed;
+	memcpy(p->key, vm->key, KVM_FT_KEY_LEN);
 	init_waitqueue_head(&p->wq);
 	mutex_init(&p->epoch_lock);
 	init_completion(&p->unlinked);
@@ -537,7 +638,7 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 		kvm_ft_vm_unfix_vcpus(vm);
 		kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 		kvfree(p->frame);
-		kfree(p);
+		kfree_sensitive(p);
 		return ret;
 	}
 	vm->primary = p;
@@ -577,7 +678,7 @@ void kvm_ft_primary_stop(struct kvm_ft_vm *vm, bool crash)
 	kvm_ft_link_stop(&p->link, NULL);
 	vm->primary = NULL;
 	kvfree(p->frame);
-	kfree(p);
+	kfree_sensitive(p);
 	kvm_ft_vm_unfix_vcpus(vm);
 	kvm_ft_vm_set_state(vm, KVM_FT_STATE_IDLE);
 }

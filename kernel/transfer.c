@@ -13,6 +13,7 @@
  * sends epochs; a netlink handler or the VM's destruction stops a link
  * (kvm_ft_link_stop(), _finish(), _reset()).  All may sleep.
  */
+#include <asm/unaligned.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/net.h>
@@ -22,6 +23,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "seal.h"
 #include "sysfs.h"
 #include "transfer.h"
 #include "wire.h"
@@ -45,6 +47,14 @@ static void link_timeouts(struct socket *sock)
 		   msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms)));
 }
 
+#define HDR_LEN			sizeof(struct kvm_ft_wire_hdr)
+#define HANDSHAKE_MS_MIN	2000
+
+unsigned int kvm_ft_link_handshake_ms(void)
+{
+	return max(READ_ONCE(kvm_ft_defaults.failover_timeout_ms), HANDSHAKE_MS_MIN);
+}
+
 bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
 {
 	bool ok;
@@ -52,6 +62,9 @@ bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
 	tcp_sock_set_nodelay(sock->sk);
 	WRITE_ONCE(link->last_rx, jiffies);
 	link->last_tx = jiffies;
+	link->handshake = true;
+	link->heard = false;
+	link->hs_deadline = jiffies + msecs_to_jiffies(kvm_ft_link_handshake_ms());
 
 	mutex_lock(&link->lock);
 	ok = !READ_ONCE(link->stopping);
@@ -71,6 +84,24 @@ void kvm_ft_link_detach(struct kvm_ft_link *link)
 	mutex_unlock(&link->lock);
 	if (sock)
 		sock_release(sock);
+	mutex_lock(&link->send_lock);
+	kvm_ft_seal_free(link->seal);
+	link->seal = NULL;
+	mutex_unlock(&link->send_lock);
+}
+
+void kvm_ft_link_secure(struct kvm_ft_link *link, struct kvm_ft_seal *seal)
+{
+	mutex_lock(&link->send_lock);
+	link->seal = seal;
+	mutex_unlock(&link->send_lock);
+	WRITE_ONCE(link->last_rx, jiffies);
+	WRITE_ONCE(link->handshake, false);
+}
+
+bool kvm_ft_link_sealed(struct kvm_ft_link *link)
+{
+	return link->seal;
 }
 
 void kvm_ft_link_shutdown(struct kvm_ft_link *link)
@@ -179,11 +210,13 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
 	return 0;
 }
 
-/* Nothing has arrived from the peer for the failover timeout. */
+/* Nothing has arrived from the peer for the failover timeout (or the handshake is late). */
 static bool peer_silent(struct kvm_ft_link *link)
 {
 	unsigned long dead = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
 
+	if (READ_ONCE(link->handshake))
+		return time_after(jiffies, link->hs_deadline);
 	return time_after(jiffies, READ_ONCE(link->last_rx) + dead);
 }
 
@@ -212,28 +245,57 @@ static int send_all(struct kvm_ft_link *link, const void *buf, size_t len)
 	return 0;
 }
 
-/* One frame, its header and body; caller holds send_lock. */
-static int send_frame(struct kvm_ft_link *link, const void *head, size_t head_len,
-		      const void *body, size_t body_len)
+/* Bytes as they are, all or an error; caller holds send_lock. */
+static int send_bytes(struct kvm_ft_link *link, const void *head, size_t head_len,
+		      const void *body, size_t body_len, const void *tail, size_t tail_len)
 {
 	int ret = send_all(link, head, head_len);
 
 	if (!ret)
 		ret = send_all(link, body, body_len);
 	if (!ret)
+		ret = send_all(link, tail, tail_len);
+	if (!ret)
 		WRITE_ONCE(link->last_tx, jiffies);
 	return ret;
 }
 
-int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_len,
-		      const void *body, size_t body_len)
+/* One frame, sealed or checksummed; caller holds send_lock. */
+static int send_frame(struct kvm_ft_link *link, void *hdr, void *payload)
+{
+	u32 len = get_unaligned_le32(hdr + 8);	/* the header's len */
+	const u8 *tag;
+	int ret;
+
+	lockdep_assert_held(&link->send_lock);
+	if (!link->seal) {
+		kvm_ft_wire_put_crc(hdr, payload);
+		return send_bytes(link, hdr, HDR_LEN, payload, len, NULL, 0);
+	}
+	ret = kvm_ft_seal_frame(link->seal, hdr, payload, len, &tag);
+	if (ret)
+		return ret;
+	return send_bytes(link, hdr, HDR_LEN, payload, len, tag, KVM_FT_WIRE_TAG_LEN);
+}
+
+int kvm_ft_link_send(struct kvm_ft_link *link, void *hdr, void *payload)
 {
 	int ret;
 
 	mutex_lock(&link->send_lock);
-	ret = send_frame(link, head, head_len, body, body_len);
+	ret = send_frame(link, hdr, payload);
 	mutex_unlock(&link->send_lock);
 	return ret;
+}
+
+int kvm_ft_link_send_clear(struct kvm_ft_link *link, const void *frame, size_t len)
+{
+	int ret;
+
+	mutex_lock(&link->send_lock);
+	ret = send_bytes(link, frame, len, NULL, 0, NULL, 0);
+	mutex_unlock(&link->send_lock);
+	return ret ? KVM_FT_WIRE_E_IO : KVM_FT_WIRE_OK;
 }
 
 void kvm_ft_link_cork(struct kvm_ft_link *link, bool on)
@@ -243,23 +305,12 @@ void kvm_ft_link_cork(struct kvm_ft_link *link, bool on)
 	mutex_unlock(&link->send_lock);
 }
 
-int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len)
-{
-	return kvm_ft_link_send2(link, buf, len, NULL, 0);
-}
-
-static void empty_frame(u8 *hdr, u8 type, u64 epoch)
-{
-	kvm_ft_wire_put_hdr(hdr, type, epoch, 0);
-	kvm_ft_wire_seal(hdr, NULL);
-}
-
 int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
 {
-	u8 hdr[sizeof(struct kvm_ft_wire_hdr)];
+	u8 hdr[HDR_LEN];
 
-	empty_frame(hdr, type, epoch);
-	return kvm_ft_link_send(link, hdr, sizeof(hdr));
+	kvm_ft_wire_put_hdr(hdr, type, epoch, 0);
+	return kvm_ft_link_send(link, hdr, NULL);
 }
 
 /*
@@ -273,19 +324,21 @@ int kvm_ft_link_send_empty(struct kvm_ft_link *link, u8 type, u64 epoch)
 int kvm_ft_link_beat(struct kvm_ft_link *link)
 {
 	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
-	u8 hdr[sizeof(struct kvm_ft_wire_hdr)];
+	u8 hdr[HDR_LEN];
 	int ret;
 
-	if (READ_ONCE(link->stopping) || READ_ONCE(link->said_all))
-		return 0;			/* finishing: we said all we had */
+	/* Finishing: we said all we had; shaking hands: not yet a word. */
+	if (READ_ONCE(link->stopping) || READ_ONCE(link->said_all) ||
+	    READ_ONCE(link->handshake))
+		return 0;
 	if (time_before(jiffies, READ_ONCE(link->last_tx) + beat) ||
 	    !mutex_trylock(&link->send_lock))
 		return 0;
 	/* Nor when what is queued already fills the socket: that will do. */
 	ret = 0;
 	if (sk_stream_memory_free(link->sock->sk)) {
-		empty_frame(hdr, KVM_FT_WIRE_HEARTBEAT, 0);
-		ret = send_frame(link, hdr, sizeof(hdr), NULL, 0);
+		kvm_ft_wire_put_hdr(hdr, KVM_FT_WIRE_HEARTBEAT, 0, 0);
+		ret = send_frame(link, hdr, NULL);
 	}
 	mutex_unlock(&link->send_lock);
 	return ret;
@@ -322,10 +375,50 @@ int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
 		if (!n)
 			return done ? -EPIPE : -ENODATA;
 		done += n;
+		link->heard = true;
 		WRITE_ONCE(link->last_rx, jiffies);
 		n = kvm_ft_link_beat(link);
 		if (n)
 			return n;
 	}
 	return 0;
+}
+
+int kvm_ft_link_recv_clear(struct kvm_ft_link *link, void *frame, size_t max)
+{
+	struct kvm_ft_wire_msg m;
+	int ret, err;
+
+	ret = kvm_ft_link_recv(link, frame, HDR_LEN);
+	if (!ret) {
+		/* The header alone bounds the payload, before a byte of it is read. */
+		err = kvm_ft_wire_decode_hdr(frame, &m);
+		if (err)
+			return err;
+		if (HDR_LEN + m.len > max)
+			return KVM_FT_WIRE_E_ORDER;	/* no handshake frame */
+		ret = kvm_ft_link_recv(link, frame + HDR_LEN, m.len);
+	}
+	switch (ret) {
+	case 0:
+		return KVM_FT_WIRE_OK;
+	case -ETIMEDOUT:
+		return KVM_FT_WIRE_E_HANDSHAKE;
+	case -ENODATA:
+	case -EPIPE:
+		return KVM_FT_WIRE_E_TRUNCATED;
+	}
+	return KVM_FT_WIRE_E_IO;
+}
+
+int kvm_ft_link_open(struct kvm_ft_link *link, const void *hdr, void *payload, u32 len)
+{
+	int ret;
+
+	if (!link->seal)
+		return 0;
+	ret = kvm_ft_link_recv(link, kvm_ft_seal_rx_tag(link->seal), KVM_FT_WIRE_TAG_LEN);
+	if (ret)
+		return ret == -ENODATA ? -EPIPE : ret;	/* inside a frame */
+	return kvm_ft_seal_open(link->seal, hdr, payload, len);
 }

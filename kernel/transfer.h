@@ -5,6 +5,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 
+struct kvm_ft_seal;
 struct socket;
 struct task_struct;
 
@@ -21,6 +22,16 @@ struct kvm_ft_link {
 	struct socket *sock;
 	bool stopping;
 	bool said_all;			/* our FIN is sent: no more heartbeats */
+	/*
+	 * From attach until kvm_ft_link_secure(): the handshake, in the
+	 * clear, no heartbeats, and over at @hs_deadline however much the
+	 * peer trickles in.  Then every frame is sealed with @seal (NULL:
+	 * the pair said insecure: a checksum instead).
+	 */
+	bool handshake;
+	bool heard;			/* a byte came since attach */
+	unsigned long hs_deadline;
+	struct kvm_ft_seal *seal;	/* under send_lock, read by the reader */
 	/* Liveness, in jiffies: the peer's last frame, our last frame. */
 	unsigned long last_rx, last_tx;
 };
@@ -28,8 +39,10 @@ struct kvm_ft_link {
 void kvm_ft_link_init(struct kvm_ft_link *link);
 /* Publish @sock as the link's; false (and nothing done) if stopping. */
 bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock);
-/* Unpublish and release the link's socket. */
+/* Unpublish and release the link's socket, and its keys. */
 void kvm_ft_link_detach(struct kvm_ft_link *link);
+/* The handshake is done: frames are sealed with @seal (ours now) from here. */
+void kvm_ft_link_secure(struct kvm_ft_link *link, struct kvm_ft_seal *seal);
 /* Make the thread return from whatever it blocks in, and wait for it. */
 /* End the connection (not the thread): its reader sees it end. */
 void kvm_ft_link_shutdown(struct kvm_ft_link *link);
@@ -49,6 +62,9 @@ void kvm_ft_link_reset(struct kvm_ft_link *link);
 /* The thread's end: wait for kvm_ft_link_stop() before returning. */
 int kvm_ft_link_park(void);
 
+/* How long a handshake may take: failover_timeout_ms, at least 2 s. */
+unsigned int kvm_ft_link_handshake_ms(void);
+
 /* A listening TCP socket on @addr:@port (network order address). */
 int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res);
 /* A connected TCP socket; gives up after @timeout_ms. */
@@ -63,15 +79,28 @@ int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
  */
 int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len);
 /*
- * Exactly @len bytes, as one frame.  A send blocked because the peer
- * reads nothing goes on for as long as the peer is heard from (its
- * heartbeats, read by the link thread); once it is silent for
- * failover_timeout_ms, or the link is stopping, -EAGAIN.
+ * A handshake frame as it is (in the clear, its checksum in place), or
+ * read one into @frame (room for @max bytes): a wire error kind (OK).
  */
-int kvm_ft_link_send(struct kvm_ft_link *link, const void *buf, size_t len);
-/* @head then @body, as one frame: nothing else goes between. */
-int kvm_ft_link_send2(struct kvm_ft_link *link, const void *head, size_t head_len,
-		      const void *body, size_t body_len);
+int kvm_ft_link_send_clear(struct kvm_ft_link *link, const void *frame, size_t len);
+int kvm_ft_link_recv_clear(struct kvm_ft_link *link, void *frame, size_t max);
+/*
+ * One frame: @hdr (its len says how much of @payload follows), sealed in
+ * place or given its checksum, sent whole: nothing else goes between.  A
+ * send blocked because the peer reads nothing goes on for as long as the
+ * peer is heard from (its heartbeats, read by the link thread); once it is
+ * silent for failover_timeout_ms, or the link is stopping, -EAGAIN.
+ * @payload is the link's afterwards (sealed, it is ciphertext).
+ */
+int kvm_ft_link_send(struct kvm_ft_link *link, void *hdr, void *payload);
+/*
+ * After reading a frame's header and @len bytes of payload: if sealed,
+ * read its tag and open it in place.  0, a recv error, or -EBADMSG: it
+ * did not authenticate.
+ */
+int kvm_ft_link_open(struct kvm_ft_link *link, const void *hdr, void *payload, u32 len);
+/* The link's frames are sealed (else checksummed). */
+bool kvm_ft_link_sealed(struct kvm_ft_link *link);
 /*
  * A heartbeat if we sent nothing for heartbeat_ms (recv does it too):
  * for a side that is busy long without receiving, e.g. applying the sync.

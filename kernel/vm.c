@@ -118,6 +118,20 @@ void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state)
 	pr_debug("%s: state %u -> %u\n", vm->name, old, state);
 }
 
+void kvm_ft_vm_set_peer(struct kvm_ft_vm *vm, const char *name)
+{
+	spin_lock(&vm->peer_lock);
+	strscpy(vm->peer, name, sizeof(vm->peer));
+	spin_unlock(&vm->peer_lock);
+}
+
+void kvm_ft_vm_get_peer(struct kvm_ft_vm *vm, char *name)
+{
+	spin_lock(&vm->peer_lock);
+	memcpy(name, vm->peer, sizeof(vm->peer));
+	spin_unlock(&vm->peer_lock);
+}
+
 /* Guest memory the VMM gave the VM: user memslots of address space 0. */
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm)
 {
@@ -237,6 +251,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 		return -ENOMEM;
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
+	spin_lock_init(&vm->peer_lock);
 	vm->kvm = kvm;
 	strscpy(vm->name, r.name, sizeof(vm->name));
 	vm->role = r.role;
@@ -272,6 +287,7 @@ static void vm_free(struct kref *ref)
 	struct kvm_ft_vm *vm = container_of(ref, struct kvm_ft_vm, ref);
 
 	kvm_ft_device_free(&vm->dev);
+	memzero_explicit(vm->key, sizeof(vm->key));
 	kfree_rcu(vm, rcu);
 }
 

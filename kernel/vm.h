@@ -6,6 +6,7 @@
 #include <linux/kvm_ft.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/atomic.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -79,6 +80,15 @@ struct kvm_ft_vm {
 	/* Where the last LISTEN or PAIR went (port 0: never), for START. */
 	__be32 link_addr;
 	u16 link_port;
+	/*
+	 * The pair's secret (set by netlink under @lock; a link copies it
+	 * when it starts), or @insecure: the administrator said so.  Never
+	 * both; neither: the VM cannot be linked.
+	 */
+	bool keyed, insecure;
+	u8 key[KVM_FT_KEY_LEN];
+	spinlock_t peer_lock;
+	char peer[KVM_FT_NAME_LEN];	/* the peer VM's name: kvm_ft_vm_set_peer() */
 };
 
 /*
@@ -106,6 +116,10 @@ void kvm_ft_vm_put(struct kvm_ft_vm *vm);
  * READ_ONCE() and take no lock: a state read is a snapshot.
  */
 void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state);
+/* The peer VM's name, as its last handshake said; from the link threads. */
+void kvm_ft_vm_set_peer(struct kvm_ft_vm *vm, const char *name);
+/* A copy of it (empty: no handshake yet), for netlink. */
+void kvm_ft_vm_get_peer(struct kvm_ft_vm *vm, char *name);
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
 /*

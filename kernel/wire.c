@@ -54,7 +54,7 @@ void kvm_ft_wire_put_le64(void *p, __u64 v)
 static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_OK]	 = "ok",
 	[KVM_FT_WIRE_E_MAGIC]	 = "bad magic",
-	[KVM_FT_WIRE_E_VERSION]	 = "unsupported version",
+	[KVM_FT_WIRE_E_VERSION]	 = "no protocol version both sides speak",
 	[KVM_FT_WIRE_E_TYPE]	 = "unknown frame type",
 	[KVM_FT_WIRE_E_RESERVED] = "reserved field set",
 	[KVM_FT_WIRE_E_LEN]	 = "bad length",
@@ -73,6 +73,11 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_VERIFY]	 = "memory differs from the primary's",
 	[KVM_FT_WIRE_E_LAYOUT]	 = "the VM's memory layout changed (a memslot added, removed or re-flagged)",
 	[KVM_FT_WIRE_E_MACHINE]	 = "the VMMs built different machines (their devices differ)",
+	[KVM_FT_WIRE_E_AUTH]	 = "a sealed frame failed authentication (forged, altered, replayed or reordered)",
+	[KVM_FT_WIRE_E_KEY]	 = "the peer proved no knowledge of our key (the keys differ)",
+	[KVM_FT_WIRE_E_INSECURE] = "one side has a key and the other none",
+	[KVM_FT_WIRE_E_BUSY]	 = "the backup is linked to another primary",
+	[KVM_FT_WIRE_E_HANDSHAKE] = "no handshake within its time bound",
 };
 
 const char *kvm_ft_wire_strerror(int err)
@@ -106,7 +111,7 @@ static __u32 frame_crc(const __u8 *h, const void *payload, __u32 len)
 	return ~crc;
 }
 
-void kvm_ft_wire_seal(void *hdr, const void *payload)
+void kvm_ft_wire_put_crc(void *hdr, const void *payload)
 {
 	__u8 *h = hdr;
 
@@ -136,6 +141,12 @@ static int len_ok(__u8 type, __u32 len)
 		return len == sizeof(struct kvm_ft_wire_epoch_end);
 	case KVM_FT_WIRE_VERIFY:
 		return len == sizeof(struct kvm_ft_wire_verify);
+	case KVM_FT_WIRE_INIT:
+		return len == sizeof(struct kvm_ft_wire_init);
+	case KVM_FT_WIRE_REPLY:
+		return len == sizeof(struct kvm_ft_wire_reply);
+	case KVM_FT_WIRE_CONFIRM:
+		return len == sizeof(struct kvm_ft_wire_confirm);
 	}
 	return 0;
 }
@@ -148,7 +159,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_MAGIC;
 	if (h[4] != KVM_FT_WIRE_VERSION)
 		return KVM_FT_WIRE_E_VERSION;
-	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_VERIFY)
+	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_CONFIRM)
 		return KVM_FT_WIRE_E_TYPE;
 	if (get_le16(h + 6))
 		return KVM_FT_WIRE_E_RESERVED;
@@ -201,8 +212,10 @@ static int decode_vcpu(const __u8 *p, struct kvm_ft_wire_msg *m)
 	       KVM_FT_WIRE_OK : KVM_FT_WIRE_E_LEN;
 }
 
-int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_msg *m)
+int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
+		       struct kvm_ft_wire_msg *m)
 {
+	__u32 crc = get_le32((const __u8 *)hdr + CRC_OFF);
 	const __u8 *p = payload;
 	int err;
 
@@ -212,8 +225,8 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_
 	/* A length the header allows, but no payload given for it: refused unread. */
 	if (m->len && !payload)
 		return KVM_FT_WIRE_E_LEN;
-	if (get_le32((const __u8 *)hdr + CRC_OFF) != frame_crc(hdr, payload, m->len))
-		return KVM_FT_WIRE_E_CRC;
+	if (sealed ? crc != 0 : crc != frame_crc(hdr, payload, m->len))
+		return sealed ? KVM_FT_WIRE_E_RESERVED : KVM_FT_WIRE_E_CRC;
 
 	switch (m->type) {
 	case KVM_FT_WIRE_HELLO:
@@ -237,7 +250,7 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_
 	return KVM_FT_WIRE_OK;		/* empty payloads */
 }
 
-int kvm_ft_wire_decode_reply(const void *hdr, struct kvm_ft_wire_msg *m)
+int kvm_ft_wire_decode_reply(const void *hdr, int sealed, struct kvm_ft_wire_msg *m)
 {
 	int err = kvm_ft_wire_decode_hdr(hdr, m);
 
@@ -245,7 +258,7 @@ int kvm_ft_wire_decode_reply(const void *hdr, struct kvm_ft_wire_msg *m)
 		return err;
 	if (m->type != KVM_FT_WIRE_ACK && m->type != KVM_FT_WIRE_HEARTBEAT)
 		return KVM_FT_WIRE_E_ORDER;
-	return kvm_ft_wire_decode(hdr, NULL, m);
+	return kvm_ft_wire_decode(hdr, NULL, sealed, m);
 }
 
 __u64 kvm_ft_wire_gfn(const struct kvm_ft_wire_msg *m, __u32 i)
@@ -294,7 +307,8 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		rx->hello_seen = 1;
 		return KVM_FT_WIRE_OK;
 	}
-	if (!rx->hello_seen || m->type == KVM_FT_WIRE_ACK)
+	/* No ACK to a receiver of epochs; the handshake is over. */
+	if (!rx->hello_seen || m->type == KVM_FT_WIRE_ACK || m->type >= KVM_FT_WIRE_INIT)
 		return KVM_FT_WIRE_E_ORDER;
 	if (m->type == KVM_FT_WIRE_EPOCH_BEGIN) {
 		if (rx->in_epoch)
@@ -326,12 +340,266 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		rx->device_len = m->len;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_VERIFY:
-		if (rx->verify_seen)
-			return KVM_FT_WIRE_E_ORDER;	/* one checksum per epoch */
+		/* One checksum per epoch, from a primary that said it would. */
+		if (rx->verify_seen || !(rx->features & KVM_FT_WIRE_FEAT_VERIFY))
+			return KVM_FT_WIRE_E_ORDER;
 		rx->verify_seen = 1;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_EPOCH_END:
 		return rx_end(rx, m);
 	}
 	return KVM_FT_WIRE_E_TYPE;
+}
+
+/* ---- The handshake ------------------------------------------------------ */
+
+#define INIT_LEN	sizeof(struct kvm_ft_wire_init)
+#define REPLY_LEN	sizeof(struct kvm_ft_wire_reply)
+#define REPLY_SAID	(REPLY_LEN - KVM_FT_WIRE_PROOF_LEN)	/* what the proof covers */
+#define NAME_OFF_INIT	(16 + KVM_FT_WIRE_NONCE_LEN)
+#define NAME_OFF_REPLY	(16 + KVM_FT_WIRE_NONCE_LEN)
+
+/* No early exit: how much of a proof matched must not show in the time taken. */
+static int equal_secret(const __u8 *a, const __u8 *b, __u32 len)
+{
+	__u8 diff = 0;
+	__u32 i;
+
+	for (i = 0; i < len; i++)
+		diff |= a[i] ^ b[i];
+	return !diff;
+}
+
+/* A memset the compiler keeps: what it clears is never read again. */
+static void wipe(void *buf, __u32 len)
+{
+	volatile __u8 *p = buf;
+	__u32 i;
+
+	for (i = 0; i < len; i++)
+		p[i] = 0;
+}
+
+void kvm_ft_wire_hs_wipe(struct kvm_ft_wire_hs *hs)
+{
+	wipe(hs, sizeof(*hs));
+}
+
+static void versions(struct kvm_ft_wire_hs *hs)
+{
+	if (!hs->max_version) {
+		hs->min_version = KVM_FT_WIRE_VERSION_MIN;
+		hs->max_version = KVM_FT_WIRE_VERSION;
+	}
+}
+
+/* A frame of the handshake: header, payload, checksum; its length. */
+static __u32 hs_frame(void *frame, __u8 type, const void *payload, __u32 len)
+{
+	kvm_ft_wire_put_hdr(frame, type, 0, len);
+	memcpy((__u8 *)frame + HDR_LEN, payload, len);
+	kvm_ft_wire_put_crc(frame, (__u8 *)frame + HDR_LEN);
+	return HDR_LEN + len;
+}
+
+/* A handshake frame of @type, checked whole. */
+static int hs_decode(const void *hdr, const void *payload, __u8 type)
+{
+	struct kvm_ft_wire_msg m;
+	int err = kvm_ft_wire_decode(hdr, payload, 0, &m);
+
+	if (err)
+		return err;
+	return m.type == type ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_ORDER;
+}
+
+static int name_ok(const __u8 *p)
+{
+	return memchr(p, 0, KVM_FT_NAME_LEN) != NULL;
+}
+
+/*
+ * The key schedule, once INIT and REPLY are known (HKDF, RFC 5869, over
+ * HMAC-SHA256): PRK = HMAC(nonce_p | nonce_b, key); th = SHA-256 of all
+ * that both said; each key and proof = HMAC(PRK, label | th | 1), a
+ * one-block HKDF-Expand.  Everything said is in th, so a proof binds the
+ * versions, features, names and both nonces: a downgrade, a replay from
+ * another connection or a reflected proof fails.
+ */
+static int derive(struct kvm_ft_wire_hs *hs)
+{
+	static const char *const labels[] = {
+		"cuju v2 key p2b", "cuju v2 key b2p", "cuju v2 proof p", "cuju v2 proof b",
+	};
+	__u8 *const out[] = { hs->key_p2b, hs->key_b2p, hs->proof_p, hs->proof_b };
+	const __u8 one = 1;
+	__u8 salt[2 * KVM_FT_WIRE_NONCE_LEN], prk[KVM_FT_WIRE_HASH_LEN], th[KVM_FT_WIRE_HASH_LEN];
+	struct kvm_ft_wire_buf said[] = {
+		{ "cuju v2", 7 }, { hs->init, INIT_LEN }, { hs->reply, REPLY_SAID },
+	};
+	struct kvm_ft_wire_buf ikm = { hs->key, KVM_FT_KEY_LEN };
+	int i, err;
+
+	memcpy(salt, hs->init + 16, KVM_FT_WIRE_NONCE_LEN);
+	memcpy(salt + KVM_FT_WIRE_NONCE_LEN, hs->reply + 16, KVM_FT_WIRE_NONCE_LEN);
+	err = kvm_ft_wire_hmac(salt, sizeof(salt), &ikm, 1, prk) ||
+	      kvm_ft_wire_sha256(said, 3, th);
+	for (i = 0; !err && i < 4; i++) {
+		struct kvm_ft_wire_buf info[] = {
+			{ labels[i], strlen(labels[i]) }, { th, sizeof(th) }, { &one, 1 },
+		};
+
+		err = kvm_ft_wire_hmac(prk, sizeof(prk), info, 3, out[i]);
+	}
+	wipe(prk, sizeof(prk));
+	return err ? KVM_FT_WIRE_E_NOMEM : KVM_FT_WIRE_OK;
+}
+
+__u32 kvm_ft_wire_hs_init(struct kvm_ft_wire_hs *hs, void *frame)
+{
+	__u8 *p = hs->init;
+
+	versions(hs);
+	memset(p, 0, INIT_LEN);
+	p[0] = hs->min_version;
+	p[1] = hs->max_version;
+	kvm_ft_wire_put_le32(p + 4, hs->features);
+	kvm_ft_wire_put_le32(p + 8, hs->keyed ? KVM_FT_WIRE_HS_F_KEYED : 0);
+	memcpy(p + 16, hs->nonce, KVM_FT_WIRE_NONCE_LEN);
+	memcpy(p + NAME_OFF_INIT, hs->name, KVM_FT_NAME_LEN - 1);
+	return hs_frame(frame, KVM_FT_WIRE_INIT, p, INIT_LEN);
+}
+
+/* What the backup makes of INIT (in hs->init): OK, or its refusal. */
+static int judge_init(struct kvm_ft_wire_hs *hs)
+{
+	const __u8 *p = hs->init;
+	__u32 flags = get_le32(p + 8);
+	__u8 lo = p[0], hi = p[1];
+
+	if (get_le16(p + 2) || get_le32(p + 12) || flags & ~KVM_FT_WIRE_HS_F_ALL)
+		return KVM_FT_WIRE_E_RESERVED;
+	if (!name_ok(p + NAME_OFF_INIT))
+		return KVM_FT_WIRE_E_LEN;
+	memcpy(hs->peer, p + NAME_OFF_INIT, KVM_FT_NAME_LEN);
+	/* The highest version both speak. */
+	hs->version = hi < hs->max_version ? hi : hs->max_version;
+	if (lo > hi || hs->version < lo || hs->version < hs->min_version)
+		return KVM_FT_WIRE_E_VERSION;
+	hs->common = get_le32(p + 4) & hs->features;
+	if (!(flags & KVM_FT_WIRE_HS_F_KEYED) != !hs->keyed)
+		return KVM_FT_WIRE_E_INSECURE;
+	return KVM_FT_WIRE_OK;
+}
+
+/* REPLY's payload (but its proof) into hs->reply: @status, and if OK, our side. */
+static void put_reply(struct kvm_ft_wire_hs *hs, int status)
+{
+	__u8 *r = hs->reply;
+
+	memset(r, 0, REPLY_LEN);
+	kvm_ft_wire_put_le32(r, status);
+	if (status)
+		return;		/* a refusal says nothing more */
+	r[4] = hs->version;
+	kvm_ft_wire_put_le32(r + 8, hs->common);
+	kvm_ft_wire_put_le32(r + 12, hs->keyed ? KVM_FT_WIRE_HS_F_KEYED : 0);
+	memcpy(r + 16, hs->nonce, KVM_FT_WIRE_NONCE_LEN);
+	memcpy(r + NAME_OFF_REPLY, hs->name, KVM_FT_NAME_LEN - 1);
+}
+
+int kvm_ft_wire_hs_reply(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload,
+			 void *frame, __u32 *len)
+{
+	int status;
+
+	versions(hs);
+	status = hs_decode(hdr, payload, KVM_FT_WIRE_INIT);
+	if (!status) {
+		memcpy(hs->init, payload, INIT_LEN);
+		status = judge_init(hs);
+	}
+	put_reply(hs, status);
+	if (!status && hs->keyed) {
+		status = derive(hs);
+		if (status)
+			put_reply(hs, status);
+		else
+			memcpy(hs->reply + REPLY_SAID, hs->proof_b, KVM_FT_WIRE_PROOF_LEN);
+	}
+	*len = hs_frame(frame, KVM_FT_WIRE_REPLY, hs->reply, REPLY_LEN);
+	return status;
+}
+
+__u32 kvm_ft_wire_hs_refusal(void *frame, int status)
+{
+	__u8 r[REPLY_LEN] = { 0 };
+
+	kvm_ft_wire_put_le32(r, status);
+	return hs_frame(frame, KVM_FT_WIRE_REPLY, r, REPLY_LEN);
+}
+
+/* What the primary makes of REPLY (in hs->reply): OK, or why not. */
+static int judge_reply(struct kvm_ft_wire_hs *hs)
+{
+	const __u8 *r = hs->reply;
+	__u32 status = get_le32(r), flags = get_le32(r + 12);
+
+	if (status)
+		return status < KVM_FT_WIRE_E_MAX ? (int)status : KVM_FT_WIRE_E_RESERVED;
+	if (r[5] || r[6] || r[7] || flags & ~KVM_FT_WIRE_HS_F_ALL)
+		return KVM_FT_WIRE_E_RESERVED;
+	if (!name_ok(r + NAME_OFF_REPLY))
+		return KVM_FT_WIRE_E_LEN;
+	memcpy(hs->peer, r + NAME_OFF_REPLY, KVM_FT_NAME_LEN);
+	/* A version we did not offer, or features we do not speak: no answer to us. */
+	hs->version = r[4];
+	hs->common = get_le32(r + 8);
+	if (hs->version < hs->min_version || hs->version > hs->max_version)
+		return KVM_FT_WIRE_E_VERSION;
+	if (hs->common & ~hs->features)
+		return KVM_FT_WIRE_E_RESERVED;
+	if (!(flags & KVM_FT_WIRE_HS_F_KEYED) != !hs->keyed)
+		return KVM_FT_WIRE_E_INSECURE;
+	return KVM_FT_WIRE_OK;
+}
+
+int kvm_ft_wire_hs_confirm(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload,
+			   void *frame, __u32 *len)
+{
+	__u8 proof[KVM_FT_WIRE_PROOF_LEN] = { 0 };
+	int err;
+
+	versions(hs);
+	err = hs_decode(hdr, payload, KVM_FT_WIRE_REPLY);
+	if (err)
+		return err;
+	memcpy(hs->reply, payload, REPLY_LEN);
+	err = judge_reply(hs);
+	if (!err && hs->keyed) {
+		err = derive(hs);
+		memcpy(proof, hs->proof_p, sizeof(proof));
+	}
+	if (!err)
+		*len = hs_frame(frame, KVM_FT_WIRE_CONFIRM, proof, sizeof(proof));
+	return err;
+}
+
+int kvm_ft_wire_hs_proven(const struct kvm_ft_wire_hs *hs)
+{
+	if (!hs->keyed)
+		return KVM_FT_WIRE_OK;
+	return equal_secret(hs->reply + REPLY_SAID, hs->proof_b, KVM_FT_WIRE_PROOF_LEN) ?
+	       KVM_FT_WIRE_OK : KVM_FT_WIRE_E_KEY;
+}
+
+int kvm_ft_wire_hs_done(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload)
+{
+	static const __u8 zero[KVM_FT_WIRE_PROOF_LEN];
+	int err = hs_decode(hdr, payload, KVM_FT_WIRE_CONFIRM);
+
+	if (err)
+		return err;
+	return equal_secret(payload, hs->keyed ? hs->proof_p : zero, KVM_FT_WIRE_PROOF_LEN) ?
+	       KVM_FT_WIRE_OK : KVM_FT_WIRE_E_KEY;
 }

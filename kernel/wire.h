@@ -55,6 +55,7 @@ struct kvm_ft_wire_rx {
 	__u32 nr_vcpus;		/* of the local VM */
 	__u32 flags;		/* the local VM's KVM_FT_WIRE_HELLO_F_* */
 	__u32 machine;		/* the local VMM's digest of its devices */
+	__u32 features;		/* KVM_FT_WIRE_FEAT_*: the handshake's common */
 	/* Whether @gfn is guest memory the stream may write; nonzero: yes. */
 	int (*gfn_valid)(void *ctx, __u64 gfn);
 	void *ctx;
@@ -66,19 +67,94 @@ struct kvm_ft_wire_rx {
 	__u32 vcpus, device_len;
 };
 
-/* Fill a header (crc zero); seal it once the payload is in place. */
+/*
+ * Fill a header (crc zero).  A frame in the clear then gets its checksum
+ * once the payload is in place; a sealed one keeps crc zero (its AEAD tag
+ * covers header and payload: transfer.c).
+ */
 void kvm_ft_wire_put_hdr(void *hdr, __u8 type, __u64 epoch, __u32 len);
-void kvm_ft_wire_seal(void *hdr, const void *payload);
+void kvm_ft_wire_put_crc(void *hdr, const void *payload);
 
 /* Check a header alone (before its payload is read, to bound the read). */
 int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m);
-/* Check the checksum and the payload's structure; fill @m. */
-int kvm_ft_wire_decode(const void *hdr, const void *payload, struct kvm_ft_wire_msg *m);
+/*
+ * Check the payload's structure and fill @m; @sealed: the frame was opened
+ * (authenticated) already, so its crc must be zero, else the checksum is
+ * checked.
+ */
+int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
+		       struct kvm_ft_wire_msg *m);
 /*
  * A frame from a backup to its primary: ACK or HEARTBEAT, no payload.  The
  * header alone is the frame; any other type is E_ORDER.
  */
-int kvm_ft_wire_decode_reply(const void *hdr, struct kvm_ft_wire_msg *m);
+int kvm_ft_wire_decode_reply(const void *hdr, int sealed, struct kvm_ft_wire_msg *m);
+
+/*
+ * The handshake (INIT, REPLY, CONFIRM; Documentation/wire-protocol.rst):
+ * the versions and features both sides speak, fresh nonces from both,
+ * proof that each holds the pair's key, and per-connection keys derived
+ * from the key and everything said.  Its hashes come from whoever links
+ * the codec (kernel/seal.c; selftests/lib/seal.c in user space), each
+ * over @n pieces; nonzero: they failed.
+ */
+struct kvm_ft_wire_buf {
+	const void *p;
+	__u32 len;
+};
+
+int kvm_ft_wire_sha256(const struct kvm_ft_wire_buf *v, int n, __u8 *out);
+int kvm_ft_wire_hmac(const __u8 *key, __u32 key_len, const struct kvm_ft_wire_buf *v, int n,
+		     __u8 *out);
+
+#define KVM_FT_WIRE_HASH_LEN	32
+#define KVM_FT_WIRE_HS_FRAME	(sizeof(struct kvm_ft_wire_hdr) + \
+				 sizeof(struct kvm_ft_wire_reply))	/* the largest */
+
+struct kvm_ft_wire_hs {
+	/* The caller's, before the first step. */
+	int keyed;				/* else insecure, on purpose */
+	__u8 key[KVM_FT_KEY_LEN];
+	__u8 nonce[KVM_FT_WIRE_NONCE_LEN];	/* fresh random bytes */
+	char name[KVM_FT_NAME_LEN];		/* our VM's */
+	__u32 features;				/* KVM_FT_WIRE_FEAT_* we speak */
+	__u8 min_version, max_version;		/* we speak; 0, 0: ours */
+	/* The outcome. */
+	__u8 version;
+	__u32 common;				/* the features both speak */
+	char peer[KVM_FT_NAME_LEN];		/* the peer's VM */
+	__u8 key_p2b[KVM_FT_KEY_LEN], key_b2p[KVM_FT_KEY_LEN];
+	/* The transcript, and what each side proves with. */
+	__u8 init[sizeof(struct kvm_ft_wire_init)];
+	__u8 reply[sizeof(struct kvm_ft_wire_reply)];
+	__u8 proof_p[KVM_FT_WIRE_PROOF_LEN], proof_b[KVM_FT_WIRE_PROOF_LEN];
+};
+
+/* Primary: the INIT frame into @frame (KVM_FT_WIRE_HS_FRAME); its length. */
+__u32 kvm_ft_wire_hs_init(struct kvm_ft_wire_hs *hs, void *frame);
+/*
+ * Backup: take the INIT frame (its header checked by decode_hdr) and put
+ * the REPLY frame into @frame, always (@*len): OK, or the refusal this
+ * returns, which the primary is told.
+ */
+int kvm_ft_wire_hs_reply(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload,
+			 void *frame, __u32 *len);
+/* Backup: a REPLY that only refuses, for @status (a kind), into @frame; its length. */
+__u32 kvm_ft_wire_hs_refusal(void *frame, int status);
+/*
+ * Primary: take the REPLY frame: the backup's refusal, a malformed reply,
+ * or OK and the CONFIRM frame in @frame (@*len), which is to be sent
+ * whether or not the backup's proof then checks out
+ * (kvm_ft_wire_hs_proven()): the backup then counts a wrong key too.
+ */
+int kvm_ft_wire_hs_confirm(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload,
+			   void *frame, __u32 *len);
+/* Primary: the backup's proof in its REPLY is right: OK, or E_KEY. */
+int kvm_ft_wire_hs_proven(const struct kvm_ft_wire_hs *hs);
+/* Backup: take the CONFIRM frame: OK, or why not (E_KEY: the keys differ). */
+int kvm_ft_wire_hs_done(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload);
+/* Forget the key and everything derived from it. */
+void kvm_ft_wire_hs_wipe(struct kvm_ft_wire_hs *hs);
 /* Check @m against the receiver's state and VM, and advance the state. */
 int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m);
 

@@ -1,26 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The backup's receive path against good and hostile streams.  Host a runs
- * a backup VM and makes it listen (ftnl listen); host b plays the primary
- * with a user-space sender built on the same codec (kernel/wire.c).  Every
- * bad stream first stages a page in epoch 1, so that "the VM's memory is
- * unchanged" shows that a partial epoch is never applied.
+ * a backup VM and makes it listen (ftnl listen, with the suite's key);
+ * host b plays the primary with a user-space sender built on the same
+ * codec (kernel/wire.c) and the same AEAD (lib/useal.c): it holds the key,
+ * so that what it sends reaches the checks behind the seal, unless the
+ * variant is about the seal or the handshake itself.  Every bad stream
+ * first stages a page in epoch 2 (after the sync's page in epoch 1), so
+ * that "the VM's memory is unchanged" shows that a partial epoch is never
+ * applied.
  *
  *   +------------- test host a -------------+       +---- test host b ----+
  *   | VM "bk" (backup): 32 MiB + 64 pages   |       | sender:             |
- *   | ftnl listen bk 0.0.0.0 7800+n         |<------| HELLO, BEGIN 1,     |
- *   | kvm_ft_rx/bk: check, stage, ACK, apply|       | PAGES, then the     |
- *   | test: counters (ftnl -j), VM memory   |------>| variant's frames    |
- *   +---------------------------------------+  ACK  +---------------------+
+ *   | ftnl listen bk 0.0.0.0 7800+n key K   |<------| INIT, CONFIRM,      |
+ *   | kvm_ft_rx/bk: open, check, stage, ACK |       | HELLO, BEGIN 1, ... |
+ *   | test: counters (ftnl -j), VM memory   |------>| the variant's frames|
+ *   +---------------------------------------+ REPLY +---------------------+
+ *                                              ACK
  */
 #include <arpa/inet.h>
 #include <linux/kvm_ft.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -28,6 +35,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "useal.h"
 #include "test.h"
 #include "vmm.h"
 #include "wire.h"
@@ -40,12 +48,15 @@
 #define STAGED_GFN	(TEST_GFN + 2)			/* epoch 2's */
 #define HOLE_GFN	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + 1)	/* between the slots */
 #define HDR		sizeof(struct kvm_ft_wire_hdr)
+#define TAG		KVM_FT_WIRE_TAG_LEN
 #define PATTERN		0x5a
 
 enum send_what {
 	SEND_VALID_EPOCH, SEND_BAD_VERSION, SEND_LEN_PAST_MAX, SEND_GFN_HOLE,
 	SEND_GFN_BEYOND, SEND_VCPU_INDEX, SEND_TRUNCATED_EPOCH, SEND_GARBAGE,
 	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE, SEND_BAD_VERIFY,
+	SEND_WRONG_KEY, SEND_NO_KEY, SEND_FLIPPED, SEND_REPLAY, SEND_REORDER,
+	SEND_OLD_CONN, SEND_SECOND, SEND_SILENT, SEND_OLD_VERSION,
 };
 
 FIXTURE(rx) {
@@ -59,31 +70,50 @@ FIXTURE_VARIANT(rx) {
 	int port;		/* its own port: no variant sees another's stream */
 	enum send_what what;
 	const char *error;	/* the refusal counted, NULL: none */
+	bool synced;		/* the sync's page written */
+	bool applied;		/* epoch 2's page written */
+	bool insecure;		/* both sides said insecure: checksums, no seal */
 };
 
-#define VARIANT(_name, _n, _what, _error)				\
+#define VARIANT(_name, _n, _what, _error, _synced, _applied, _insecure)	\
 	FIXTURE_VARIANT_ADD(rx, _name) {				\
 		.port = PORT + (_n), .what = (_what), .error = (_error),	\
+		.synced = (_synced), .applied = (_applied), .insecure = (_insecure), \
 	}
 
-VARIANT(valid_epoch_applied, 0, SEND_VALID_EPOCH, NULL);
-VARIANT(wrong_version, 1, SEND_BAD_VERSION, "version");
-VARIANT(length_past_max, 2, SEND_LEN_PAST_MAX, "length");
-VARIANT(gfn_in_hole, 3, SEND_GFN_HOLE, "gfn");
-VARIANT(gfn_beyond_memory, 4, SEND_GFN_BEYOND, "gfn");
-VARIANT(vcpu_out_of_range, 5, SEND_VCPU_INDEX, "vcpu");
-VARIANT(truncated_epoch, 6, SEND_TRUNCATED_EPOCH, "truncated");
-VARIANT(garbage, 7, SEND_GARBAGE, "magic");
-VARIANT(closed_mid_frame, 8, SEND_CLOSED_MID_FRAME, "truncated");
-VARIANT(bad_checksum, 9, SEND_BAD_CRC, "checksum");
-VARIANT(wrong_shape, 10, SEND_BAD_SHAPE, "shape");
+VARIANT(valid_epoch_applied, 0, SEND_VALID_EPOCH, NULL, true, true, false);
+VARIANT(wrong_version, 1, SEND_BAD_VERSION, "version", true, false, false);
+VARIANT(length_past_max, 2, SEND_LEN_PAST_MAX, "length", true, false, false);
+VARIANT(gfn_in_hole, 3, SEND_GFN_HOLE, "gfn", true, false, false);
+VARIANT(gfn_beyond_memory, 4, SEND_GFN_BEYOND, "gfn", true, false, false);
+VARIANT(vcpu_out_of_range, 5, SEND_VCPU_INDEX, "vcpu", true, false, false);
+VARIANT(truncated_epoch, 6, SEND_TRUNCATED_EPOCH, "truncated", true, false, false);
+VARIANT(garbage, 7, SEND_GARBAGE, "magic", true, false, false);
+VARIANT(closed_mid_frame, 8, SEND_CLOSED_MID_FRAME, "truncated", true, false, false);
+VARIANT(wrong_shape, 10, SEND_BAD_SHAPE, "shape", false, false, false);
 /* An epoch whole and valid, but memory after it differs from the primary's. */
-VARIANT(memory_differs, 11, SEND_BAD_VERIFY, "verify");
+VARIANT(memory_differs, 11, SEND_BAD_VERIFY, "verify", true, true, false);
+/* The seal and the handshake. */
+VARIANT(wrong_key, 12, SEND_WRONG_KEY, "key", false, false, false);
+VARIANT(no_key_on_the_primary, 13, SEND_NO_KEY, "insecure", false, false, false);
+VARIANT(bit_flipped_in_sealed_frame, 14, SEND_FLIPPED, "auth", true, false, false);
+VARIANT(frame_replayed, 15, SEND_REPLAY, "auth", true, false, false);
+VARIANT(frames_reordered, 16, SEND_REORDER, "auth", true, false, false);
+VARIANT(frame_from_an_earlier_connection, 17, SEND_OLD_CONN, "auth", true, false, false);
+/* The linked primary goes on; the second is told busy. */
+VARIANT(second_primary_refused, 18, SEND_SECOND, "busy", true, true, false);
+/* A connection that says nothing is dropped; the primary behind it gets in. */
+VARIANT(silent_connection_dropped, 19, SEND_SILENT, "handshake", true, true, false);
+VARIANT(unsupported_version_offered, 20, SEND_OLD_VERSION, "version", false, false, false);
+/* Both sides insecure, on purpose: the checksum guards each frame. */
+VARIANT(insecure_epoch_applied, 21, SEND_VALID_EPOCH, NULL, true, true, true);
+VARIANT(insecure_bad_checksum, 9, SEND_BAD_CRC, "checksum", true, false, true);
 
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
 	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io", "silence",
-	"snapshot", "nomem", "verify", "layout", "machine",
+	"snapshot", "nomem", "verify", "layout", "machine", "auth", "key",
+	"insecure", "busy", "handshake",
 };
 /* Every kind the kernel counts, in its order: ftnl prints them so. */
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == KVM_FT_WIRE_E_MAX - 1,
@@ -91,14 +121,27 @@ _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == KVM_FT_WIRE_E_MAX - 1,
 
 /* ---- host b: the sender ------------------------------------------------ */
 
-static uint8_t frame[HDR + 8 + KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE)];
+static uint8_t frame[HDR + 8 + KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE) + TAG];
+/* The connection frames are built for: its keys and counters. */
+static struct useal *link_seal;
 
+/* The suite's key (TEST_KEY_HEX), or another. */
+static void suite_key(uint8_t *key, uint8_t xor)
+{
+	int i;
+
+	for (i = 0; i < KVM_FT_KEY_LEN; i++) {
+		sscanf(TEST_KEY_HEX + 2 * i, "%2hhx", &key[i]);
+		key[i] ^= xor;
+	}
+}
+
+/* A frame for the wire in @frame, sealed for the current connection: its length. */
 static size_t build(uint8_t type, uint64_t epoch, const void *payload, uint32_t len)
 {
 	kvm_ft_wire_put_hdr(frame, type, epoch, len);
 	memcpy(frame + HDR, payload, len);
-	kvm_ft_wire_seal(frame, frame + HDR);
-	return HDR + len;
+	return useal_frame(link_seal, frame);
 }
 
 static size_t build_pages_in(uint64_t epoch, uint64_t gfn, uint8_t pattern)
@@ -159,17 +202,60 @@ static int connect_backup(const char *peer, int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	time_t deadline = time(NULL) + WAIT_S;
+	struct timeval tv = { .tv_sec = 20 };
 	int fd;
 
 	inet_pton(AF_INET, peer, &sin.sin_addr);
 	do {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (fd >= 0 && !connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+			/* Bounded reads: a test never hangs on a backup that says nothing. */
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			return fd;
+		}
 		close(fd);
 		usleep(200 * 1000);
 	} while (time(NULL) < deadline);
 	return -1;
+}
+
+/*
+ * The primary's side of the handshake, as the kernel's: INIT, the
+ * backup's REPLY, CONFIRM.  @key NULL: insecure; @version nonzero: offer
+ * only that one.  OK and @s set for the connection, or why not: the
+ * backup's refusal, or (E_KEY) its proof of the key is wrong.
+ */
+static int shake_hands(int fd, const uint8_t *key, uint8_t version, struct useal *s)
+{
+	uint8_t out[KVM_FT_WIRE_HS_FRAME], in[KVM_FT_WIRE_HS_FRAME];
+	struct kvm_ft_wire_hs hs = { .keyed = key != NULL };
+	const size_t reply = HDR + sizeof(struct kvm_ft_wire_reply);
+	uint32_t len;
+	int err;
+
+	if (key)
+		memcpy(hs.key, key, KVM_FT_KEY_LEN);
+	if (getrandom(hs.nonce, sizeof(hs.nonce), 0) != sizeof(hs.nonce))
+		return KVM_FT_WIRE_E_IO;
+	strcpy(hs.name, "pr");
+	hs.features = KVM_FT_WIRE_FEAT_ALL;
+	hs.min_version = hs.max_version = version;
+	len = kvm_ft_wire_hs_init(&hs, out);
+	if (send_all(fd, out, len))
+		return KVM_FT_WIRE_E_IO;
+	if (recv(fd, in, reply, MSG_WAITALL) != (ssize_t)reply)
+		return KVM_FT_WIRE_E_TRUNCATED;
+	err = kvm_ft_wire_hs_confirm(&hs, in, in + HDR, out, &len);
+	if (err)
+		return err;
+	if (send_all(fd, out, len))
+		return KVM_FT_WIRE_E_IO;
+	err = kvm_ft_wire_hs_proven(&hs);
+	if (!err && key)
+		useal_init(s, hs.key_p2b, hs.key_b2p);
+	else if (!err)
+		memset(s, 0, sizeof(*s));	/* checksums */
+	return err;
 }
 
 /*
@@ -190,18 +276,137 @@ static void close_cleanly(int fd)
 	close(fd);
 }
 
-/* The ACK of @epoch, past the backup's heartbeats. */
-static void expect_ack(struct __test_metadata *_metadata, int fd, uint64_t epoch)
+/* The ACK of @epoch, past the backup's heartbeats, each opened with @s. */
+static void expect_ack(struct __test_metadata *_metadata, int fd, struct useal *s,
+		       uint64_t epoch)
 {
+	const size_t len = HDR + (s->on ? TAG : 0);
 	struct kvm_ft_wire_msg m;
-	uint8_t ack[HDR];
+	uint8_t ack[HDR + TAG];
 
 	do {
-		ASSERT_EQ(HDR, recv(fd, ack, HDR, MSG_WAITALL));
-		ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(ack, &m));
+		ASSERT_EQ(len, recv(fd, ack, len, MSG_WAITALL));
+		if (s->on)
+			ASSERT_EQ(0, useal_open(s, ack, NULL, 0, ack + HDR));
+		ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(ack, s->on, &m));
 	} while (m.type == KVM_FT_WIRE_HEARTBEAT);
 	ASSERT_EQ(KVM_FT_WIRE_ACK, m.type);
 	ASSERT_EQ(epoch, m.epoch);
+}
+
+/* Connect to the backup and shake hands with the suite's key (or insecurely). */
+static int open_link(struct __test_metadata *_metadata, int port, bool insecure,
+		     struct useal *s)
+{
+	uint8_t key[KVM_FT_KEY_LEN];
+	int fd = connect_backup(getenv("CUJU_PEER"), port);
+
+	suite_key(key, 0);
+	if (fd < 0 || shake_hands(fd, insecure ? NULL : key, 0, s)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	link_seal = s;
+	return fd;
+}
+
+/* HELLO and the sync, a page: every stream's start. */
+static void send_sync(struct __test_metadata *_metadata, int fd, struct useal *s)
+{
+	SEND(fd, build_hello(MEM_PAGES));
+	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
+	SEND(fd, build_pages(TEST_GFN));
+	SEND(fd, build_end(1));
+	expect_ack(_metadata, fd, s, 1);
+}
+
+/*
+ * While a second primary waits for the backup's answer, the first goes on
+ * as a live one does: a heartbeat every 100 ms (the backup looks for other
+ * connections between the frames of the linked one).  Its REPLY's status.
+ */
+static int second_primary(struct __test_metadata *_metadata, int fd1, int port)
+{
+	uint8_t key[KVM_FT_KEY_LEN], out[KVM_FT_WIRE_HS_FRAME], in[KVM_FT_WIRE_HS_FRAME];
+	const size_t reply = HDR + sizeof(struct kvm_ft_wire_reply);
+	struct kvm_ft_wire_hs hs = { .keyed = 1 };
+	struct pollfd pfd;
+	uint32_t len;
+	int fd2, i, err;
+
+	fd2 = connect_backup(getenv("CUJU_PEER"), port);
+	if (fd2 < 0)
+		return KVM_FT_WIRE_E_IO;
+	suite_key(key, 0);
+	memcpy(hs.key, key, sizeof(key));
+	strcpy(hs.name, "pr2");
+	len = kvm_ft_wire_hs_init(&hs, out);
+	err = send_all(fd2, out, len) ? KVM_FT_WIRE_E_IO : KVM_FT_WIRE_OK;
+	pfd = (struct pollfd){ .fd = fd2, .events = POLLIN };
+	for (i = 0; !err && i < 100 && poll(&pfd, 1, 100) == 0; i++)
+		if (send_all(fd1, frame, build(KVM_FT_WIRE_HEARTBEAT, 0, NULL, 0)))
+			err = KVM_FT_WIRE_E_IO;
+	if (!err && recv(fd2, in, reply, MSG_WAITALL) != (ssize_t)reply)
+		err = KVM_FT_WIRE_E_TRUNCATED;
+	if (!err)
+		err = kvm_ft_wire_hs_confirm(&hs, in, in + HDR, out, &len);
+	close(fd2);
+	return err;
+}
+
+/* The handshake alone goes wrong: a wrong key, none, an old version. */
+static void send_bad_handshake(struct __test_metadata *_metadata, int port, enum send_what what)
+{
+	uint8_t key[KVM_FT_KEY_LEN];
+	struct useal s;
+	int fd = connect_backup(getenv("CUJU_PEER"), port);
+
+	ASSERT_LE(0, fd) TH_LOG("backup not listening on port %d", port);
+	suite_key(key, what == SEND_WRONG_KEY ? 0xff : 0);
+	switch (what) {
+	case SEND_WRONG_KEY:
+		EXPECT_EQ(KVM_FT_WIRE_E_KEY, shake_hands(fd, key, 0, &s));
+		break;
+	case SEND_NO_KEY:
+		EXPECT_EQ(KVM_FT_WIRE_E_INSECURE, shake_hands(fd, NULL, 0, &s));
+		break;
+	default:
+		EXPECT_EQ(KVM_FT_WIRE_E_VERSION,
+			  shake_hands(fd, key, KVM_FT_WIRE_VERSION + 5, &s));
+	}
+	close_cleanly(fd);
+}
+
+/*
+ * A first connection that holds the key, syncs a page and ends cleanly;
+ * what the second sends of it again after its own BEGIN(1) (the same
+ * position in the stream, so the same counter) does not open: new keys.
+ */
+static void send_old_conn(struct __test_metadata *_metadata, int port)
+{
+	static uint8_t old[sizeof(frame)];
+	struct useal s1, s2;
+	size_t n;
+	int fd;
+
+	fd = open_link(_metadata, port, false, &s1);
+	ASSERT_LE(0, fd);
+	SEND(fd, build_hello(MEM_PAGES));
+	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
+	n = build_pages(TEST_GFN);
+	memcpy(old, frame, n);
+	SEND(fd, n);
+	SEND(fd, build_end(1));
+	expect_ack(_metadata, fd, &s1, 1);
+	close_cleanly(fd);
+
+	fd = open_link(_metadata, port, false, &s2);
+	ASSERT_LE(0, fd);
+	SEND(fd, build_hello(MEM_PAGES));
+	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
+	ASSERT_EQ(0, send_all(fd, old, n));
+	close_cleanly(fd);
 }
 
 /*
@@ -209,25 +414,33 @@ static void expect_ack(struct __test_metadata *_metadata, int fd, uint64_t epoch
  * backup writes as they come, then epoch 2, staged until its end, and in
  * it what the variant sends.
  */
-static void send_stream(struct __test_metadata *_metadata, int fd, enum send_what what)
+static void send_stream(struct __test_metadata *_metadata, int fd, struct useal *s,
+			enum send_what what, int port)
 {
+	static uint8_t copy[sizeof(frame)];
 	uint8_t p[16];
-	size_t n;
+	size_t n, m;
 
-	SEND(fd, build_hello(what == SEND_BAD_SHAPE ? MEM_PAGES + 1 : MEM_PAGES));
-	if (what == SEND_BAD_SHAPE)
+	if (what == SEND_BAD_SHAPE) {
+		SEND(fd, build_hello(MEM_PAGES + 1));
 		return;
-	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
-	SEND(fd, build_pages(TEST_GFN));
-	SEND(fd, build_end(1));
-	expect_ack(_metadata, fd, 1);
+	}
+	send_sync(_metadata, fd, s);
 	SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 2, NULL, 0));
-	SEND(fd, build_pages_in(2, STAGED_GFN, PATTERN));	/* staged, never applied */
+	n = build_pages_in(2, STAGED_GFN, PATTERN);	/* staged, never applied */
+	memcpy(copy, frame, n);
+	SEND(fd, n);
 
 	switch (what) {
 	case SEND_VALID_EPOCH:
+	case SEND_SILENT:
 		SEND(fd, build_end_of(2, 1));
-		expect_ack(_metadata, fd, 2);
+		expect_ack(_metadata, fd, s, 2);
+		break;
+	case SEND_SECOND:
+		EXPECT_EQ(KVM_FT_WIRE_E_BUSY, second_primary(_metadata, fd, port));
+		SEND(fd, build_end_of(2, 1));
+		expect_ack(_metadata, fd, s, 2);
 		break;
 	case SEND_BAD_VERSION:
 		n = build(KVM_FT_WIRE_HEARTBEAT, 0, NULL, 0);
@@ -262,9 +475,20 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 		SEND(fd, n / 2);
 		break;
 	case SEND_BAD_CRC:
+	case SEND_FLIPPED:
 		n = build_pages_in(2, TEST_GFN + 1, PATTERN);
 		frame[HDR + 100] ^= 0x01;
 		SEND(fd, n);
+		break;
+	case SEND_REPLAY:
+		ASSERT_EQ(0, send_all(fd, copy, n));	/* PAGES(2) once more */
+		break;
+	case SEND_REORDER:
+		n = build_pages_in(2, TEST_GFN + 1, PATTERN);
+		memcpy(copy, frame, n);
+		m = build_end_of(2, 2);
+		SEND(fd, m);				/* the later frame first */
+		ASSERT_EQ(0, send_all(fd, copy, n));
 		break;
 	case SEND_BAD_VERIFY:
 		memset(p, 0, 8);		/* no memory has this CRC-32C... */
@@ -272,9 +496,40 @@ static void send_stream(struct __test_metadata *_metadata, int fd, enum send_wha
 		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, 8));
 		SEND(fd, build_end_of(2, 1));
 		break;
-	case SEND_BAD_SHAPE:
+	default:
 		break;
 	}
+}
+
+/* Host b: the variant's connections, and their end. */
+static void sender(struct __test_metadata *_metadata, const FIXTURE_VARIANT(rx) *variant)
+{
+	int silent = -1, fd;
+	struct useal s;
+
+	switch (variant->what) {
+	case SEND_WRONG_KEY:
+	case SEND_NO_KEY:
+	case SEND_OLD_VERSION:
+		send_bad_handshake(_metadata, variant->port, variant->what);
+		return;
+	case SEND_OLD_CONN:
+		send_old_conn(_metadata, variant->port);
+		return;
+	case SEND_SILENT:
+		/* First in the backup's queue; it says nothing at all. */
+		silent = connect_backup(getenv("CUJU_PEER"), variant->port);
+		ASSERT_LE(0, silent);
+		break;
+	default:
+		break;
+	}
+	fd = open_link(_metadata, variant->port, variant->insecure, &s);
+	ASSERT_LE(0, fd) TH_LOG("no handshake with the backup on port %d", variant->port);
+	send_stream(_metadata, fd, &s, variant->what, variant->port);
+	close_cleanly(fd);
+	if (silent >= 0)
+		close(silent);
 }
 
 /* ---- host a: the backup ------------------------------------------------ */
@@ -321,7 +576,13 @@ FIXTURE_SETUP(rx)
 	vcpu_add(self->vm, 0, NULL, 0, 0);
 	ASSERT_EQ(0, ioctl(self->vm->fd, KVM_FT_REGISTER, &r));
 	snprintf(port, sizeof(port), "%d", variant->port);
-	ASSERT_EQ(0, FTNL(self->out, "listen", "bk", "0.0.0.0", port)) TH_LOG("%s", self->out);
+	if (variant->insecure) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bk", "0.0.0.0", port, "insecure"))
+			TH_LOG("%s", self->out);
+	} else {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bk", "0.0.0.0", port, TEST_KEY))
+			TH_LOG("%s", self->out);
+	}
 	/* Listening, or already receiving: host b connects as soon as it can. */
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "bk"));
 	ASSERT_EQ(NULL, strstr(self->out, "\"state\":\"idle\"")) TH_LOG("%s", self->out);
@@ -337,18 +598,13 @@ FIXTURE_TEARDOWN(rx)
 
 TEST_F(rx, stream)
 {
-	/* Only a failed VERIFY comes after epoch 2 was applied. */
-	bool applied = !variant->error || variant->what == SEND_BAD_VERIFY;
-	bool synced = variant->what != SEND_BAD_SHAPE;
+	bool applied = variant->applied, synced = variant->synced;
 	uint8_t *page, *staged;
 	char want[512];
-	int fd, i;
+	int i;
 
 	if (strcmp(self->role, "a")) {
-		fd = connect_backup(getenv("CUJU_PEER"), variant->port);
-		ASSERT_LE(0, fd) TH_LOG("backup not listening on port %d", variant->port);
-		send_stream(_metadata, fd, variant->what);
-		close_cleanly(fd);
+		sender(_metadata, variant);
 		return;
 	}
 
@@ -371,7 +627,7 @@ TEST_F(rx, stream)
 	for (i = 0; i < SLOT_PAGES * VMM_PAGE_SIZE; i++)
 		if (i / VMM_PAGE_SIZE != 5 && i / VMM_PAGE_SIZE != 7)
 			ASSERT_EQ(0, self->slot[i]) TH_LOG("byte %d written", i);
-	if (!variant->error) {
+	if (applied && variant->what != SEND_BAD_VERIFY) {
 		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":2,\"last_epoch\":2,\"epochs\":2,\"pages\":2,"))
 			TH_LOG("%s", self->out);
 	}
@@ -397,7 +653,7 @@ static struct vm *two_vm(const char *name, int pages, int port, char *out, size_
 		return NULL;
 	snprintf(p, sizeof(p), "%d", port);
 	if (run_capture(0, out, len, getenv("CUJU_FTNL"),
-			(const char *const[]){ "ftnl", "listen", name, "0.0.0.0", p, NULL }))
+			(const char *const[]){ "ftnl", "listen", name, "0.0.0.0", p, TEST_KEY, NULL }))
 		return NULL;
 	return vm;
 }
@@ -455,22 +711,32 @@ TEST_F(two, vms_without_crosstalk)
 	static const uint8_t pattern[2] = { 0x11, 0x22 };
 	const char *names[2] = { "bk1", "bk2" };
 	char out[4096], none[512];
+	struct useal s[2];
 	struct vm *vm[2];
 	int fd[2], i, j;
 
 	if (!self->backup) {
 		for (i = 0; i < 2; i++) {
-			fd[i] = connect_backup(getenv("CUJU_PEER"), TWO_PORT + i);
+			fd[i] = open_link(_metadata, TWO_PORT + i, false, &s[i]);
 			ASSERT_LE(0, fd[i]);
 		}
-		for (i = 0; i < 2; i++)
+		/* Each frame sealed for its own link, in turn: keys and counters apart. */
+		for (i = 0; i < 2; i++) {
+			link_seal = &s[i];
 			SEND(fd[i], build_hello(VMM_MAIN_SIZE / VMM_PAGE_SIZE + pages[i]));
-		for (i = 0; i < 2; i++)
+		}
+		for (i = 0; i < 2; i++) {
+			link_seal = &s[i];
 			SEND(fd[i], build(KVM_FT_WIRE_EPOCH_BEGIN, 1, NULL, 0));
-		for (i = 0; i < 2; i++)
+		}
+		for (i = 0; i < 2; i++) {
+			link_seal = &s[i];
 			SEND(fd[i], build_pages_of(TEST_GFN, pattern[i]));
-		for (i = 0; i < 2; i++)
+		}
+		for (i = 0; i < 2; i++) {
+			link_seal = &s[i];
 			SEND(fd[i], build_end(1));
+		}
 		for (i = 0; i < 2; i++)
 			close_cleanly(fd[i]);
 		return;

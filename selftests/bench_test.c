@@ -200,7 +200,7 @@ TEST_F(bench, work_rate_off_and_on)
 	double off, on;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("bench: linked");
 		EVENT("bench: peer lost (closed)");	/* b is done */
@@ -211,7 +211,7 @@ TEST_F(bench, work_rate_off_and_on)
 	sleep(WARMUP_S);
 	off = work_rate(self, pf_off);
 
-	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("bench: linked");
 	EVENT("bench: synced");
 	sleep(WARMUP_S);
@@ -234,7 +234,7 @@ TEST_F(bench, failover_time)
 	if (strcmp(variant->name, "light"))
 		return;		/* once is enough */
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("bench: linked");
 		EVENT("bench: peer lost (silence)");
@@ -253,7 +253,7 @@ TEST_F(bench, failover_time)
 		return;
 	}
 	guest_start(self);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("bench: linked");
 	EVENT("bench: synced");
 	ASSERT_TRUE(ftnl_counter_reaches("bench", "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());

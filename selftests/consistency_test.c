@@ -162,7 +162,7 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 	unsigned long long epochs;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "cons", "0.0.0.0", PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "cons", "0.0.0.0", PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("cons: linked");
 		EVENT("cons: peer lost (closed)");
@@ -178,7 +178,7 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 
 	ASSERT_TRUE(knob_set("verify_memory", 1));
 	guest_thread_start(&self->run, self->vcpu);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "cons", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "cons", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("cons: linked");
 	EVENT("cons: synced");
 	ASSERT_TRUE(epochs_checked("cons", EPOCHS, MIN_EPOCHS, time(NULL) + BUDGET_S))
@@ -286,7 +286,7 @@ TEST_F_TIMEOUT(two, vms_at_once_without_crosstalk, 2 * WAIT_S)
 
 	if (!strcmp(self->role, "a")) {
 		for (i = 0; i < 2; i++)
-			ASSERT_EQ(0, FTNL(self->out, "listen", two_names[i], "0.0.0.0", two_ports[i]))
+			ASSERT_EQ(0, FTNL(self->out, "listen", two_names[i], "0.0.0.0", two_ports[i], TEST_KEY))
 				TH_LOG("%s", self->out);
 		ASSERT_TRUE(both_events(&self->mon, "linked", NULL)) TH_LOG("%s", self->mon.event);
 		ASSERT_TRUE(both_events(&self->mon, "peer lost (closed)", NULL))
@@ -307,7 +307,7 @@ TEST_F_TIMEOUT(two, vms_at_once_without_crosstalk, 2 * WAIT_S)
 	ASSERT_TRUE(knob_set("verify_memory", 1));
 	for (i = 0; i < 2; i++) {
 		guest_thread_start(&self->run[i], self->vcpu[i]);
-		ASSERT_EQ(0, FTNL(self->out, "pair", two_names[i], self->peer, two_ports[i]))
+		ASSERT_EQ(0, FTNL(self->out, "pair", two_names[i], self->peer, two_ports[i], TEST_KEY))
 			TH_LOG("%s", self->out);
 	}
 	ASSERT_TRUE(both_events(&self->mon, "linked", "synced")) TH_LOG("%s", self->mon.event);

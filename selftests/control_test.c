@@ -97,17 +97,17 @@ TEST_F(ctl, pair_refused_with_reason)
 
 	ASSERT_EQ(0, ft_register(self->a, "ctl-nolog", KVM_FT_ROLE_PRIMARY,
 				 KVM_FT_F_NO_DEVICE_STATE));
-	EXPECT_EQ(1, FTNL(self->out, "pair", "ctl-nolog", "127.0.0.1", "7999"));
+	EXPECT_EQ(1, FTNL(self->out, "pair", "ctl-nolog", "127.0.0.1", "7999", TEST_KEY));
 	EXPECT_NE(NULL, strstr(self->out, "does not log dirty pages")) TH_LOG("%s", self->out);
 
 	vm_cpuid_set_bit(vm, 0x80000001, 2, 2, true);		/* SVM */
 	vcpu_set_cpuid(vcpu);
 	ASSERT_EQ(0, ft_register(vm, "ctl-nested", KVM_FT_ROLE_PRIMARY, KVM_FT_F_NO_DEVICE_STATE));
-	EXPECT_EQ(1, FTNL(self->out, "pair", "ctl-nested", "127.0.0.1", "7999"));
+	EXPECT_EQ(1, FTNL(self->out, "pair", "ctl-nested", "127.0.0.1", "7999", TEST_KEY));
 	EXPECT_NE(NULL, strstr(self->out, "nested virtualisation")) TH_LOG("%s", self->out);
 	vm_cpuid_set_bit(vm, 0x80000001, 2, 2, false);
 	vcpu_set_cpuid(vcpu);
-	EXPECT_EQ(0, FTNL(self->out, "pair", "ctl-nested", "127.0.0.1", "7999")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "pair", "ctl-nested", "127.0.0.1", "7999", TEST_KEY)) TH_LOG("%s", self->out);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-nested")) TH_LOG("%s", self->out);
 	vm_destroy(vm);
 }
@@ -127,11 +127,11 @@ TEST_F(ctl, names_are_owned)
 	EXPECT_NE(NULL, strstr(self->out, "(uid 65534)")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-owned"));
 	EXPECT_NE(NULL, strstr(self->out, "\"owner_uid\":65534,")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998"));
+	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", TEST_KEY));
 	EXPECT_NE(NULL, strstr(self->out, "registered by another user")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "0"));
-	EXPECT_EQ(2, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "uid", "65534"));
-	EXPECT_EQ(0, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "65534"))
+	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "0", TEST_KEY));
+	EXPECT_EQ(2, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "uid", "65534", TEST_KEY));
+	EXPECT_EQ(0, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "65534", TEST_KEY))
 		TH_LOG("%s", self->out);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-owned")) TH_LOG("%s", self->out);
 }
@@ -150,9 +150,9 @@ TEST_F(ctl, vcpus_fixed_while_linked)
 	vcpu_add(self->b, 0, NULL, 0, 0);
 	ASSERT_EQ(0, ft_register(vm, "ctl-fixed-p", KVM_FT_ROLE_PRIMARY, KVM_FT_F_NO_DEVICE_STATE));
 	ASSERT_EQ(0, ft_register(self->b, "ctl-fixed-b", KVM_FT_ROLE_BACKUP, KVM_FT_F_NO_DEVICE_STATE));
-	ASSERT_EQ(0, FTNL(self->out, "listen", "ctl-fixed-b", "127.0.0.1", "7997")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "listen", "ctl-fixed-b", "127.0.0.1", "7997", TEST_KEY)) TH_LOG("%s", self->out);
 	/* Nobody listens at 7996: the primary stays connecting, and paired. */
-	ASSERT_EQ(0, FTNL(self->out, "pair", "ctl-fixed-p", "127.0.0.1", "7996")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "ctl-fixed-p", "127.0.0.1", "7996", TEST_KEY)) TH_LOG("%s", self->out);
 	EXPECT_EQ(-1, ioctl(self->b->fd, KVM_CREATE_VCPU, 1));
 	EXPECT_EQ(EBUSY, errno);
 	EXPECT_EQ(-1, ioctl(vm->fd, KVM_CREATE_VCPU, 1));
@@ -248,9 +248,9 @@ TEST_F(ctl, errors_explained)
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
 	EXPECT_EQ(1, FTNL_AS(65534, self->out, "monitor", "1"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "pair", "ctl-a", "127.0.0.1", "7999"));
+	EXPECT_EQ(1, FTNL_AS(65534, self->out, "pair", "ctl-a", "127.0.0.1", "7999", TEST_KEY));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "listen", "ctl-a", "0.0.0.0", "7999"));
+	EXPECT_EQ(1, FTNL_AS(65534, self->out, "listen", "ctl-a", "0.0.0.0", "7999", TEST_KEY));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
 	EXPECT_EQ(1, FTNL_AS(65534, self->out, "start", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);

@@ -282,7 +282,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(dev) *se
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->vm->fd, KVM_FT_DEVICE_GET, &b));
 	EXPECT_EQ(ENODATA, errno) TH_LOG("nothing to fetch before a takeover");
-	ASSERT_EQ(0, FTNL(self->out, "listen", "dev", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "listen", "dev", "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("dev: linked");
 	ASSERT_TRUE(wait_takeover(self->dev.efd)) TH_LOG("no wake-up on the eventfd");
 
@@ -333,7 +333,7 @@ TEST_F(dev, device_state_survives_failover)
 	ASSERT_TRUE(knob_set("verify_memory", 1));
 	pthread_create(&self->vt.thread, NULL, run_vcpu, &self->vt);
 	pthread_create(&self->dev.thread, NULL, serve_device, &self->dev);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "dev", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "dev", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("dev: linked");
 	EVENT("dev: synced");
 	COUNTER_REACHES("\"device_timeouts\":", LATE_TO - LATE_FROM);
@@ -401,7 +401,7 @@ TEST_F(dev, stop_while_a_blob_is_due)
 	time_t deadline;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "dev", "0.0.0.0", HOLD_PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "dev", "0.0.0.0", HOLD_PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("dev: linked");
 		EVENT("dev: peer lost (closed)");	/* b stopped: no takeover */
@@ -411,7 +411,7 @@ TEST_F(dev, stop_while_a_blob_is_due)
 	self->dev.answer_all = true;
 	pthread_create(&self->vt.thread, NULL, run_vcpu, &self->vt);
 	pthread_create(&self->dev.thread, NULL, serve_device, &self->dev);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "dev", self->peer, HOLD_PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "dev", self->peer, HOLD_PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("dev: linked");
 	EVENT("dev: synced");
 	COUNTER_REACHES("\"epochs\":", 5);
@@ -452,7 +452,7 @@ TEST(device_ioctl_refusals)
 	ASSERT_EQ(0, ioctl(vm->fd, KVM_FT_REGISTER, &r));
 
 	/* Not set up: pairing says what is missing, before it connects. */
-	EXPECT_EQ(1, FTNL(out, "pair", "dioc", "127.0.0.1", "7999"));
+	EXPECT_EQ(1, FTNL(out, "pair", "dioc", "127.0.0.1", "7999", TEST_KEY));
 	EXPECT_NE(NULL, strstr(out, "KVM_FT_DEVICE_SETUP")) TH_LOG("%s", out);
 	EXPECT_EQ(EINVAL, put(vm, 8, 1)) TH_LOG("nothing set up to put into");
 

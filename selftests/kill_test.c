@@ -121,7 +121,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(kill) *s
 	uint64_t from, done;
 	time_t deadline;
 
-	ASSERT_EQ(0, FTNL(self->out, "listen", "kill", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "listen", "kill", "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("kill: linked");
 	EVENT("kill: peer lost (silence)");
 	EVENT("kill: failover started at epoch");
@@ -150,7 +150,7 @@ TEST_F_TIMEOUT(kill, primary_host_killed, 2 * WAIT_S)
 		return;
 	}
 	guest_thread_start(&self->run, self->vcpu);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "kill", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "kill", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("kill: linked");
 	EVENT("kill: synced");
 	ASSERT_TRUE(ftnl_counter_reaches("kill", "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());

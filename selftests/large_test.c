@@ -170,7 +170,7 @@ TEST_F_TIMEOUT(big, all_memory_in_one_epoch, 4 * WAIT_S)
 	unsigned long long acked;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "big", "0.0.0.0", PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "big", "0.0.0.0", PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("big: linked");
 		compare_on_a(_metadata, self);
@@ -191,7 +191,7 @@ TEST_F_TIMEOUT(big, all_memory_in_one_epoch, 4 * WAIT_S)
 	}
 
 	ASSERT_TRUE(knob_set("inflight_max", 1));
-	ASSERT_EQ(0, FTNL(self->out, "pair", "big", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "big", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("big: linked");
 	EVENT("big: synced");
 	TH_LOG("synced; the guest sweeps with the link down");

@@ -266,7 +266,7 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(nb) *se
 	ASSERT_TRUE(note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished off");
 	EXPECT_EQ(0, ftnl_counter(VM, "\"out_held\":")) TH_LOG("held unprotected: %s", ftnl_last());
 
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	ASSERT_TRUE(ftnl_epochs_settle(VM, WAIT_S)) TH_LOG("%s", ftnl_last());
@@ -288,7 +288,7 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(nb) *se
 static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(nb) *self)
 {
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, "backup", "cuju_job=serve", 128, NULL));
-	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": peer lost (closed)");
 }

@@ -289,7 +289,7 @@ TEST_F_TIMEOUT(out, held_until_committed, 4 * WAIT_S)
 	int i, n;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->out);
 		EVENT(VM ": linked");
 		/* b's frames pass while we acknowledge; then, told, we go silent. */
 		ASSERT_TRUE(wait_cut()) TH_LOG("b did not ask for the cut");
@@ -310,7 +310,7 @@ TEST_F_TIMEOUT(out, held_until_committed, 4 * WAIT_S)
 	 * before it no takeover is possible, so nothing is held), every frame
 	 * comes, each after being held.
 	 */
-	ASSERT_EQ(0, FTNL(self->out, "pair", VM, getenv("CUJU_PEER"), PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", VM, getenv("CUJU_PEER"), PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"cur_epoch\":", 2, WAIT_S)) TH_LOG("%s", ftnl_last());

@@ -94,7 +94,7 @@ TEST_F(peer, partition_and_repair)
 	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->out);
 		EVENT("hb: linked");
 		/* The sync and one epoch of b's are applied: b saw "synced" before the cut. */
 		COUNTER_REACHES("\"epochs\":", 2);
@@ -121,7 +121,7 @@ TEST_F(peer, partition_and_repair)
 
 	/* Epochs far apart: the link idles between them, and carries heartbeats. */
 	ASSERT_EQ(0, FTNL(self->out, "set", "hb", "epoch-us", "2000000")) TH_LOG("%s", self->out);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("hb: linked");
 	EVENT("hb: synced");
 	COUNTER_REACHES("\"heartbeats\":", 3);
@@ -132,7 +132,7 @@ TEST_F(peer, partition_and_repair)
 		TH_LOG("%s", self->out);
 	/* Pairing again is allowed from unprotected; it connects once a is back. */
 	knob_set("failover_timeout_ms", REPAIR_MS);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("hb: linked");
 	EVENT("hb: synced");	/* a stop mid-sync would end the stream mid-epoch */
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "hb"));
@@ -149,17 +149,17 @@ TEST_F(peer, wrong_role_refused)
 
 	/* A primary does not listen, a backup does not pair. */
 	if (strcmp(self->role, "a")) {
-		EXPECT_EQ(1, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT));
+		EXPECT_EQ(1, FTNL(self->out, "listen", "hb", "0.0.0.0", PORT, TEST_KEY));
 	} else {
-		EXPECT_EQ(1, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), PORT));
+		EXPECT_EQ(1, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), PORT, TEST_KEY));
 	}
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
 	EXPECT_EQ(0, FTNL(self->out, "-j", "show", "hb"));
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"idle\"")) TH_LOG("%s", self->out);
 	/* Refused by ftnl before anything is sent. */
-	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", "300.1.1.1", PORT));
-	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), "0"));
-	EXPECT_EQ(2, FTNL(self->out, "listen", "hb", "0.0.0.0", "65536"));
+	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", "300.1.1.1", PORT, TEST_KEY));
+	EXPECT_EQ(2, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), "0", TEST_KEY));
+	EXPECT_EQ(2, FTNL(self->out, "listen", "hb", "0.0.0.0", "65536", TEST_KEY));
 }
 
 /*
@@ -179,7 +179,7 @@ TEST_F(peer, stop_and_start_again)
 	EXPECT_NE(NULL, strstr(self->out, "link:      none yet")) TH_LOG("%s", self->out);
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", START_PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", START_PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("hb: linked");
 		EVENT("hb: peer lost (closed)");
@@ -198,7 +198,7 @@ TEST_F(peer, stop_and_start_again)
 		return;
 	}
 
-	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, START_PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, START_PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("hb: linked");
 	EVENT("hb: synced");
 	EXPECT_EQ(1, FTNL(self->out, "start", "hb"));

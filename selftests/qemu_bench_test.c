@@ -137,7 +137,7 @@ static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qbench) *sel
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, backup ? "backup" : "primary", variant->job,
 				    GUEST_MIB, NULL));
 	if (backup) {
-		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	} else {
 		ASSERT_TRUE(guest_line("WL start", 120, line, sizeof(line))) TH_LOG("no workload");
 	}
@@ -157,7 +157,7 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 	sleep(WARMUP_S);
 	off = wl_rate(MEASURE_S);
 
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	sleep(WARMUP_S);
@@ -193,7 +193,7 @@ TEST_F_TIMEOUT(qbench, failover_time, 2 * WAIT_S)
 		       "second)\n", FAILOVER_MS, (took - lost) * 1000, (running - lost) * 1000);
 		return;
 	}
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());

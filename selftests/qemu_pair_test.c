@@ -79,7 +79,7 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 
 	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
-		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
 		closed = monitor_next(&self->h.mon, VM ": peer lost (closed)", WAIT_S);
 		if (!closed)
@@ -98,7 +98,7 @@ TEST_F_TIMEOUT(qpair, verified_then_quit, 2 * WAIT_S)
 	}
 	ASSERT_TRUE(knob_set("verify_memory", 1));
 	qemu_up(_metadata, self, "primary");
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	/* Packets QEMU writes into the guest, checked at the commit points. */
@@ -125,7 +125,7 @@ TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
 
 	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
-		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
 		ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S))
 			TH_LOG("%s", ftnl_last());
@@ -147,7 +147,7 @@ TEST_F_TIMEOUT(qpair, failover_by_hand, 2 * WAIT_S)
 		return;
 	}
 	qemu_up(_metadata, self, "primary");
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	EVENT(VM ": peer lost");
@@ -163,7 +163,7 @@ TEST_F_TIMEOUT(qpair, qemu_killed, 2 * WAIT_S)
 
 	if (!strcmp(self->h.role, "a")) {
 		qemu_up(_metadata, self, "backup");
-		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost");
 		EXPECT_EQ(NULL, strstr(self->h.mon.event, "(closed)")) TH_LOG("%s", self->h.mon.event);
@@ -177,7 +177,7 @@ TEST_F_TIMEOUT(qpair, qemu_killed, 2 * WAIT_S)
 		return;
 	}
 	qemu_up(_metadata, self, "primary");
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
@@ -196,7 +196,7 @@ TEST_F_TIMEOUT(qpair, other_machine_refused, 2 * WAIT_S)
 	if (!strcmp(self->h.role, "a")) {
 		self->h.extra = watchdog;
 		qemu_up(_metadata, self, "backup");
-		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT))
+		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY))
 			TH_LOG("%s", self->h.out);
 		EVENT(VM ": linked");
 		EVENT(VM ": peer lost (machine)");
@@ -208,7 +208,7 @@ TEST_F_TIMEOUT(qpair, other_machine_refused, 2 * WAIT_S)
 		return;
 	}
 	qemu_up(_metadata, self, "primary");
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": peer lost");
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"peer_lost\":", 1, 30)) TH_LOG("%s", ftnl_last());

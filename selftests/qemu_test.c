@@ -217,7 +217,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 
 	qemu_start(_metadata, self, "backup");
 	ASSERT_EQ(0, guest_step(0)) TH_LOG("the backup's guest must not run before a takeover");
-	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
 	EVENT(VM ": linked");
 	guest_narrate("host a: the primary on host b connected; epochs arrive");
@@ -286,7 +286,7 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 		TH_LOG("the guest's NIC is not up");
 	check_disk(_metadata, self->disk_md5, 60);
 	guest_narrate("host b: QEMU runs the guest (Debian's kernel), computing; NIC " GUEST_IP);
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	guest_narrate("host b: ftnl pair " VM " %s " PORT ": memory synced, epochs flow", self->h.peer);

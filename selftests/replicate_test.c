@@ -180,12 +180,12 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(rep) *self,
 {
 	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", port))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", port, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("rep: linked");
 		return;
 	}
-	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, port)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, port, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("rep: linked");
 	EVENT("rep: synced");
 }
@@ -203,7 +203,7 @@ TEST_F(rep, quiesced_memory_matches)
 	if (!strcmp(self->role, "a")) {
 		/* No checkpoint yet: a failover is refused, with the reason (on a
 		 * port of its own, where b cannot link meanwhile). */
-		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", SPARE_PORT));
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", SPARE_PORT, TEST_KEY));
 		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
 		EXPECT_NE(NULL, strstr(self->out, "no consistent checkpoint")) TH_LOG("%s", self->out);
 		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
@@ -326,7 +326,7 @@ static pid_t old_backup(void)
 		return pid;
 	vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	vcpu_add(vm, 0, guest_churn, 0, 0);
-	if (ioctl(vm->fd, KVM_FT_REGISTER, &r) || FTNL(out, "listen", "old", "0.0.0.0", OLD_PORT))
+	if (ioctl(vm->fd, KVM_FT_REGISTER, &r) || FTNL(out, "listen", "old", "0.0.0.0", OLD_PORT, TEST_KEY))
 		_exit(1);
 	for (;;)
 		pause();
@@ -356,7 +356,7 @@ TEST_F(rep, new_backup_after_loss)
 		EXPECT_EQ(1, FTNL(self->out, "show", "old"));
 		EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'old'")) TH_LOG("%s", self->out);
 		/* The new backup: this process's VM, on another port. */
-		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", NEW_PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", NEW_PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("rep: linked");
 		EVENT("rep: peer lost (closed)");
@@ -365,7 +365,7 @@ TEST_F(rep, new_backup_after_loss)
 	}
 
 	runner_start(&r, self->vcpu);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, OLD_PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, OLD_PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("rep: linked");
 	EVENT("rep: synced");
 	EVENT("rep: peer lost");
@@ -377,7 +377,7 @@ TEST_F(rep, new_backup_after_loss)
 	while (r.last_round < round + 10)
 		usleep(10 * 1000);
 
-	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, NEW_PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "rep", self->peer, NEW_PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("rep: linked");
 	EVENT("rep: synced");
 	COUNTER_REACHES("\"epochs\":", acked + 5);	/* counted on from before */
@@ -405,7 +405,7 @@ static pid_t doomed_primary(const char *peer)
 		return pid;
 	vm = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
 	runner_start(&run, vcpu_add(vm, 0, guest_churn, 0, 0));
-	if (ioctl(vm->fd, KVM_FT_REGISTER, &r) || FTNL(out, "pair", "vmm", peer, CRASH_PORT))
+	if (ioctl(vm->fd, KVM_FT_REGISTER, &r) || FTNL(out, "pair", "vmm", peer, CRASH_PORT, TEST_KEY))
 		_exit(1);
 	for (;;)
 		pause();
@@ -424,7 +424,7 @@ TEST_F(rep, primary_vmm_killed)
 
 	ASSERT_TRUE(monitor_start(&self->mon));
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", CRASH_PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", CRASH_PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("rep: linked");
 		EVENT("rep: peer lost");
@@ -873,7 +873,7 @@ TEST_F(state, vcpus_survive_failover)
 	int i;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "st", "0.0.0.0", PORT)) TH_LOG("%s", self->out);
+		ASSERT_EQ(0, FTNL(self->out, "listen", "st", "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->out);
 		EVENT("st: linked");
 		EVENT("st: peer lost (silence)");
 		EVENT("st: failover started at epoch");
@@ -925,7 +925,7 @@ TEST_F(state, vcpus_survive_failover)
 		return;
 	}
 	chains_start(self);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "st", self->peer, PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "st", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("st: linked");
 	EVENT("st: synced");
 	ASSERT_TRUE(ftnl_counter_reaches("st", "\"epochs\":", 10, WAIT_S)) TH_LOG("%s", ftnl_last());
@@ -1041,7 +1041,7 @@ TEST_F(ap, unstarted_ap_is_held)
 	uint32_t crc = 0;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "ap", "0.0.0.0", AP_PORT))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "ap", "0.0.0.0", AP_PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
 		EVENT("ap: linked");
 		EVENT("ap: peer lost (closed)");
@@ -1053,7 +1053,7 @@ TEST_F(ap, unstarted_ap_is_held)
 
 	runner_start(&r, self->bsp);
 	unstarted_start(&self->ap);
-	ASSERT_EQ(0, FTNL(self->out, "pair", "ap", self->peer, AP_PORT)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "ap", self->peer, AP_PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("ap: linked");
 	EVENT("ap: synced");
 	ASSERT_TRUE(ftnl_counter_reaches("ap", "\"epochs\":", 10, WAIT_S)) TH_LOG("%s", ftnl_last());

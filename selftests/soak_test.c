@@ -90,7 +90,7 @@ static void pair_then_die(struct __test_metadata *_metadata, FIXTURE_DATA(soak) 
 	time_t deadline = time(NULL) + 60;
 	int ret;
 
-	while ((ret = FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) &&
+	while ((ret = FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) &&
 	       strstr(self->h.out, "have not all run") && time(NULL) < deadline)
 		sleep(1);
 	ASSERT_EQ(0, ret) TH_LOG("%s", self->h.out);
@@ -141,7 +141,7 @@ static void backup(struct __test_metadata *_metadata, FIXTURE_DATA(soak) *self)
 	char line[256];
 
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, "backup", "cuju_job=serve", 128, NULL));
-	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": peer lost (silence)");
 	EVENT(VM ": failover started at epoch");

@@ -82,7 +82,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream) 
 	char line[256];
 
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, "backup", "cuju_job=serve", 128, NULL));
-	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
 	EVENT(VM ": linked");
 	guest_narrate("host a: the primary on host b connected; epochs arrive");
@@ -120,7 +120,7 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream)
 	EXPECT_EQ(0, ftnl_counter(VM, "\"out_held\":")) TH_LOG("held while unprotected: %s",
 							     ftnl_last());
 	guest_narrate("host b: unprotected, nothing held; ftnl pair " VM " %s " PORT, self->h.peer);
-	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT)) TH_LOG("%s", self->h.out);
+	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	flow_note(FLOW_CLIENT_IP, "paired");

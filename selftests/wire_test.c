@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "useal.h"
 #include "test.h"
 #include "wire.h"
 
@@ -13,18 +14,18 @@
 
 static __u8 frame[MAXF];
 
-/* Build a sealed frame of @type with @len payload bytes from @payload. */
+/* Build a checksummed frame of @type with @len payload bytes from @payload. */
 static __u8 *build(__u8 type, __u64 epoch, const void *payload, __u32 len)
 {
 	kvm_ft_wire_put_hdr(frame, type, epoch, len);
 	memcpy(frame + HDR, payload, len);
-	kvm_ft_wire_seal(frame, frame + HDR);
+	kvm_ft_wire_put_crc(frame, frame + HDR);
 	return frame;
 }
 
 static int decode(struct kvm_ft_wire_msg *m)
 {
-	return kvm_ft_wire_decode(frame, frame + HDR, m);
+	return kvm_ft_wire_decode(frame, frame + HDR, 0, m);
 }
 
 /* HELLO of a VM whose VMM hands in device state (as the receiver's). */
@@ -96,6 +97,7 @@ FIXTURE_SETUP(rx)
 	self->rx.nr_vcpus = 2;
 	self->rx.flags = KVM_FT_WIRE_HELLO_F_DEVICE;
 	self->rx.gfn_valid = gfn_below_1024;
+	self->rx.features = KVM_FT_WIRE_FEAT_ALL;
 	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
 	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
 }
@@ -265,12 +267,14 @@ TEST(header_refused)
 	frame[0] ^= 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_MAGIC, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
-	frame[4] = 2;
+	frame[4] = 1;		/* an older release's */
+	EXPECT_EQ(KVM_FT_WIRE_E_VERSION, kvm_ft_wire_decode_hdr(frame, &m));
+	frame[4] = KVM_FT_WIRE_VERSION + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_VERSION, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[5] = 0;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
-	frame[5] = KVM_FT_WIRE_VERIFY + 1;
+	frame[5] = KVM_FT_WIRE_CONFIRM + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[7] = 1;
@@ -332,19 +336,19 @@ TEST(replies_from_a_backup)
 	int i;
 
 	build(KVM_FT_WIRE_ACK, 7, pl, 0);
-	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(frame, &m));
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(frame, 0, &m));
 	EXPECT_EQ(KVM_FT_WIRE_ACK, m.type);
 	EXPECT_EQ(7, m.epoch);
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
-	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(frame, &m));
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_reply(frame, 0, &m));
 	frame[16] ^= 1;
-	EXPECT_EQ(KVM_FT_WIRE_E_CRC, kvm_ft_wire_decode_reply(frame, &m));
+	EXPECT_EQ(KVM_FT_WIRE_E_CRC, kvm_ft_wire_decode_reply(frame, 0, &m));
 	for (i = 0; i < ARRAY_SIZE(types); i++) {
 		kvm_ft_wire_put_hdr(frame, types[i], 1, lens[i]);
 		ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_decode_hdr(frame, &m)) TH_LOG("type %u", types[i]);
-		EXPECT_EQ(KVM_FT_WIRE_E_LEN, kvm_ft_wire_decode(frame, NULL, &m))
+		EXPECT_EQ(KVM_FT_WIRE_E_LEN, kvm_ft_wire_decode(frame, NULL, 0, &m))
 			TH_LOG("type %u", types[i]);
-		EXPECT_EQ(KVM_FT_WIRE_E_ORDER, kvm_ft_wire_decode_reply(frame, &m))
+		EXPECT_EQ(KVM_FT_WIRE_E_ORDER, kvm_ft_wire_decode_reply(frame, 0, &m))
 			TH_LOG("type %u", types[i]);
 	}
 }
@@ -364,6 +368,213 @@ TEST(every_flipped_bit_refused)
 		}
 	}
 	ASSERT_EQ(KVM_FT_WIRE_OK, decode(&m));
+}
+
+TEST(verify_only_if_both_speak_it)
+{
+	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
+				     .flags = KVM_FT_WIRE_HELLO_F_DEVICE,
+				     .gfn_valid = gfn_below_1024 };
+	struct kvm_ft_wire_msg m;
+
+	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	memset(pl, 0, 8);
+	build(KVM_FT_WIRE_VERIFY, 1, pl, 8);
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
+}
+
+/* ---- The handshake ------------------------------------------------------- */
+
+static const __u8 key_a[KVM_FT_KEY_LEN] = { 1, 2, 3, 4, 5 };
+static const __u8 key_b[KVM_FT_KEY_LEN] = { 1, 2, 3, 4, 6 };
+
+FIXTURE(hs) {
+	struct kvm_ft_wire_hs p, b;	/* the primary's side, the backup's */
+	__u8 f1[KVM_FT_WIRE_HS_FRAME], f2[KVM_FT_WIRE_HS_FRAME], f3[KVM_FT_WIRE_HS_FRAME];
+	__u32 len;
+};
+
+static void side(struct kvm_ft_wire_hs *hs, const __u8 *key, const char *name, __u8 seed)
+{
+	memset(hs, 0, sizeof(*hs));
+	hs->keyed = key != NULL;
+	if (key)
+		memcpy(hs->key, key, KVM_FT_KEY_LEN);
+	memset(hs->nonce, seed, sizeof(hs->nonce));
+	strcpy(hs->name, name);
+	hs->features = KVM_FT_WIRE_FEAT_ALL;
+}
+
+FIXTURE_SETUP(hs)
+{
+	side(&self->p, key_a, "web1", 0x11);
+	side(&self->b, key_a, "web1-bk", 0x22);
+}
+
+FIXTURE_TEARDOWN(hs)
+{
+}
+
+/* INIT to the backup, its REPLY (the refusal it returns), then the primary's CONFIRM. */
+static int step_reply(FIXTURE_DATA(hs) *self)
+{
+	kvm_ft_wire_hs_init(&self->p, self->f1);
+	return kvm_ft_wire_hs_reply(&self->b, self->f1, self->f1 + HDR, self->f2, &self->len);
+}
+
+static int step_confirm(FIXTURE_DATA(hs) *self)
+{
+	return kvm_ft_wire_hs_confirm(&self->p, self->f2, self->f2 + HDR, self->f3, &self->len);
+}
+
+TEST_F(hs, same_key_agrees)
+{
+	struct useal ps, bs;
+	__u8 buf[HDR + 8 + KVM_FT_WIRE_TAG_LEN], sealed[sizeof(buf)];
+	size_t n;
+
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_reply(self));
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_confirm(self));
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_hs_proven(&self->p));
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_hs_done(&self->b, self->f3, self->f3 + HDR));
+	EXPECT_EQ(KVM_FT_WIRE_VERSION, self->p.version);
+	EXPECT_EQ(KVM_FT_WIRE_VERSION, self->b.version);
+	EXPECT_EQ(KVM_FT_WIRE_FEAT_ALL, self->p.common);
+	EXPECT_EQ(0, strcmp("web1-bk", self->p.peer));
+	EXPECT_EQ(0, strcmp("web1", self->b.peer));
+	EXPECT_EQ(0, memcmp(self->p.key_p2b, self->b.key_p2b, KVM_FT_KEY_LEN));
+	EXPECT_EQ(0, memcmp(self->p.key_b2p, self->b.key_b2p, KVM_FT_KEY_LEN));
+	EXPECT_NE(0, memcmp(self->p.key_p2b, self->p.key_b2p, KVM_FT_KEY_LEN));
+	EXPECT_NE(0, memcmp(self->p.key_p2b, key_a, KVM_FT_KEY_LEN));
+
+	/* A frame sealed one way opens the other way, once, and only unaltered. */
+	useal_init(&ps, self->p.key_p2b, self->p.key_b2p);
+	useal_init(&bs, self->b.key_b2p, self->b.key_p2b);
+	kvm_ft_wire_put_hdr(buf, KVM_FT_WIRE_VERIFY, 3, 8);
+	memset(buf + HDR, 0x5a, 8);
+	n = useal_frame(&ps, buf);
+	ASSERT_EQ(HDR + 8 + KVM_FT_WIRE_TAG_LEN, n);
+	EXPECT_NE(0x5a, buf[HDR]);		/* encrypted */
+	memcpy(sealed, buf, sizeof(buf));
+	buf[HDR + 3] ^= 4;
+	EXPECT_EQ(-1, useal_open(&bs, buf, buf + HDR, 8, buf + HDR + 8));
+	memcpy(buf, sealed, sizeof(buf));	/* a failed open leaves garbage */
+	bs.rx_seq = 0;
+	ASSERT_EQ(0, useal_open(&bs, buf, buf + HDR, 8, buf + HDR + 8));
+	EXPECT_EQ(0x5a, buf[HDR + 7]);
+}
+
+TEST_F(hs, replayed_frame_refused)
+{
+	struct useal ps, bs;
+	__u8 buf[HDR + KVM_FT_WIRE_TAG_LEN], copy[sizeof(buf)];
+
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_reply(self));
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_confirm(self));
+	useal_init(&ps, self->p.key_p2b, self->p.key_b2p);
+	useal_init(&bs, self->b.key_b2p, self->b.key_p2b);
+	kvm_ft_wire_put_hdr(buf, KVM_FT_WIRE_HEARTBEAT, 0, 0);
+	useal_frame(&ps, buf);
+	memcpy(copy, buf, sizeof(buf));
+	ASSERT_EQ(0, useal_open(&bs, buf, NULL, 0, buf + HDR));
+	EXPECT_EQ(-1, useal_open(&bs, copy, NULL, 0, copy + HDR));	/* counter moved on */
+}
+
+TEST_F(hs, wrong_key_refused_both_ways)
+{
+	side(&self->b, key_b, "web1-bk", 0x22);
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_reply(self));
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_confirm(self));
+	EXPECT_EQ(KVM_FT_WIRE_E_KEY, kvm_ft_wire_hs_proven(&self->p));
+	EXPECT_EQ(KVM_FT_WIRE_E_KEY, kvm_ft_wire_hs_done(&self->b, self->f3, self->f3 + HDR));
+}
+
+TEST_F(hs, key_on_one_side_refused)
+{
+	side(&self->b, NULL, "web1-bk", 0x22);
+	EXPECT_EQ(KVM_FT_WIRE_E_INSECURE, step_reply(self));
+	EXPECT_EQ(KVM_FT_WIRE_E_INSECURE, step_confirm(self));	/* the primary is told */
+	side(&self->p, NULL, "web1", 0x11);
+	side(&self->b, key_a, "web1-bk", 0x22);
+	EXPECT_EQ(KVM_FT_WIRE_E_INSECURE, step_reply(self));
+}
+
+TEST_F(hs, insecure_on_both_sides_agrees)
+{
+	side(&self->p, NULL, "web1", 0x11);
+	side(&self->b, NULL, "web1-bk", 0x22);
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_reply(self));
+	ASSERT_EQ(KVM_FT_WIRE_OK, step_confirm(self));
+	EXPECT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_hs_proven(&self->p));
+	EXPECT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_hs_done(&self->b, self->f3, self->f3 + HDR));
+}
+
+TEST_F(hs, no_common_version_refused)
+{
+	self->p.min_version = self->p.max_version = KVM_FT_WIRE_VERSION + 7;
+	EXPECT_EQ(KVM_FT_WIRE_E_VERSION, step_reply(self));
+	EXPECT_EQ(KVM_FT_WIRE_E_VERSION, step_confirm(self));
+	/* A range that reaches down to ours meets at ours. */
+	side(&self->b, key_a, "web1-bk", 0x22);
+	self->p.min_version = KVM_FT_WIRE_VERSION_MIN;
+	EXPECT_EQ(KVM_FT_WIRE_OK, step_reply(self));
+	EXPECT_EQ(KVM_FT_WIRE_VERSION, self->b.version);
+	EXPECT_EQ(KVM_FT_WIRE_OK, step_confirm(self));
+	EXPECT_EQ(KVM_FT_WIRE_VERSION, self->p.version);
+}
+
+/*
+ * What a man in the middle changes in INIT or REPLY (checksum fixed up:
+ * it is no secret) makes the two sides' transcripts differ: no proof
+ * checks out.  Each byte of both payloads but the REPLY's proof itself.
+ */
+TEST_F(hs, any_change_in_transit_refused)
+{
+	__u32 i, len = sizeof(struct kvm_ft_wire_init);
+
+	for (i = 0; i < len; i++) {
+		side(&self->p, key_a, "web1", 0x11);
+		side(&self->b, key_a, "web1-bk", 0x22);
+		kvm_ft_wire_hs_init(&self->p, self->f1);
+		self->f1[HDR + i] ^= 0x80;
+		kvm_ft_wire_put_crc(self->f1, self->f1 + HDR);
+		if (kvm_ft_wire_hs_reply(&self->b, self->f1, self->f1 + HDR, self->f2, &self->len))
+			continue;		/* refused outright: fine too */
+		if (step_confirm(self))
+			continue;
+		EXPECT_EQ(KVM_FT_WIRE_E_KEY, kvm_ft_wire_hs_proven(&self->p)) TH_LOG("INIT byte %u", i);
+		EXPECT_EQ(KVM_FT_WIRE_E_KEY, kvm_ft_wire_hs_done(&self->b, self->f3, self->f3 + HDR))
+			TH_LOG("INIT byte %u", i);
+	}
+	len = sizeof(struct kvm_ft_wire_reply) - KVM_FT_WIRE_PROOF_LEN;
+	for (i = 0; i < len; i++) {
+		side(&self->p, key_a, "web1", 0x11);
+		side(&self->b, key_a, "web1-bk", 0x22);
+		ASSERT_EQ(KVM_FT_WIRE_OK, step_reply(self));
+		self->f2[HDR + i] ^= 0x80;
+		kvm_ft_wire_put_crc(self->f2, self->f2 + HDR);
+		if (step_confirm(self))
+			continue;
+		EXPECT_EQ(KVM_FT_WIRE_E_KEY, kvm_ft_wire_hs_proven(&self->p)) TH_LOG("REPLY byte %u", i);
+		EXPECT_EQ(KVM_FT_WIRE_E_KEY, kvm_ft_wire_hs_done(&self->b, self->f3, self->f3 + HDR))
+			TH_LOG("REPLY byte %u", i);
+	}
+}
+
+TEST(busy_refusal_reaches_the_primary)
+{
+	struct kvm_ft_wire_hs p;
+	__u8 f[KVM_FT_WIRE_HS_FRAME], c[KVM_FT_WIRE_HS_FRAME];
+	__u32 len;
+
+	memset(&p, 0, sizeof(p));
+	p.keyed = 1;
+	kvm_ft_wire_hs_init(&p, c);
+	kvm_ft_wire_hs_refusal(f, KVM_FT_WIRE_E_BUSY);
+	EXPECT_EQ(KVM_FT_WIRE_E_BUSY, kvm_ft_wire_hs_confirm(&p, f, f + HDR, c, &len));
 }
 
 TEST(strerror_names_every_error)

@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
@@ -42,6 +45,9 @@ struct vm_info {
 	uint32_t out_devs[8];		/* ifindex of each tap held on; 0: none */
 	uint32_t inflight;
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
+	bool keyed, insecure;
+	uint32_t key_fpr;
+	char peer[KVM_FT_NAME_LEN];	/* "" until a handshake named it */
 };
 
 /* Short names of the refusals counted in VM_ERRORS, by enum kvm_ft_wire_err. */
@@ -56,6 +62,9 @@ static const char *const error_names[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_SILENCE] = "silence", [KVM_FT_WIRE_E_SNAPSHOT] = "snapshot",
 	[KVM_FT_WIRE_E_NOMEM] = "nomem", [KVM_FT_WIRE_E_VERIFY] = "verify",
 	[KVM_FT_WIRE_E_LAYOUT] = "layout", [KVM_FT_WIRE_E_MACHINE] = "machine",
+	[KVM_FT_WIRE_E_AUTH] = "auth", [KVM_FT_WIRE_E_KEY] = "key",
+	[KVM_FT_WIRE_E_INSECURE] = "insecure", [KVM_FT_WIRE_E_BUSY] = "busy",
+	[KVM_FT_WIRE_E_HANDSHAKE] = "handshake",
 };
 
 /* The kernel's own reason for the last refusal, if it gave one. */
@@ -156,6 +165,12 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 	U64(KVM_FT_A_VM_OUT_DROPPED, out_dropped);
 	U64(KVM_FT_A_VM_OUT_DEPTH, out_depth);
 #undef U64
+	vm->keyed = a[KVM_FT_A_KEY_FPR];
+	if (vm->keyed)
+		vm->key_fpr = nla_get_u32(a[KVM_FT_A_KEY_FPR]);
+	vm->insecure = a[KVM_FT_A_INSECURE];
+	if (a[KVM_FT_A_PEER_NAME])
+		snprintf(vm->peer, sizeof(vm->peer), "%s", nla_get_string(a[KVM_FT_A_PEER_NAME]));
 	hist(a[KVM_FT_A_VM_PAUSE_HIST], vm->pause_hist);
 	hist(a[KVM_FT_A_VM_OUT_HOLD_HIST], vm->out_hold_hist);
 	if (a[KVM_FT_A_VM_OUT_DEVS]) {
@@ -255,7 +270,22 @@ static void print_vm_json(const struct vm_info *vm, int index)
 	printf("],\"out_hold_hist\":[");
 	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
 		printf("%s%llu", i ? "," : "", (unsigned long long)vm->out_hold_hist[i]);
-	printf("]}");
+	printf("],\"key_fpr\":");
+	printf(vm->keyed ? "\"%08x\"" : "null", vm->key_fpr);
+	printf(",\"insecure\":%s,\"peer\":\"%s\"}", vm->insecure ? "true" : "false", vm->peer);
+}
+
+/* How the VM's link is keyed, in words. */
+static void print_keying(const struct vm_info *vm)
+{
+	if (vm->keyed)
+		printf("key:       fingerprint %08x\n", vm->key_fpr);
+	else if (vm->insecure)
+		printf("key:       none: insecure, as told (no authentication, no encryption)\n");
+	else
+		printf("key:       none (pair and listen need one, or 'insecure')\n");
+	if (vm->peer[0])
+		printf("peer:      VM %s\n", vm->peer);
 }
 
 static int list_cb(struct nl_msg *msg, void *arg)
@@ -308,6 +338,7 @@ static int show_cb(struct nl_msg *msg, void *arg)
 			       "listens on" : "pairs with", vm.addr, vm.port);
 		else
 			printf("link:      none yet (pair or listen)\n");
+		print_keying(&vm);
 		printf("refused:  ");
 		for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 			if (vm.errors[i])
@@ -479,57 +510,135 @@ static int cmd_show(struct ctx *c, int argc, char **argv)
 	return err < 0 ? refused(err, "show", argv[1]) : 0;
 }
 
+/*
+ * A key file (or "-": standard input): 64 hex digits, whitespace around
+ * them allowed, as ftnl genkey writes it.  A file others may read is
+ * taken, with a warning.  0, or -1 with the reason printed.
+ */
+static int read_key(const char *path, uint8_t *key)
+{
+	char buf[256], *p;
+	struct stat st;
+	size_t n, i;
+	FILE *f;
+
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "ftnl: key file '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (f != stdin && !fstat(fileno(f), &st) && (st.st_mode & 077))
+		fprintf(stderr, "ftnl: warning: key file '%s' is accessible to others "
+			"(chmod 600 it)\n", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (f != stdin)
+		fclose(f);
+	buf[n] = 0;
+	p = buf + strspn(buf, " \t\r\n");
+	n = strspn(p, "0123456789abcdefABCDEF");
+	if (n != 2 * KVM_FT_KEY_LEN || p[n + strspn(p + n, " \t\r\n")]) {
+		fprintf(stderr, "ftnl: key file '%s': expected %d hex digits (ftnl genkey)\n",
+			path, 2 * KVM_FT_KEY_LEN);
+		memset(buf, 0, sizeof(buf));
+		return -1;
+	}
+	for (i = 0; i < KVM_FT_KEY_LEN; i++)
+		sscanf(p + 2 * i, "%2hhx", &key[i]);
+	memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+/*
+ * The options of set, listen and pair, as "key value" pairs after the
+ * command's own arguments: "key FILE", "insecure" (no value), and what
+ * @allowed adds ("epoch-us N" for set, "owner UID" for listen and pair).
+ * Each goes into @msg; false (and the reason printed) on a bad one.
+ */
+static bool put_options(struct nl_msg *msg, int argc, char **argv, const char *allowed)
+{
+	uint8_t key[KVM_FT_KEY_LEN];
+	unsigned long v;
+	char *end;
+	int i, err;
+
+	for (i = 0; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "insecure")) {
+			if (nla_put_flag(msg, KVM_FT_A_INSECURE) < 0)
+				return false;
+			continue;
+		}
+		if (!val || (strcmp(opt, "key") && (strncmp(allowed, opt, strlen(opt)) ||
+						    allowed[strlen(opt)] != ' '))) {
+			fprintf(stderr, "ftnl: '%s': expected one of: key FILE, insecure, %s\n",
+				opt, allowed);
+			return false;
+		}
+		i++;
+		if (!strcmp(opt, "key")) {
+			if (read_key(val, key))
+				return false;
+			err = nla_put(msg, KVM_FT_A_KEY, sizeof(key), key);
+			memset(key, 0, sizeof(key));
+			if (err < 0)
+				return false;
+			continue;
+		}
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno || *end || end == val || val[0] == '-') {
+			fprintf(stderr, "ftnl: %s: '%s' is not a number\n", opt, val);
+			return false;
+		}
+		if (!strcmp(opt, "owner") && v <= UINT32_MAX) {
+			if (nla_put_u32(msg, KVM_FT_A_VM_OWNER_UID, v) < 0)
+				return false;
+		} else if (!strcmp(opt, "epoch-us") && v >= KVM_FT_EPOCH_US_MIN &&
+			   v <= KVM_FT_EPOCH_US_MAX) {
+			if (nla_put_u32(msg, KVM_FT_A_VM_EPOCH_US, v) < 0)
+				return false;
+		} else {
+			fprintf(stderr, "ftnl: %s: %s is out of range%s\n", opt, val,
+				strcmp(opt, "epoch-us") ? "" : " (1000 to 2000000)");
+			return false;
+		}
+	}
+	return true;
+}
+
 static int cmd_set(struct ctx *c, int argc, char **argv)
 {
 	struct nl_msg *msg;
-	unsigned long v;
-	char *end;
 	int err;
 
-	if (argc != 4 || strcmp(argv[2], "epoch-us"))
+	if (argc < 3 || !name_ok(argv[1]))
 		return EXIT_USAGE;
-	if (!name_ok(argv[1]))
-		return EXIT_USAGE;
-	errno = 0;
-	v = strtoul(argv[3], &end, 10);
-	if (errno || *end || end == argv[3] || argv[3][0] == '-' ||
-	    v < KVM_FT_EPOCH_US_MIN || v > KVM_FT_EPOCH_US_MAX) {
-		fprintf(stderr, "ftnl: epoch-us must be a number from %u to %u\n",
-			KVM_FT_EPOCH_US_MIN, KVM_FT_EPOCH_US_MAX);
+	msg = request(c, KVM_FT_CMD_SET_VM, NLM_F_ACK, argv[1]);
+	if (!put_options(msg, argc - 2, argv + 2, "epoch-us N")) {
+		nlmsg_free(msg);
 		return EXIT_USAGE;
 	}
-	msg = request(c, KVM_FT_CMD_SET_VM, NLM_F_ACK, argv[1]);
-	if (nla_put_u32(msg, KVM_FT_A_VM_EPOCH_US, v) < 0)
-		return refused(-NLE_NOMEM, "set", argv[1]);
 	err = transact(c, msg, NULL);
 	return err < 0 ? refused(err, "set", argv[1]) : 0;
 }
 
 /*
- * listen and pair: VM ADDR PORT [owner UID], for a VM of the role the
- * command needs; "owner UID" confirms linking a VM that another user
- * registered.
+ * listen and pair: VM ADDR PORT [key FILE | insecure] [owner UID], for a
+ * VM of the role the command needs; "owner UID" confirms linking a VM
+ * that another user registered.
  */
 static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 		    const char *role)
 {
-	unsigned long port, owner = ULONG_MAX;
+	unsigned long port;
 	struct in_addr addr;
 	struct nl_msg *msg;
 	char *end;
 	int err;
 
-	if ((argc != 4 && argc != 6) || !name_ok(argv[1]))
+	if (argc < 4 || !name_ok(argv[1]))
 		return EXIT_USAGE;
-	if (argc == 6) {
-		errno = 0;
-		owner = strtoul(argv[5], &end, 10);
-		if (strcmp(argv[4], "owner") || errno || *end || end == argv[5] ||
-		    argv[5][0] == '-' || owner > UINT32_MAX) {
-			fprintf(stderr, "ftnl: expected 'owner UID' after the port\n");
-			return EXIT_USAGE;
-		}
-	}
 	if (inet_pton(AF_INET, argv[2], &addr) != 1) {
 		fprintf(stderr, "ftnl: '%s' is not an IPv4 address\n", argv[2]);
 		return EXIT_USAGE;
@@ -543,19 +652,40 @@ static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 	msg = request(c, cmd, NLM_F_ACK, argv[1]);
 	if (nla_put_u32(msg, KVM_FT_A_ADDR, addr.s_addr) < 0 ||
 	    nla_put_u16(msg, KVM_FT_A_PORT, port) < 0 ||
-	    (owner != ULONG_MAX && nla_put_u32(msg, KVM_FT_A_VM_OWNER_UID, owner) < 0))
-		return refused(-NLE_NOMEM, argv[0], argv[1]);
+	    !put_options(msg, argc - 4, argv + 4, "owner UID")) {
+		nlmsg_free(msg);
+		return EXIT_USAGE;
+	}
 	err = transact(c, msg, NULL);
 	if (err == -NLE_INVAL && !kernel_why[0]) {
 		fprintf(stderr, "ftnl: %s: '%s' is not a %s VM\n", argv[0], argv[1], role);
 		return EXIT_REFUSED;
 	}
-	if (err == -NLE_BUSY) {
+	if (err == -NLE_BUSY && !kernel_why[0]) {
 		fprintf(stderr, "ftnl: %s: '%s' is not idle (ftnl stop it first)\n",
 			argv[0], argv[1]);
 		return EXIT_REFUSED;
 	}
 	return err < 0 ? refused(err, argv[0], argv[1]) : 0;
+}
+
+/* A new key, as 64 hex digits: for both hosts of a pair, kept secret. */
+static int cmd_genkey(struct ctx *c, int argc, char **argv)
+{
+	uint8_t key[KVM_FT_KEY_LEN];
+	int i;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	if (getrandom(key, sizeof(key), 0) != sizeof(key)) {
+		fprintf(stderr, "ftnl: genkey: %s\n", strerror(errno));
+		return EXIT_REFUSED;
+	}
+	for (i = 0; i < KVM_FT_KEY_LEN; i++)
+		printf("%02x", key[i]);
+	putchar('\n');
+	memset(key, 0, sizeof(key));
+	return 0;
 }
 
 static int cmd_listen(struct ctx *c, int argc, char **argv)
@@ -677,16 +807,21 @@ static const struct command {
 	int (*fn)(struct ctx *c, int argc, char **argv);
 	const char *usage;
 	const char *description;
+	bool local;		/* needs no kernel */
 } commands[] = {
-	{ "list", cmd_list, "list", "every VM registered for fault tolerance" },
-	{ "show", cmd_show, "show VM", "one VM's role, state and settings" },
-	{ "set", cmd_set, "set VM epoch-us N", "this VM's epoch length in microseconds" },
-	{ "listen", cmd_listen, "listen VM ADDR PORT [owner UID]", "a backup VM waits for its primary there" },
-	{ "pair", cmd_pair, "pair VM ADDR PORT [owner UID]", "a primary VM links to its backup there" },
-	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again" },
-	{ "start", cmd_start, "start VM", "pair or listen again, where the VM last did" },
-	{ "failover", cmd_failover, "failover VM", "a backup VM takes over now, from its checkpoint" },
-	{ "monitor", cmd_monitor, "monitor [COUNT]", "print events as they come (COUNT: then exit)" },
+	{ "list", cmd_list, "list", "every VM registered for fault tolerance", false },
+	{ "show", cmd_show, "show VM", "one VM's role, state and settings", false },
+	{ "set", cmd_set, "set VM [epoch-us N] [key FILE | insecure]",
+	  "this VM's epoch length; the key of its next links", false },
+	{ "listen", cmd_listen, "listen VM ADDR PORT [key FILE | insecure] [owner UID]",
+	  "a backup VM waits for its primary there", false },
+	{ "pair", cmd_pair, "pair VM ADDR PORT [key FILE | insecure] [owner UID]",
+	  "a primary VM links to its backup there", false },
+	{ "genkey", cmd_genkey, "genkey", "print a new key for a pair (keep it secret)", true },
+	{ "stop", cmd_stop, "stop VM", "stop listening or replicating: idle again", false },
+	{ "start", cmd_start, "start VM", "pair or listen again, where the VM last did", false },
+	{ "failover", cmd_failover, "failover VM", "a backup VM takes over now, from its checkpoint", false },
+	{ "monitor", cmd_monitor, "monitor [COUNT]", "print events as they come (COUNT: then exit)", false },
 };
 
 static void usage(FILE *f)
@@ -695,7 +830,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: ftnl [-j] COMMAND [ARGS]\n\n  -j  JSON output\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-22s %s\n", commands[i].usage, commands[i].description);
+		fprintf(f, "  %s\n      %s\n", commands[i].usage, commands[i].description);
 }
 
 static int connect_family(struct ctx *c)
@@ -748,12 +883,13 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[0], commands[i].name))
 			continue;
-		ret = connect_family(&c);
+		ret = commands[i].local ? 0 : connect_family(&c);
 		if (!ret)
 			ret = commands[i].fn(&c, argc, argv);
 		if (ret == EXIT_USAGE)
 			fprintf(stderr, "usage: ftnl [-j] %s\n", commands[i].usage);
-		nl_socket_free(c.sk);
+		if (c.sk)
+			nl_socket_free(c.sk);
 		return ret;
 	}
 	fprintf(stderr, "ftnl: unknown command '%s'\n", argv[0]);

@@ -26,6 +26,15 @@ int run_finish(pid_t pid, int fd, char *out, size_t len);
 #define FTNL_AS(uid, out, ...) run_capture(uid, out, sizeof(out), getenv("CUJU_FTNL"), \
 					   (const char *const[]){ "ftnl", __VA_ARGS__, NULL })
 #define FTNL(out, ...) FTNL_AS(0, out, __VA_ARGS__)
+/*
+ * The suite's pair key, as a file both test hosts write alike (the same
+ * constant: tests are no secret), and the options that give it to ftnl
+ * pair and listen: every link of the suite is sealed.
+ */
+#define TEST_KEY_HEX	"5d1f0c7ab2e94368a0c1d2e3f4051627384950a1b2c3d4e5f60718293a4b5c6d"
+const char *test_key(void);
+#define TEST_KEY	"key", test_key()
+
 #define IP(out, ...) run_capture(0, out, sizeof(out), "ip", \
 				 (const char *const[]){ "ip", __VA_ARGS__, NULL })
 

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See run.h. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,4 +53,20 @@ int run_capture(uid_t uid, char *out, size_t len, const char *path,
 	pid_t pid = run_start(uid, &fd, path, argv);
 
 	return pid < 0 ? -1 : run_finish(pid, fd, out, len);
+}
+
+const char *test_key(void)
+{
+	static char path[256];
+	int fd;
+
+	if (path[0])
+		return path;
+	snprintf(path, sizeof(path), "%s/cuju-suite.key", getenv("TMPDIR") ?: "/tmp");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, TEST_KEY_HEX "\n", strlen(TEST_KEY_HEX) + 1) < 0)
+		path[0] = 0;
+	if (fd >= 0)
+		close(fd);
+	return path[0] ? path : "/nonexistent/cuju-suite.key";
 }

@@ -389,12 +389,26 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_OUT_HOLD_HIST,	/* nest: [i + 1] = u64 packets held
 					 * [2^i, 2^(i+1)) us (i = 0: < 2 us) */
 	KVM_FT_A_VM_OUT_DEVS,		/* nest: [i + 1] = u32 ifindex held */
+	KVM_FT_A_KEY,			/* binary, KVM_FT_KEY_LEN: LISTEN, PAIR,
+					 * SET_VM; never reported back */
+	KVM_FT_A_INSECURE,		/* flag: LISTEN, PAIR, SET_VM: no key, no
+					 * authentication, no encryption;
+					 * GET_VM: the VM is so set */
+	KVM_FT_A_KEY_FPR,		/* u32, GET_VM: the key's fingerprint
+					 * (the first 4 bytes of its SHA-256) */
+	KVM_FT_A_PEER_NAME,		/* string, GET_VM: the peer VM's name
+					 * (from the last handshake) */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
 
 #define KVM_FT_WIRE_MAGIC		0x554a5543U	/* "CUJU" on the wire */
-#define KVM_FT_WIRE_VERSION		1
+#define KVM_FT_WIRE_VERSION		2		/* the newest we speak */
+#define KVM_FT_WIRE_VERSION_MIN		2		/* the oldest */
+#define KVM_FT_KEY_LEN			32		/* a pair's shared secret */
+#define KVM_FT_WIRE_NONCE_LEN		32		/* per side, per handshake */
+#define KVM_FT_WIRE_PROOF_LEN		32		/* HMAC-SHA256 */
+#define KVM_FT_WIRE_TAG_LEN		16		/* Poly1305 */
 #define KVM_FT_WIRE_PAGE_SIZE		4096U
 #define KVM_FT_WIRE_MAX_PAGES		64U		/* per PAGES frame */
 #define KVM_FT_WIRE_MAX_VCPU_STATE	(64U << 10)
@@ -423,6 +437,11 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_VERIFY,	/* memory differs from the primary's (VERIFY) */
 	KVM_FT_WIRE_E_LAYOUT,	/* the primary's memslots changed while paired */
 	KVM_FT_WIRE_E_MACHINE,	/* HELLO: the VMMs built different machines */
+	KVM_FT_WIRE_E_AUTH,	/* a sealed frame failed authentication */
+	KVM_FT_WIRE_E_KEY,	/* the peer's proof of the key is wrong */
+	KVM_FT_WIRE_E_INSECURE,	/* one side has a key, the other none */
+	KVM_FT_WIRE_E_BUSY,	/* the backup is linked to another primary */
+	KVM_FT_WIRE_E_HANDSHAKE,/* no handshake within its time bound */
 	KVM_FT_WIRE_E_MAX
 };
 
@@ -436,6 +455,9 @@ enum kvm_ft_wire_type {
 	KVM_FT_WIRE_ACK		= 0x07,
 	KVM_FT_WIRE_HEARTBEAT	= 0x08,
 	KVM_FT_WIRE_VERIFY	= 0x09,
+	KVM_FT_WIRE_INIT	= 0x0a,	/* the handshake, in the clear: */
+	KVM_FT_WIRE_REPLY	= 0x0b,
+	KVM_FT_WIRE_CONFIRM	= 0x0c,
 };
 
 struct kvm_ft_wire_hdr {
@@ -444,8 +466,44 @@ struct kvm_ft_wire_hdr {
 	__u8 type;
 	__le16 reserved;	/* 0 */
 	__le32 len;		/* payload bytes after this header */
-	__le32 crc;
+	__le32 crc;		/* sealed frames: 0 (a tag follows the payload) */
 	__le64 epoch;
+} __attribute__((packed));
+
+/* The features a side speaks (INIT, REPLY): the pair uses those both do. */
+#define KVM_FT_WIRE_FEAT_VERIFY		(1U << 0)	/* VERIFY frames */
+#define KVM_FT_WIRE_FEAT_ALL		KVM_FT_WIRE_FEAT_VERIFY
+
+/* INIT and REPLY's flags. */
+#define KVM_FT_WIRE_HS_F_KEYED		(1U << 0)	/* this side has a key */
+#define KVM_FT_WIRE_HS_F_ALL		KVM_FT_WIRE_HS_F_KEYED
+
+/* Primary to backup, first. */
+struct kvm_ft_wire_init {
+	__u8 min_version, max_version;	/* the versions the primary speaks */
+	__le16 reserved;	/* 0 */
+	__le32 features;	/* KVM_FT_WIRE_FEAT_* */
+	__le32 flags;		/* KVM_FT_WIRE_HS_F_* */
+	__le32 reserved2;	/* 0 */
+	__u8 nonce[KVM_FT_WIRE_NONCE_LEN];
+	char name[KVM_FT_NAME_LEN];	/* the primary's VM, NUL-terminated */
+} __attribute__((packed));
+
+/* Backup to primary: its answer, OK or why it refuses. */
+struct kvm_ft_wire_reply {
+	__le32 status;		/* enum kvm_ft_wire_err: 0, or the refusal */
+	__u8 version;		/* the one both speak, the highest */
+	__u8 reserved[3];	/* 0 */
+	__le32 features;	/* those both speak */
+	__le32 flags;		/* KVM_FT_WIRE_HS_F_* */
+	__u8 nonce[KVM_FT_WIRE_NONCE_LEN];
+	char name[KVM_FT_NAME_LEN];	/* the backup's VM, NUL-terminated */
+	__u8 proof[KVM_FT_WIRE_PROOF_LEN];	/* the backup holds the key */
+} __attribute__((packed));
+
+/* Primary to backup, last: it holds the key too. */
+struct kvm_ft_wire_confirm {
+	__u8 proof[KVM_FT_WIRE_PROOF_LEN];
 } __attribute__((packed));
 
 /* HELLO's flags: the backup VM must have been registered alike. */
