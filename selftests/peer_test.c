@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 
 #define PORT		"7900"
 #define START_PORT	"7914"
+#define KEY_PORT	"7916"
 #define WAIT_S		90
 #define FAILOVER_MS	3000	/* roomy: a slow emulated host must not trip it */
 #define CUT_S		8
@@ -211,6 +213,48 @@ TEST_F(peer, stop_and_start_again)
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "hb"));
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s\nwant %s", self->out, want);
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"connected\"")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
+}
+
+/*
+ * A primary whose key is not its backup's is refused at the handshake,
+ * on both sides, with the reason: nothing of the VM crosses.  With the
+ * right key it pairs at once.
+ */
+TEST_F(peer, keys_must_match)
+{
+	char wrong[80] = TEST_KEY_HEX, path[256];
+	FILE *f;
+
+	ASSERT_TRUE(monitor_start(&self->mon)) TH_LOG("ftnl monitor did not start");
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", KEY_PORT, TEST_KEY))
+			TH_LOG("%s", self->out);
+		/* Counted, and no link came of it (b pairs again at once). */
+		ASSERT_TRUE(WAIT_FOR("\"key\":1,")) TH_LOG("%s", self->out);
+		EVENT("hb: linked");
+		EVENT("hb: peer lost (closed)");
+		return;
+	}
+
+	wrong[0] = wrong[0] == '0' ? '1' : '0';
+	snprintf(path, sizeof(path), "%s/wrong.key", getenv("TMPDIR") ?: "/tmp");
+	f = fopen(path, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%s\n", wrong);
+	fclose(f);
+	chmod(path, 0600);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), KEY_PORT, "key", path))
+		TH_LOG("%s", self->out);
+	EVENT("hb: peer lost (key)");
+	ASSERT_TRUE(WAIT_FOR("\"state\":\"unprotected\"", "\"key\":1,", "\"bytes_tx\":0,"))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", getenv("CUJU_PEER"), KEY_PORT, TEST_KEY))
+		TH_LOG("%s", self->out);
+	EVENT("hb: linked");
+	EVENT("hb: synced");
+	ASSERT_EQ(0, FTNL(self->out, "show", "hb"));
+	EXPECT_NE(NULL, strstr(self->out, "peer:      VM hb")) TH_LOG("%s", self->out);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
 }
 
