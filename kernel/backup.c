@@ -669,7 +669,7 @@ static void backup_free(struct kvm_ft_backup *b)
 	kfree_sensitive(b);
 }
 
-int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
+int kvm_ft_backup_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr)
 {
 	const size_t buf_len = sizeof(struct kvm_ft_wire_pages) +
 			       KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE);
@@ -701,7 +701,7 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
 	b->busy = alloc_ordered_workqueue("kvm_ft_busy/%s", 0, vm->name);
 	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen && b->busy ?
-	      kvm_ft_sock_listen(addr, port, &b->listen) : -ENOMEM;
+	      kvm_ft_sock_listen(addr, &b->listen) : -ENOMEM;
 	if (!ret)
 		ret = kvm_ft_resume_hold(vm->kvm, b->nr_vcpus);
 	if (ret)
@@ -714,7 +714,7 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 	}
 	vm->backup = b;
 	kvm_ft_vm_set_state(vm, KVM_FT_STATE_LISTENING);
-	pr_info("%s: listening for the primary on %pI4:%u\n", vm->name, &addr, port);
+	pr_info("%s: listening for the primary on %pISpc\n", vm->name, &addr->sa);
 	return 0;
 err:
 	backup_free(b);

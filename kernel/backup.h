@@ -5,13 +5,14 @@
 #include <linux/types.h>
 
 struct kvm_ft_vm;
+union kvm_ft_addr;
 
 /*
  * The calls below are a netlink handler's (or VM destruction's), under
  * vm->lock; the backup's own thread never takes it.
- * Listen for the primary on @addr:@port and take its epochs, from a kthread.
+ * Listen for the primary on @addr and take its epochs, from a kthread.
  */
-int kvm_ft_backup_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
+int kvm_ft_backup_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr);
 /* Stop listening and receiving; what was applied stays applied. */
 void kvm_ft_backup_stop(struct kvm_ft_vm *vm);
 /*

@@ -5,6 +5,7 @@
  * command needs CAP_NET_ADMIN; the family lives in the initial network
  * namespace only, since the VMs it shows are not per namespace.
  */
+#include <net/addrconf.h>
 #include <net/genetlink.h>
 #include <linux/kvm_ft.h>
 
@@ -30,6 +31,7 @@ static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_VM_OWNER_UID] = { .type = NLA_U32 },
 	[KVM_FT_A_KEY]		= NLA_POLICY_EXACT_LEN(KVM_FT_KEY_LEN),
 	[KVM_FT_A_INSECURE]	= { .type = NLA_FLAG },
+	[KVM_FT_A_ADDR6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
 };
 
 static int put_u64s(struct sk_buff *skb, const int *attrs, atomic64_t *const *vals, int n)
@@ -156,7 +158,7 @@ static int put_keying(struct sk_buff *skb, struct kvm_ft_vm *vm)
 {
 	char peer[KVM_FT_NAME_LEN];
 
-	kvm_ft_vm_get_peer(vm, peer);
+	kvm_ft_vm_get_info(vm, peer, NULL);
 	if ((READ_ONCE(vm->keyed) && nla_put_u32(skb, KVM_FT_A_KEY_FPR, kvm_ft_key_fpr(vm->key))) ||
 	    (READ_ONCE(vm->insecure) && nla_put_flag(skb, KVM_FT_A_INSECURE)) ||
 	    (peer[0] && nla_put_string(skb, KVM_FT_A_PEER_NAME, peer)))
@@ -164,13 +166,27 @@ static int put_keying(struct sk_buff *skb, struct kvm_ft_vm *vm)
 	return 0;
 }
 
+/* Where the VM's last LISTEN or PAIR went, if it did. */
+static int put_link_addr(struct sk_buff *skb, struct kvm_ft_vm *vm)
+{
+	union kvm_ft_addr a;
+
+	kvm_ft_vm_get_info(vm, NULL, &a);
+	switch (a.sa.sa_family) {
+	case AF_INET:
+		return nla_put_be32(skb, KVM_FT_A_ADDR, a.v4.sin_addr.s_addr) ?:
+		       nla_put_u16(skb, KVM_FT_A_PORT, ntohs(a.v4.sin_port));
+	case AF_INET6:
+		return nla_put_in6_addr(skb, KVM_FT_A_ADDR6, &a.v6.sin6_addr) ?:
+		       nla_put_u16(skb, KVM_FT_A_PORT, ntohs(a.v6.sin6_port));
+	}
+	return 0;
+}
+
 static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 		  u32 seq, int flags)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &family, flags, KVM_FT_CMD_GET_VM);
-	/* A START under vm->lock may change them meanwhile. */
-	__be32 link_addr = READ_ONCE(vm->link_addr);
-	u16 link_port = READ_ONCE(vm->link_port);
 
 	if (!hdr)
 		return -EMSGSIZE;
@@ -183,9 +199,7 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 			      KVM_FT_A_PAD) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_OWNER_UID, from_kuid(&init_user_ns, vm->owner)) ||
-	    (link_port && (nla_put_be32(skb, KVM_FT_A_ADDR, link_addr) ||
-			   nla_put_u16(skb, KVM_FT_A_PORT, link_port))) ||
-	    put_keying(skb, vm) ||
+	    put_link_addr(skb, vm) || put_keying(skb, vm) ||
 	    put_stats(skb, &vm->stats) || put_output(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -352,7 +366,7 @@ static int stop_doit(struct sk_buff *skb, struct genl_info *info)
  * link to @addr:@port, which START uses again later.  Under vm->lock.
  */
 static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
-		      __be32 addr, u16 port)
+		      const union kvm_ft_addr *addr)
 {
 	u32 state = READ_ONCE(vm->state);
 	int ret;
@@ -384,13 +398,11 @@ static int start_link(struct genl_info *info, struct kvm_ft_vm *vm, u32 role,
 		return ret;
 	kvm_ft_vm_stop(vm, false);		/* what is left of a lost link */
 	if (role == KVM_FT_ROLE_BACKUP)
-		ret = kvm_ft_backup_start(vm, addr, port);
+		ret = kvm_ft_backup_start(vm, addr);
 	else
-		ret = kvm_ft_primary_start(vm, addr, port);
-	if (!ret) {
-		WRITE_ONCE(vm->link_addr, addr);
-		WRITE_ONCE(vm->link_port, port);
-	}
+		ret = kvm_ft_primary_start(vm, addr);
+	if (!ret)
+		kvm_ft_vm_set_link_addr(vm, addr);
 	return ret;
 }
 
@@ -412,52 +424,86 @@ static int owner_confirmed(struct kvm_ft_vm *vm, struct genl_info *info)
 	return -EACCES;
 }
 
+/*
+ * LISTEN's and PAIR's address: ADDR (IPv4) or ADDR6, not both, and PORT.
+ * A link-local IPv6 address would need an interface too: refused.
+ */
+static int link_addr(struct genl_info *info, union kvm_ft_addr *a)
+{
+	struct nlattr *v4 = info->attrs[KVM_FT_A_ADDR], *v6 = info->attrs[KVM_FT_A_ADDR6];
+	u16 port;
+
+	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
+		return -EINVAL;
+	if (!v4 == !v6) {
+		GENL_SET_ERR_MSG(info, "an IPv4 or an IPv6 address, one of them");
+		return -EINVAL;
+	}
+	port = nla_get_u16(info->attrs[KVM_FT_A_PORT]);
+	memset(a, 0, sizeof(*a));
+	if (v4) {
+		a->v4.sin_family = AF_INET;
+		a->v4.sin_addr.s_addr = nla_get_be32(v4);
+		a->v4.sin_port = htons(port);
+		return 0;
+	}
+	a->v6.sin6_family = AF_INET6;
+	a->v6.sin6_addr = nla_get_in6_addr(v6);
+	a->v6.sin6_port = htons(port);
+	if (ipv6_addr_type(&a->v6.sin6_addr) & IPV6_ADDR_LINKLOCAL) {
+		NL_SET_ERR_MSG_ATTR(info->extack, v6,
+				    "a link-local IPv6 address: give a global or unique-local one");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int listen_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
-	int ret = owner_confirmed(vm, info);
+	union kvm_ft_addr a;
+	int ret = owner_confirmed(vm, info) ?: link_addr(info, &a);
 
 	if (ret)
 		return ret;
-	return start_link(info, vm, KVM_FT_ROLE_BACKUP, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
-			  nla_get_u16(info->attrs[KVM_FT_A_PORT]));
+	return start_link(info, vm, KVM_FT_ROLE_BACKUP, &a);
 }
 
 static int pair_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
-	int ret = owner_confirmed(vm, info);
+	union kvm_ft_addr a;
+	int ret = owner_confirmed(vm, info) ?: link_addr(info, &a);
 
 	if (ret)
 		return ret;
-	return start_link(info, vm, KVM_FT_ROLE_PRIMARY, nla_get_be32(info->attrs[KVM_FT_A_ADDR]),
-			  nla_get_u16(info->attrs[KVM_FT_A_PORT]));
+	return start_link(info, vm, KVM_FT_ROLE_PRIMARY, &a);
 }
 
 static int listen_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) || GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
-		return -EINVAL;
 	return act_on_vm(info, listen_vm);
 }
 
 static int pair_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, KVM_FT_A_ADDR) || GENL_REQ_ATTR_CHECK(info, KVM_FT_A_PORT))
-		return -EINVAL;
 	return act_on_vm(info, pair_vm);
 }
 
 /*
  * START: pair or listen again, where the VM last did.  No owner check of
  * its own: the address was given by a PAIR or LISTEN that passed one, and
- * this registration's (link_port is 0 until then).
+ * this registration's (link_addr is AF_UNSPEC until then).
  */
 static int start_vm(struct kvm_ft_vm *vm, struct genl_info *info)
 {
-	if (!vm->link_port) {
+	union kvm_ft_addr a;
+
+	lockdep_assert_held(&vm->lock);		/* no other writer of link_addr */
+	a = vm->link_addr;
+	if (a.sa.sa_family == AF_UNSPEC) {
 		GENL_SET_ERR_MSG(info, "no address yet: pair or listen first");
 		return -EDESTADDRREQ;
 	}
-	return start_link(info, vm, vm->role, vm->link_addr, vm->link_port);
+	return start_link(info, vm, vm->role, &a);
 }
 
 static int start_doit(struct sk_buff *skb, struct genl_info *info)

@@ -46,8 +46,7 @@
 struct kvm_ft_primary {
 	struct kvm_ft_vm *vm;
 	struct kvm_ft_link link;
-	__be32 addr;
-	u16 port;
+	union kvm_ft_addr addr;
 	bool keyed;			/* else insecure, as the VM was set at PAIR */
 	u8 key[KVM_FT_KEY_LEN];
 	u32 features;			/* KVM_FT_WIRE_FEAT_*: both sides speak them */
@@ -506,8 +505,8 @@ static int connect_backup(struct kvm_ft_primary *p)
 	if (!hs)
 		return KVM_FT_WIRE_E_NOMEM;
 	while (!READ_ONCE(p->link.stopping)) {
-		if (!kvm_ft_sock_connect(p->addr, p->port,
-					 READ_ONCE(kvm_ft_defaults.failover_timeout_ms), &sock)) {
+		if (!kvm_ft_sock_connect(&p->addr, READ_ONCE(kvm_ft_defaults.failover_timeout_ms),
+					 &sock)) {
 			if (!kvm_ft_link_attach(&p->link, sock)) {
 				sock_release(sock);
 				break;
@@ -559,7 +558,7 @@ static void refused(struct kvm_ft_primary *p, int why)
 		return;
 	atomic64_inc(&vm->stats.errors[why]);
 	kvm_ft_vm_set_state(vm, KVM_FT_STATE_UNPROTECTED);
-	pr_warn("%s: no pair with the backup at %pI4:%u: %s\n", vm->name, &p->addr, p->port,
+	pr_warn("%s: no pair with the backup at %pISpc: %s\n", vm->name, &p->addr.sa,
 		kvm_ft_wire_strerror(why));
 	kvm_ft_netlink_event(vm, KVM_FT_EV_PEER_LOST, why);
 }
@@ -573,8 +572,8 @@ static int primary_thread(void *arg)
 	why = connect_backup(p);
 	if (!why) {
 		kvm_ft_vm_set_state(vm, KVM_FT_STATE_CONNECTED);
-		pr_info("%s: linked to the backup at %pI4:%u (VM %s, %s)\n", vm->name, &p->addr,
-			p->port, vm->peer, p->keyed ? "sealed" : "insecure");
+		pr_info("%s: linked to the backup at %pISpc (VM %s, %s)\n", vm->name,
+			&p->addr.sa, vm->peer, p->keyed ? "sealed" : "insecure");
 		kvm_ft_netlink_event(vm, KVM_FT_EV_LINKED, 0);
 		why = serve(p);
 		kvm_ft_link_detach(&p->link);
@@ -605,7 +604,7 @@ const char *kvm_ft_primary_unfit(struct kvm_ft_vm *vm)
 	return kvm_ft_vcpu_unfit(vm->kvm) ?: kvm_ft_dirty_unfit(vm->kvm);
 }
 
-int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
+int kvm_ft_primary_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr)
 {
 	struct kvm_ft_primary *p;
 
@@ -623,8 +622,7 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port)
 		return ret;
 	}
 	p->vm = vm;
-	p->addr = addr;
-	p->port = port;
+	p->addr = *addr;
 	p->keyed = vm->keyed;
 	memcpy(p->key, vm->key, KVM_FT_KEY_LEN);
 	init_waitqueue_head(&p->wq);

@@ -5,13 +5,14 @@
 #include <linux/types.h>
 
 struct kvm_ft_vm;
+union kvm_ft_addr;
 
 /*
  * Start and stop are a netlink handler's (or VM destruction's), under
  * vm->lock; the primary's threads never take it.
- * Connect to the backup at @addr:@port from a kthread, and keep the link.
+ * Connect to the backup at @addr from a kthread, and keep the link.
  */
-int kvm_ft_primary_start(struct kvm_ft_vm *vm, __be32 addr, u16 port);
+int kvm_ft_primary_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr);
 /*
  * Stop sending; @crash: the VM died with its VMM, so reset the link rather
  * than close it, and the backup takes over.

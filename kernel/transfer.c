@@ -157,29 +157,27 @@ int kvm_ft_link_park(void)
 	return 0;
 }
 
-/* A TCP socket of the kernel's own, and @addr:@port as a sockaddr. */
-static int tcp_socket(__be32 addr, u16 port, struct sockaddr_in *sin,
-		      struct socket **res)
+/* A TCP socket of the kernel's own, of @a's family. */
+static int tcp_socket(const union kvm_ft_addr *a, struct socket **res)
 {
-	*sin = (struct sockaddr_in) {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = addr,
-		.sin_port = htons(port),
-	};
-	return sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP, res);
+	return sock_create_kern(&init_net, a->sa.sa_family, SOCK_STREAM, IPPROTO_TCP, res);
 }
 
-int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
+static int addr_len(const union kvm_ft_addr *a)
 {
-	struct sockaddr_in sin;
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4);
+}
+
+int kvm_ft_sock_listen(const union kvm_ft_addr *a, struct socket **res)
+{
 	struct socket *sock;
 	int ret;
 
-	ret = tcp_socket(addr, port, &sin, &sock);
+	ret = tcp_socket(a, &sock);
 	if (ret)
 		return ret;
 	sock_set_reuseaddr(sock->sk);
-	ret = kernel_bind(sock, (struct sockaddr *)&sin, sizeof(sin));
+	ret = kernel_bind(sock, (struct sockaddr *)&a->sa, addr_len(a));
 	if (!ret)
 		ret = kernel_listen(sock, 1);
 	if (ret) {
@@ -190,18 +188,17 @@ int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res)
 	return 0;
 }
 
-int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
+int kvm_ft_sock_connect(const union kvm_ft_addr *a, unsigned int timeout_ms,
 			struct socket **res)
 {
-	struct sockaddr_in sin;
 	struct socket *sock;
 	int ret;
 
-	ret = tcp_socket(addr, port, &sin, &sock);
+	ret = tcp_socket(a, &sock);
 	if (ret)
 		return ret;
 	sock->sk->sk_sndtimeo = msecs_to_jiffies(timeout_ms);	/* bounds connect */
-	ret = kernel_connect(sock, (struct sockaddr *)&sin, sizeof(sin), 0);
+	ret = kernel_connect(sock, (struct sockaddr *)&a->sa, addr_len(a), 0);
 	if (ret) {
 		sock_release(sock);
 		return ret;

@@ -2,6 +2,8 @@
 #ifndef KVM_FT_TRANSFER_H
 #define KVM_FT_TRANSFER_H
 
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 
@@ -65,10 +67,17 @@ int kvm_ft_link_park(void);
 /* How long a handshake may take: failover_timeout_ms, at least 2 s. */
 unsigned int kvm_ft_link_handshake_ms(void);
 
-/* A listening TCP socket on @addr:@port (network order address). */
-int kvm_ft_sock_listen(__be32 addr, u16 port, struct socket **res);
-/* A connected TCP socket; gives up after @timeout_ms. */
-int kvm_ft_sock_connect(__be32 addr, u16 port, unsigned int timeout_ms,
+/* Where a link listens or connects: an IPv4 or an IPv6 address, and a port. */
+union kvm_ft_addr {
+	struct sockaddr sa;		/* sa_family AF_UNSPEC: none */
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* A listening TCP socket on @a. */
+int kvm_ft_sock_listen(const union kvm_ft_addr *a, struct socket **res);
+/* A TCP socket connected to @a; gives up after @timeout_ms. */
+int kvm_ft_sock_connect(const union kvm_ft_addr *a, unsigned int timeout_ms,
 			struct socket **res);
 
 /*

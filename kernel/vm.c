@@ -120,16 +120,27 @@ void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state)
 
 void kvm_ft_vm_set_peer(struct kvm_ft_vm *vm, const char *name)
 {
-	spin_lock(&vm->peer_lock);
+	spin_lock(&vm->info_lock);
 	strscpy(vm->peer, name, sizeof(vm->peer));
-	spin_unlock(&vm->peer_lock);
+	spin_unlock(&vm->info_lock);
 }
 
-void kvm_ft_vm_get_peer(struct kvm_ft_vm *vm, char *name)
+void kvm_ft_vm_set_link_addr(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr)
 {
-	spin_lock(&vm->peer_lock);
-	memcpy(name, vm->peer, sizeof(vm->peer));
-	spin_unlock(&vm->peer_lock);
+	lockdep_assert_held(&vm->lock);
+	spin_lock(&vm->info_lock);
+	vm->link_addr = *addr;
+	spin_unlock(&vm->info_lock);
+}
+
+void kvm_ft_vm_get_info(struct kvm_ft_vm *vm, char *name, union kvm_ft_addr *addr)
+{
+	spin_lock(&vm->info_lock);
+	if (name)
+		memcpy(name, vm->peer, sizeof(vm->peer));
+	if (addr)
+		*addr = vm->link_addr;
+	spin_unlock(&vm->info_lock);
 }
 
 /* Guest memory the VMM gave the VM: user memslots of address space 0. */
@@ -251,7 +262,7 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 		return -ENOMEM;
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
-	spin_lock_init(&vm->peer_lock);
+	spin_lock_init(&vm->info_lock);
 	vm->kvm = kvm;
 	strscpy(vm->name, r.name, sizeof(vm->name));
 	vm->role = r.role;

@@ -13,6 +13,7 @@
 
 #include "device.h"
 #include "output.h"
+#include "transfer.h"
 
 struct kvm;
 struct kvm_ft_backup;
@@ -77,9 +78,8 @@ struct kvm_ft_vm {
 	struct kvm_ft_device dev;	/* the VMM's device state */
 	struct kvm_ft_output out;	/* its network output, held */
 	unsigned long commit_event_at;	/* jiffies: no COMMITTED event before */
-	/* Where the last LISTEN or PAIR went (port 0: never), for START. */
-	__be32 link_addr;
-	u16 link_port;
+	/* Where the last LISTEN or PAIR went (AF_UNSPEC: never), for START. */
+	union kvm_ft_addr link_addr;	/* under @lock and @info_lock */
 	/*
 	 * The pair's secret (set by netlink under @lock; a link copies it
 	 * when it starts), or @insecure: the administrator said so.  Never
@@ -87,7 +87,8 @@ struct kvm_ft_vm {
 	 */
 	bool keyed, insecure;
 	u8 key[KVM_FT_KEY_LEN];
-	spinlock_t peer_lock;
+	/* @link_addr and @peer, for netlink to read without @lock. */
+	spinlock_t info_lock;
 	char peer[KVM_FT_NAME_LEN];	/* the peer VM's name: kvm_ft_vm_set_peer() */
 };
 
@@ -118,8 +119,13 @@ void kvm_ft_vm_put(struct kvm_ft_vm *vm);
 void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state);
 /* The peer VM's name, as its last handshake said; from the link threads. */
 void kvm_ft_vm_set_peer(struct kvm_ft_vm *vm, const char *name);
-/* A copy of it (empty: no handshake yet), for netlink. */
-void kvm_ft_vm_get_peer(struct kvm_ft_vm *vm, char *name);
+/*
+ * A copy of it (empty: no handshake yet) and of the VM's link address, for
+ * netlink; either may be NULL.
+ */
+void kvm_ft_vm_get_info(struct kvm_ft_vm *vm, char *name, union kvm_ft_addr *addr);
+/* Where the VM's links go now: a netlink handler's, under vm->lock. */
+void kvm_ft_vm_set_link_addr(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr);
 u64 kvm_ft_vm_mem_bytes(struct kvm_ft_vm *vm);
 u32 kvm_ft_vm_nr_vcpus(struct kvm_ft_vm *vm);
 /*

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "pair.h"
 #include "run.h"
 #include "test.h"
 #include "vmm.h"
@@ -237,6 +238,44 @@ TEST_F(ctl, vcpus_fixed_while_linked)
 	EXPECT_LE(0, fd) TH_LOG("errno %d", errno);
 	close(fd);
 	vm_destroy(vm);
+}
+
+/*
+ * IPv6, on the test host's loopback: a primary pairs with a backup of the
+ * same host at [::1], syncs and sends epochs; show gives the address as
+ * an administrator writes it.  A link-local address is refused (it would
+ * need an interface), and something that is no address by ftnl.
+ */
+TEST_F(ctl, ipv6_link)
+{
+	struct vm *p = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+	struct vm *b = vm_create_with(KVM_MEM_LOG_DIRTY_PAGES);
+
+	vcpu_add(p, 0, NULL, 0, 0);
+	vcpu_add(b, 0, NULL, 0, 0);
+	ASSERT_EQ(0, ft_register(p, "ctl-v6p", KVM_FT_ROLE_PRIMARY, KVM_FT_F_NO_DEVICE_STATE));
+	ASSERT_EQ(0, ft_register(b, "ctl-v6b", KVM_FT_ROLE_BACKUP, KVM_FT_F_NO_DEVICE_STATE));
+	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-v6b", "fe80::1", "7990", TEST_KEY));
+	EXPECT_NE(NULL, strstr(self->out, "link-local")) TH_LOG("%s", self->out);
+	EXPECT_EQ(2, FTNL(self->out, "listen", "ctl-v6b", "::1::2", "7990", TEST_KEY));
+	EXPECT_NE(NULL, strstr(self->out, "not an IPv4 or IPv6 address")) TH_LOG("%s", self->out);
+
+	ASSERT_EQ(0, FTNL(self->out, "listen", "ctl-v6b", "::1", "7990", TEST_KEY))
+		TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "ctl-v6p", "::1", "7990", TEST_KEY))
+		TH_LOG("%s", self->out);
+	/* The sync and an epoch after it, acknowledged over [::1]. */
+	ASSERT_TRUE(ftnl_counter_reaches("ctl-v6p", "\"epochs\":", 2, 90)) TH_LOG("%s", ftnl_last());
+	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-v6p"));
+	EXPECT_NE(NULL, strstr(self->out, "link:      pairs with [::1]:7990")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "peer:      VM ctl-v6b")) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-v6b"));
+	EXPECT_NE(NULL, strstr(self->out, "\"addr\":\"::1\",\"port\":7990,")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"receiving\"")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-v6p")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, FTNL(self->out, "stop", "ctl-v6b")) TH_LOG("%s", self->out);
+	vm_destroy(p);
+	vm_destroy(b);
 }
 
 TEST_F(ctl, list_and_show)

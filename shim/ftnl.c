@@ -32,7 +32,8 @@ static bool json;
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid, owner_uid;
-	char addr[INET_ADDRSTRLEN];	/* of the last pair or listen; "" if none */
+	char addr[INET6_ADDRSTRLEN];	/* of the last pair or listen; "" if none */
+	bool addr6;			/* it is IPv6 */
 	uint16_t port;
 	uint64_t mem_bytes, cur_epoch, last_epoch, epochs, pages, bytes_rx, heartbeats, peer_lost, verified;
 	uint64_t bytes_tx, sync_done, sync_total, pause_last_ns, pause_max_ns,
@@ -135,6 +136,10 @@ static int parse_vm(struct nl_msg *msg, struct vm_info *vm)
 		struct in_addr in = { .s_addr = nla_get_u32(a[KVM_FT_A_ADDR]) };
 
 		inet_ntop(AF_INET, &in, vm->addr, sizeof(vm->addr));
+		vm->port = nla_get_u16(a[KVM_FT_A_PORT]);
+	} else if (a[KVM_FT_A_ADDR6] && nla_len(a[KVM_FT_A_ADDR6]) == 16 && a[KVM_FT_A_PORT]) {
+		inet_ntop(AF_INET6, nla_data(a[KVM_FT_A_ADDR6]), vm->addr, sizeof(vm->addr));
+		vm->addr6 = true;
 		vm->port = nla_get_u16(a[KVM_FT_A_PORT]);
 	}
 #define U64(attr, field) if (a[attr]) vm->field = nla_get_u64(a[attr])
@@ -334,8 +339,9 @@ static int show_cb(struct nl_msg *msg, void *arg)
 		       (unsigned long long)vm.pages, (unsigned long long)vm.bytes_rx,
 		       (unsigned long long)vm.heartbeats, (unsigned long long)vm.peer_lost);
 		if (vm.port)
-			printf("link:      %s %s:%u\n", vm.role == KVM_FT_ROLE_BACKUP ?
-			       "listens on" : "pairs with", vm.addr, vm.port);
+			printf(vm.addr6 ? "link:      %s [%s]:%u\n" : "link:      %s %s:%u\n",
+			       vm.role == KVM_FT_ROLE_BACKUP ? "listens on" : "pairs with",
+			       vm.addr, vm.port);
 		else
 			printf("link:      none yet (pair or listen)\n");
 		print_keying(&vm);
@@ -631,17 +637,22 @@ static int cmd_set(struct ctx *c, int argc, char **argv)
 static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 		    const char *role)
 {
+	struct in6_addr addr6;
 	unsigned long port;
 	struct in_addr addr;
 	struct nl_msg *msg;
+	bool v6 = false;
 	char *end;
 	int err;
 
 	if (argc < 4 || !name_ok(argv[1]))
 		return EXIT_USAGE;
 	if (inet_pton(AF_INET, argv[2], &addr) != 1) {
-		fprintf(stderr, "ftnl: '%s' is not an IPv4 address\n", argv[2]);
-		return EXIT_USAGE;
+		v6 = inet_pton(AF_INET6, argv[2], &addr6) == 1;
+		if (!v6) {
+			fprintf(stderr, "ftnl: '%s' is not an IPv4 or IPv6 address\n", argv[2]);
+			return EXIT_USAGE;
+		}
 	}
 	errno = 0;
 	port = strtoul(argv[3], &end, 10);
@@ -650,7 +661,8 @@ static int cmd_link(struct ctx *c, int argc, char **argv, uint8_t cmd,
 		return EXIT_USAGE;
 	}
 	msg = request(c, cmd, NLM_F_ACK, argv[1]);
-	if (nla_put_u32(msg, KVM_FT_A_ADDR, addr.s_addr) < 0 ||
+	if ((v6 ? nla_put(msg, KVM_FT_A_ADDR6, sizeof(addr6), &addr6) :
+		  nla_put_u32(msg, KVM_FT_A_ADDR, addr.s_addr)) < 0 ||
 	    nla_put_u16(msg, KVM_FT_A_PORT, port) < 0 ||
 	    !put_options(msg, argc - 4, argv + 4, "owner UID")) {
 		nlmsg_free(msg);

@@ -114,15 +114,22 @@
  *   KVM_FT_CMD_GET_VM  doit: [VM_NAME] -> one VM; dump: every VM.
  *                      Reply: VM_NAME, VM_ROLE, VM_STATE, VM_EPOCH_US,
  *                      VM_NR_VCPUS, VM_MEM_BYTES, VM_VMM_PID, and ADDR
- *                      and PORT once it has paired or listened (where).
+ *                      (or ADDR6) and PORT once it has paired or listened
+ *                      (where).
  *                      ENOENT: no VM of that name.
- *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US]: this VM's epoch length
- *                      (KVM_FT_EPOCH_US_MIN..MAX; EINVAL outside).
- *   KVM_FT_CMD_LISTEN  [VM_NAME, ADDR, PORT]: a backup VM
- *                      waits for its primary on this IPv4 address and TCP
- *                      port.  EINVAL: not a backup; EBUSY: not idle;
+ *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US, KEY or INSECURE]: this VM's
+ *                      epoch length (KVM_FT_EPOCH_US_MIN..MAX; EINVAL
+ *                      outside); the key of its next links (LISTEN, PAIR
+ *                      and START copy it when they start), or INSECURE:
+ *                      none, on purpose.  EINVAL: both KEY and INSECURE.
+ *   KVM_FT_CMD_LISTEN  [VM_NAME, ADDR or ADDR6, PORT, KEY or INSECURE]: a
+ *                      backup VM waits for its primary on this IPv4 or
+ *                      IPv6 address (not link-local) and TCP port.  EINVAL: not a backup; EBUSY: not idle;
+ *                      ENOKEY: no key given now or before, and not told
+ *                      INSECURE; ENOPKG: the kernel lacks the AEAD;
  *                      EADDRINUSE and other socket errors as they come.
- *   KVM_FT_CMD_PAIR    [VM_NAME, ADDR, PORT]: a primary VM connects to its
+ *                      KEY and INSECURE, as for SET_VM, also on PAIR.
+ *   KVM_FT_CMD_PAIR    [VM_NAME, ADDR or ADDR6, PORT]: a primary VM connects to its
  *                      backup there (retrying until it answers), says
  *                      HELLO, copies all of guest memory (the sync, epoch
  *                      1) and then sends an epoch every VM_EPOCH_US.
@@ -161,6 +168,10 @@
  * COMMITTED, EVENT_EPOCH (the newest epoch the backup holds; sent at most
  * ten times a second, so it is a progress report, not one per epoch).
  *
+ * GET_VM also reports the keying, never the key: KEY_FPR (the first 4
+ * bytes of the key's SHA-256) if a key is set, INSECURE if told so, and
+ * PEER_NAME, the peer VM the last handshake named.
+ *
  * GET_VM also reports the link: VM_CUR_EPOCH (the newest epoch begun:
  * being sent or received, or done if it equals the last), VM_LAST_EPOCH
  * (the last epoch applied),
@@ -179,12 +190,23 @@
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
  * Every frame is a struct kvm_ft_wire_hdr followed by hdr.len bytes of
- * payload.  All integers are little-endian.  hdr.crc is the CRC-32C of the
- * header (with crc = 0) and the payload.  A frame that fails any check ends
- * the connection; nothing of an epoch is applied before its EPOCH_END has
- * arrived and checked.  Documentation/wire-protocol.rst has the whole
- * protocol; the payloads are:
+ * payload.  All integers are little-endian.  A connection begins with a
+ * handshake in the clear (INIT, REPLY, CONFIRM), each frame's hdr.crc the
+ * CRC-32C of the header (with crc = 0) and the payload: the versions and
+ * features both sides speak, and proof that both hold the pair's key,
+ * from which this connection's keys are derived.  Every later frame is
+ * sealed (ChaCha20-Poly1305; hdr.crc 0, a KVM_FT_WIRE_TAG_LEN tag after
+ * the payload), or, on a pair set insecure, checksummed as the
+ * handshake's.  A frame that fails any check ends the connection;
+ * nothing of an epoch is applied before its EPOCH_END has arrived and
+ * checked.  Documentation/wire-protocol.rst has the whole protocol; the
+ * payloads are:
  *
+ *   INIT         struct kvm_ft_wire_init: the primary's versions, features,
+ *                nonce, VM name
+ *   REPLY        struct kvm_ft_wire_reply: the backup's answer (or refusal),
+ *                nonce, VM name, proof of the key
+ *   CONFIRM      struct kvm_ft_wire_confirm: the primary's proof of the key
  *   HELLO        struct kvm_ft_wire_hello: the VM's shape, checked by the backup
  *   EPOCH_BEGIN  empty; hdr.epoch opens an epoch (one more than the last)
  *   PAGES        struct kvm_ft_wire_pages, count x __le64 guest frame numbers,
@@ -398,6 +420,8 @@ enum kvm_ft_attr {
 					 * (the first 4 bytes of its SHA-256) */
 	KVM_FT_A_PEER_NAME,		/* string, GET_VM: the peer VM's name
 					 * (from the last handshake) */
+	KVM_FT_A_ADDR6,			/* binary, struct in6_addr: an IPv6
+					 * address, instead of ADDR */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
