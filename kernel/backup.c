@@ -133,11 +133,14 @@ static void drop_staged(struct kvm_ft_backup *b, struct kvm_ft_link *alive)
 
 static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 {
-	if (m->vcpu.size != sizeof(struct kvm_ft_arch_vcpu))
-		return KVM_FT_WIRE_E_LEN;
+	int err;
+
 	if (m->vcpu.index >= b->nr_vcpus)
 		return KVM_FT_WIRE_E_VCPU;
-	memcpy(&b->staged_vcpus[m->vcpu.index], m->vcpu.state, m->vcpu.size);
+	err = kvm_ft_wire_get_vcpu(m->vcpu.state, m->vcpu.size,
+				   &b->staged_vcpus[m->vcpu.index]);
+	if (err)
+		return err;
 	if (!kvm_ft_vcpu_valid(&b->staged_vcpus[m->vcpu.index]))
 		return KVM_FT_WIRE_E_VCPU;
 	__set_bit(m->vcpu.index, b->staged_seen);

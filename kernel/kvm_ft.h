@@ -48,27 +48,7 @@ bool kvm_ft_dirty_log_owned(struct kvm *kvm);
  */
 int kvm_ft_vcpu_precreate(struct kvm *kvm);
 
-/* MSRs a vCPU state can carry: KVM's list, the MTRRs, 32 MCE banks. */
-#define KVM_FT_NR_MSRS		384
-
-/*
- * A vCPU's architectural state, as the KVM_GET_* vCPU ioctls give it; the
- * payload of a VCPU frame (both hosts are x86-64 and run the same kvm.ko).
- */
-struct kvm_ft_arch_vcpu {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
-	struct kvm_xcrs xcrs;
-	struct kvm_vcpu_events events;
-	struct kvm_debugregs debugregs;
-	struct kvm_lapic_state lapic;		/* if has_lapic */
-	struct kvm_msr_entry msrs[KVM_FT_NR_MSRS];
-	__u32 nr_msrs;
-	__u32 mp_state;
-	__u32 has_lapic;
-	__u32 reserved;
-};
+#include "vcpu_state.h"
 
 /*
  * In x86.c (kernel/patches/0005): on a vCPU loaded nowhere, its FPU state

@@ -42,6 +42,7 @@
 #define STOPPED		(-2)	/* told to stop before the backup was linked */
 #define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
 			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
+static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_VCPU_MAX);
 
 struct kvm_ft_primary {
 	struct kvm_ft_vm *vm;
@@ -232,9 +233,8 @@ static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 
 static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot *s)
 {
-	const size_t size = sizeof(struct kvm_ft_arch_vcpu);
 	u8 *v = p->frame + HDR_LEN;
-	u32 i;
+	u32 i, len;
 	int ret;
 
 	kvm_ft_link_cork(&p->link, true);
@@ -242,11 +242,10 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 	if (!ret)
 		ret = send_pages(p, NULL, p->sent, s->gfns, s->nr_pages, s->pages, NULL);
 	for (i = 0; !ret && i < s->nr_vcpus; i++) {
+		len = kvm_ft_wire_put_vcpu(v + sizeof(struct kvm_ft_wire_vcpu), &s->vcpus[i]);
 		kvm_ft_wire_put_le32(v, i);
-		kvm_ft_wire_put_le32(v + 4, size);
-		memcpy(v + sizeof(struct kvm_ft_wire_vcpu), &s->vcpus[i], size);
-		if (send_frame(p, KVM_FT_WIRE_VCPU, p->sent,
-			       sizeof(struct kvm_ft_wire_vcpu) + size))
+		kvm_ft_wire_put_le32(v + 4, len);
+		if (send_frame(p, KVM_FT_WIRE_VCPU, p->sent, sizeof(struct kvm_ft_wire_vcpu) + len))
 			ret = KVM_FT_WIRE_E_IO;
 	}
 	if (!ret && s->device_len)

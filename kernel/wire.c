@@ -603,3 +603,365 @@ int kvm_ft_wire_hs_done(struct kvm_ft_wire_hs *hs, const void *hdr, const void *
 	return equal_secret(payload, hs->keyed ? hs->proof_p : zero, KVM_FT_WIRE_PROOF_LEN) ?
 	       KVM_FT_WIRE_OK : KVM_FT_WIRE_E_KEY;
 }
+
+/* ---- The VCPU frame's state, field by field ----------------------------- */
+
+/*
+ * The encoding is in Documentation/wire-protocol.rst (VCPU payload): every
+ * field little-endian at a fixed place, counts before what they count,
+ * the XSAVE area with its own size; nothing of the structures' native
+ * layout or padding crosses.  The reader checks every count and reserved
+ * byte, and that the state fills the frame exactly.
+ */
+
+#define REGS_N		(sizeof(struct kvm_regs) / 8)	/* rax .. rflags, all __u64 */
+#define SEG_LEN		24
+#define DT_LEN		16
+#define SREGS_LEN	(8 * SEG_LEN + 2 * DT_LEN + 7 * 8 + 4 * 8)
+#define EVENTS_LEN	40
+#define DEBUGREGS_LEN	(7 * 8)
+#define XCR_LEN		16
+#define MSR_LEN		12
+#define LAPIC_LEN	sizeof(struct kvm_lapic_state)
+#define XSAVE_LEN	sizeof(((struct kvm_xsave *)0)->region)
+#define VCPU_FIXED	(8 + 8 * REGS_N + SREGS_LEN + EVENTS_LEN + DEBUGREGS_LEN + 8 + 4 + 4)
+
+_Static_assert(sizeof(struct kvm_regs) == 18 * 8, "kvm_regs: 18 registers of 8 bytes");
+_Static_assert(sizeof(((struct kvm_sregs *)0)->interrupt_bitmap) == 4 * 8,
+	       "kvm_sregs: a 256-bit interrupt bitmap");
+_Static_assert(VCPU_FIXED == 576, "the VCPU state's fixed part is 576 bytes");
+_Static_assert(KVM_FT_WIRE_VCPU_MAX == VCPU_FIXED + KVM_MAX_XCRS * XCR_LEN +
+	       KVM_FT_NR_MSRS * MSR_LEN + LAPIC_LEN + XSAVE_LEN, "KVM_FT_WIRE_VCPU_MAX");
+_Static_assert(KVM_FT_WIRE_VCPU_MAX + sizeof(struct kvm_ft_wire_vcpu) <=
+	       KVM_FT_WIRE_MAX_VCPU_STATE, "a VCPU frame's state fits its bound");
+
+static __u8 *put8(__u8 *p, __u8 v)
+{
+	*p = v;
+	return p + 1;
+}
+
+static __u8 *put16(__u8 *p, __u16 v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	return p + 2;
+}
+
+static __u8 *put32(__u8 *p, __u32 v)
+{
+	kvm_ft_wire_put_le32(p, v);
+	return p + 4;
+}
+
+static __u8 *put64(__u8 *p, __u64 v)
+{
+	kvm_ft_wire_put_le64(p, v);
+	return p + 8;
+}
+
+static __u8 *put_bytes(__u8 *p, const void *v, __u32 n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+static __u8 *put_segment(__u8 *p, const struct kvm_segment *s)
+{
+	p = put64(p, s->base);
+	p = put32(p, s->limit);
+	p = put16(p, s->selector);
+	p = put8(p, s->type);
+	p = put8(p, s->present);
+	p = put8(p, s->dpl);
+	p = put8(p, s->db);
+	p = put8(p, s->s);
+	p = put8(p, s->l);
+	p = put8(p, s->g);
+	p = put8(p, s->avl);
+	p = put8(p, s->unusable);
+	return put8(p, 0);
+}
+
+static __u8 *put_dtable(__u8 *p, const struct kvm_dtable *d)
+{
+	p = put64(p, d->base);
+	p = put16(p, d->limit);
+	memset(p, 0, 6);
+	return p + 6;
+}
+
+static __u8 *put_sregs(__u8 *p, const struct kvm_sregs *s)
+{
+	const struct kvm_segment *segs[] = {
+		&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr, &s->ldt,
+	};
+	const __u64 ctl[] = { s->cr0, s->cr2, s->cr3, s->cr4, s->cr8, s->efer, s->apic_base };
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		p = put_segment(p, segs[i]);
+	p = put_dtable(p, &s->gdt);
+	p = put_dtable(p, &s->idt);
+	for (i = 0; i < 7; i++)
+		p = put64(p, ctl[i]);
+	for (i = 0; i < 4; i++)
+		p = put64(p, s->interrupt_bitmap[i]);
+	return p;
+}
+
+static __u8 *put_events(__u8 *p, const struct kvm_vcpu_events *e)
+{
+	p = put8(p, e->exception.injected);
+	p = put8(p, e->exception.nr);
+	p = put8(p, e->exception.has_error_code);
+	p = put8(p, e->exception.pending);
+	p = put32(p, e->exception.error_code);
+	p = put8(p, e->interrupt.injected);
+	p = put8(p, e->interrupt.nr);
+	p = put8(p, e->interrupt.soft);
+	p = put8(p, e->interrupt.shadow);
+	p = put8(p, e->nmi.injected);
+	p = put8(p, e->nmi.pending);
+	p = put8(p, e->nmi.masked);
+	p = put8(p, 0);
+	p = put32(p, e->sipi_vector);
+	p = put32(p, e->flags);
+	p = put8(p, e->smi.smm);
+	p = put8(p, e->smi.pending);
+	p = put8(p, e->smi.smm_inside_nmi);
+	p = put8(p, e->smi.latched_init);
+	p = put8(p, e->triple_fault.pending);
+	p = put8(p, e->exception_has_payload);
+	p = put16(p, 0);
+	return put64(p, e->exception_payload);
+}
+
+__u32 kvm_ft_wire_put_vcpu(void *out, const struct kvm_ft_arch_vcpu *st)
+{
+	const __u64 *regs = &st->regs.rax;
+	const __u64 dbg[] = {
+		st->debugregs.db[0], st->debugregs.db[1], st->debugregs.db[2], st->debugregs.db[3],
+		st->debugregs.dr6, st->debugregs.dr7, st->debugregs.flags,
+	};
+	__u8 *p = out;
+	__u32 i, nr_xcrs = st->xcrs.nr_xcrs < KVM_MAX_XCRS ? st->xcrs.nr_xcrs : KVM_MAX_XCRS;
+	__u32 nr_msrs = st->nr_msrs < KVM_FT_NR_MSRS ? st->nr_msrs : KVM_FT_NR_MSRS;
+
+	p = put32(p, st->mp_state);
+	p = put8(p, !!st->has_lapic);
+	memset(p, 0, 3);
+	p += 3;
+	for (i = 0; i < REGS_N; i++)
+		p = put64(p, regs[i]);
+	p = put_sregs(p, &st->sregs);
+	p = put_events(p, &st->events);
+	for (i = 0; i < 7; i++)
+		p = put64(p, dbg[i]);
+	p = put32(p, nr_xcrs);
+	p = put32(p, st->xcrs.flags);
+	for (i = 0; i < nr_xcrs; i++) {
+		p = put32(p, st->xcrs.xcrs[i].xcr);
+		p = put32(p, 0);
+		p = put64(p, st->xcrs.xcrs[i].value);
+	}
+	p = put32(p, nr_msrs);
+	for (i = 0; i < nr_msrs; i++) {
+		p = put32(p, st->msrs[i].index);
+		p = put64(p, st->msrs[i].data);
+	}
+	if (st->has_lapic)
+		p = put_bytes(p, st->lapic.regs, LAPIC_LEN);
+	p = put32(p, XSAVE_LEN);
+	p = put_bytes(p, st->xsave.region, XSAVE_LEN);
+	return p - (__u8 *)out;
+}
+
+/* A reader of the state: every read bounded by what is left; @err sticks. */
+struct rd {
+	const __u8 *p;
+	__u32 left;
+	int err;
+};
+
+static const __u8 *take_n(struct rd *r, __u32 n)
+{
+	const __u8 *p = r->p;
+
+	if (r->err || r->left < n) {
+		r->err = r->err ?: KVM_FT_WIRE_E_LEN;
+		return NULL;
+	}
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+static __u8 get8(struct rd *r)
+{
+	const __u8 *p = take_n(r, 1);
+
+	return p ? *p : 0;
+}
+
+static __u16 get16(struct rd *r)
+{
+	const __u8 *p = take_n(r, 2);
+
+	return p ? get_le16(p) : 0;
+}
+
+static __u32 get32(struct rd *r)
+{
+	const __u8 *p = take_n(r, 4);
+
+	return p ? get_le32(p) : 0;
+}
+
+static __u64 get64(struct rd *r)
+{
+	const __u8 *p = take_n(r, 8);
+
+	return p ? get_le64(p) : 0;
+}
+
+/* @n bytes that must be zero. */
+static void get_zero(struct rd *r, __u32 n)
+{
+	const __u8 *p = take_n(r, n);
+	__u32 i;
+
+	for (i = 0; p && i < n; i++)
+		if (p[i] && !r->err)
+			r->err = KVM_FT_WIRE_E_RESERVED;
+}
+
+static void get_segment(struct rd *r, struct kvm_segment *s)
+{
+	s->base = get64(r);
+	s->limit = get32(r);
+	s->selector = get16(r);
+	s->type = get8(r);
+	s->present = get8(r);
+	s->dpl = get8(r);
+	s->db = get8(r);
+	s->s = get8(r);
+	s->l = get8(r);
+	s->g = get8(r);
+	s->avl = get8(r);
+	s->unusable = get8(r);
+	get_zero(r, 1);
+}
+
+static void get_dtable(struct rd *r, struct kvm_dtable *d)
+{
+	d->base = get64(r);
+	d->limit = get16(r);
+	get_zero(r, 6);
+}
+
+static void get_sregs(struct rd *r, struct kvm_sregs *s)
+{
+	struct kvm_segment *segs[] = {
+		&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr, &s->ldt,
+	};
+	__u64 *ctl[] = { &s->cr0, &s->cr2, &s->cr3, &s->cr4, &s->cr8, &s->efer, &s->apic_base };
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		get_segment(r, segs[i]);
+	get_dtable(r, &s->gdt);
+	get_dtable(r, &s->idt);
+	for (i = 0; i < 7; i++)
+		*ctl[i] = get64(r);
+	for (i = 0; i < 4; i++)
+		s->interrupt_bitmap[i] = get64(r);
+}
+
+static void get_events(struct rd *r, struct kvm_vcpu_events *e)
+{
+	e->exception.injected = get8(r);
+	e->exception.nr = get8(r);
+	e->exception.has_error_code = get8(r);
+	e->exception.pending = get8(r);
+	e->exception.error_code = get32(r);
+	e->interrupt.injected = get8(r);
+	e->interrupt.nr = get8(r);
+	e->interrupt.soft = get8(r);
+	e->interrupt.shadow = get8(r);
+	e->nmi.injected = get8(r);
+	e->nmi.pending = get8(r);
+	e->nmi.masked = get8(r);
+	get_zero(r, 1);
+	e->sipi_vector = get32(r);
+	e->flags = get32(r);
+	e->smi.smm = get8(r);
+	e->smi.pending = get8(r);
+	e->smi.smm_inside_nmi = get8(r);
+	e->smi.latched_init = get8(r);
+	e->triple_fault.pending = get8(r);
+	e->exception_has_payload = get8(r);
+	get_zero(r, 2);
+	e->exception_payload = get64(r);
+}
+
+/* The counted parts: XCRs, MSRs, the LAPIC's page, the XSAVE area. */
+static void get_counted(struct rd *r, struct kvm_ft_arch_vcpu *st)
+{
+	__u32 i;
+
+	st->xcrs.nr_xcrs = get32(r);
+	st->xcrs.flags = get32(r);
+	if (!r->err && st->xcrs.nr_xcrs > KVM_MAX_XCRS)
+		r->err = KVM_FT_WIRE_E_VCPU;
+	for (i = 0; !r->err && i < st->xcrs.nr_xcrs; i++) {
+		st->xcrs.xcrs[i].xcr = get32(r);
+		get_zero(r, 4);
+		st->xcrs.xcrs[i].value = get64(r);
+	}
+	st->nr_msrs = get32(r);
+	if (!r->err && st->nr_msrs > KVM_FT_NR_MSRS)
+		r->err = KVM_FT_WIRE_E_VCPU;
+	for (i = 0; !r->err && i < st->nr_msrs; i++) {
+		st->msrs[i].index = get32(r);
+		st->msrs[i].data = get64(r);
+	}
+	if (st->has_lapic && take_n(r, LAPIC_LEN))
+		memcpy(st->lapic.regs, r->p - LAPIC_LEN, LAPIC_LEN);
+	/* Another size of XSAVE area is another kvm.ko's state: not ours to load. */
+	if (get32(r) != XSAVE_LEN && !r->err)
+		r->err = KVM_FT_WIRE_E_VCPU;
+	if (take_n(r, XSAVE_LEN))
+		memcpy(st->xsave.region, r->p - XSAVE_LEN, XSAVE_LEN);
+}
+
+int kvm_ft_wire_get_vcpu(const void *in, __u32 len, struct kvm_ft_arch_vcpu *st)
+{
+	struct rd r = { .p = in, .left = len };
+	__u64 *regs = &st->regs.rax;
+	__u64 *dbg[] = {
+		&st->debugregs.db[0], &st->debugregs.db[1], &st->debugregs.db[2],
+		&st->debugregs.db[3], &st->debugregs.dr6, &st->debugregs.dr7,
+		&st->debugregs.flags,
+	};
+	__u8 lapic;
+	__u32 i;
+
+	memset(st, 0, sizeof(*st));
+	st->mp_state = get32(&r);
+	lapic = get8(&r);
+	if (lapic > 1 && !r.err)
+		r.err = KVM_FT_WIRE_E_VCPU;
+	st->has_lapic = lapic;
+	get_zero(&r, 3);
+	for (i = 0; i < REGS_N; i++)
+		regs[i] = get64(&r);
+	get_sregs(&r, &st->sregs);
+	get_events(&r, &st->events);
+	for (i = 0; i < 7; i++)
+		*dbg[i] = get64(&r);
+	get_counted(&r, st);
+	if (!r.err && r.left)
+		r.err = KVM_FT_WIRE_E_LEN;		/* more than the state */
+	return r.err;
+}

@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #include <linux/kvm_ft.h>
 
+#include "vcpu_state.h"
+
 const char *kvm_ft_wire_strerror(int err);
 
 /* A decoded frame: views into the caller's header and payload buffers. */
@@ -155,6 +157,15 @@ int kvm_ft_wire_hs_proven(const struct kvm_ft_wire_hs *hs);
 int kvm_ft_wire_hs_done(struct kvm_ft_wire_hs *hs, const void *hdr, const void *payload);
 /* Forget the key and everything derived from it. */
 void kvm_ft_wire_hs_wipe(struct kvm_ft_wire_hs *hs);
+
+/*
+ * A VCPU frame's state: @st encoded field by field into @out (room for
+ * KVM_FT_WIRE_VCPU_MAX bytes), its length; decoded from @len bytes into
+ * @st, all of them: OK, or why not (LEN, RESERVED, VCPU).  Whether the
+ * values make a state the engine would send is kvm_ft_vcpu_valid()'s.
+ */
+__u32 kvm_ft_wire_put_vcpu(void *out, const struct kvm_ft_arch_vcpu *st);
+int kvm_ft_wire_get_vcpu(const void *in, __u32 len, struct kvm_ft_arch_vcpu *st);
 /* Check @m against the receiver's state and VM, and advance the state. */
 int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m);
 

@@ -577,6 +577,86 @@ TEST(busy_refusal_reaches_the_primary)
 	EXPECT_EQ(KVM_FT_WIRE_E_BUSY, kvm_ft_wire_hs_confirm(&p, f, f + HDR, c, &len));
 }
 
+/* ---- The VCPU frame's state --------------------------------------------- */
+
+static struct kvm_ft_arch_vcpu st1, st2;
+static __u8 enc1[KVM_FT_WIRE_VCPU_MAX], enc2[KVM_FT_WIRE_VCPU_MAX];
+
+/* A state with a different byte in every place, its counts in range. */
+static void some_state(struct kvm_ft_arch_vcpu *st, __u32 nr_msrs, int lapic)
+{
+	__u8 *p = (__u8 *)st;
+	__u32 i;
+
+	for (i = 0; i < sizeof(*st); i++)
+		p[i] = i * 131 + 7;
+	st->xcrs.nr_xcrs = 1;
+	st->nr_msrs = nr_msrs;
+	st->has_lapic = lapic;
+	st->mp_state = 3;
+}
+
+TEST(vcpu_state_round_trip)
+{
+	__u32 len, len2, msrs[] = { 0, 1, 57, KVM_FT_NR_MSRS };
+	int i, lapic;
+
+	for (i = 0; i < ARRAY_SIZE(msrs); i++) {
+		for (lapic = 0; lapic < 2; lapic++) {
+			some_state(&st1, msrs[i], lapic);
+			len = kvm_ft_wire_put_vcpu(enc1, &st1);
+			ASSERT_GE(KVM_FT_WIRE_VCPU_MAX, len);
+			EXPECT_EQ(576 + 16 + msrs[i] * 12 + lapic * 1024 + 4096, len);
+			ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_get_vcpu(enc1, len, &st2));
+			/* What crossed is what was sent, byte for byte... */
+			len2 = kvm_ft_wire_put_vcpu(enc2, &st2);
+			ASSERT_EQ(len, len2);
+			EXPECT_EQ(0, memcmp(enc1, enc2, len));
+			/* ...and lands in the fields it came from. */
+			EXPECT_EQ(st1.regs.rip, st2.regs.rip);
+			EXPECT_EQ(st1.regs.rflags, st2.regs.rflags);
+			EXPECT_EQ(st1.sregs.cr3, st2.sregs.cr3);
+			EXPECT_EQ(st1.sregs.tr.selector, st2.sregs.tr.selector);
+			EXPECT_EQ(st1.sregs.ldt.unusable, st2.sregs.ldt.unusable);
+			EXPECT_EQ(st1.sregs.idt.limit, st2.sregs.idt.limit);
+			EXPECT_EQ(st1.sregs.interrupt_bitmap[3], st2.sregs.interrupt_bitmap[3]);
+			EXPECT_EQ(st1.events.exception_payload, st2.events.exception_payload);
+			EXPECT_EQ(st1.events.smi.latched_init, st2.events.smi.latched_init);
+			EXPECT_EQ(st1.debugregs.dr7, st2.debugregs.dr7);
+			EXPECT_EQ(st1.xcrs.xcrs[0].value, st2.xcrs.xcrs[0].value);
+			EXPECT_EQ(0, memcmp(st1.xsave.region, st2.xsave.region, sizeof(st1.xsave.region)));
+			if (msrs[i])
+				EXPECT_EQ(st1.msrs[msrs[i] - 1].data, st2.msrs[msrs[i] - 1].data);
+			if (lapic)
+				EXPECT_EQ(0, memcmp(st1.lapic.regs, st2.lapic.regs, sizeof(st1.lapic.regs)));
+			EXPECT_EQ(st1.mp_state, st2.mp_state);
+		}
+	}
+}
+
+TEST(vcpu_state_refused)
+{
+	__u32 len;
+
+	some_state(&st1, 10, 1);
+	len = kvm_ft_wire_put_vcpu(enc1, &st1);
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, kvm_ft_wire_get_vcpu(enc1, len - 1, &st2));
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, kvm_ft_wire_get_vcpu(enc1, len + 1, &st2));
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, kvm_ft_wire_get_vcpu(enc1, 0, &st2));
+	enc1[5] = 1;			/* a reserved byte after has_lapic */
+	EXPECT_EQ(KVM_FT_WIRE_E_RESERVED, kvm_ft_wire_get_vcpu(enc1, len, &st2));
+	enc1[5] = 0;
+	enc1[4] = 2;			/* has_lapic */
+	EXPECT_EQ(KVM_FT_WIRE_E_VCPU, kvm_ft_wire_get_vcpu(enc1, len, &st2));
+	enc1[4] = 1;
+	kvm_ft_wire_put_le32(enc1 + 576 - 8 + 16, KVM_FT_NR_MSRS + 1);	/* nr_msrs */
+	EXPECT_EQ(KVM_FT_WIRE_E_VCPU, kvm_ft_wire_get_vcpu(enc1, len, &st2));
+	kvm_ft_wire_put_le32(enc1 + 576 - 8 + 16, 10);
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_get_vcpu(enc1, len, &st2));
+	kvm_ft_wire_put_le32(enc1 + len - 4096 - 4, 4095);		/* another XSAVE size */
+	EXPECT_EQ(KVM_FT_WIRE_E_VCPU, kvm_ft_wire_get_vcpu(enc1, len, &st2));
+}
+
 TEST(strerror_names_every_error)
 {
 	int e;

@@ -100,6 +100,18 @@ static void primary_rx(const uint8_t *data, size_t size, int valid, int sealed)
 	}
 }
 
+/* A VCPU frame's state as the backup decodes it: what it took, it gives back. */
+static void vcpu_state(const uint8_t *p, uint32_t len)
+{
+	static struct kvm_ft_arch_vcpu st;
+	static uint8_t again[KVM_FT_WIRE_VCPU_MAX];
+
+	if (kvm_ft_wire_get_vcpu(p, len, &st))
+		return;
+	if (kvm_ft_wire_put_vcpu(again, &st) != len || memcmp(again, p, len))
+		abort();	/* decoded to something else than was sent */
+}
+
 /* What a backup does with a primary's frames. */
 static void backup_rx(const uint8_t *data, size_t size, int valid, int sealed, int device)
 {
@@ -127,11 +139,14 @@ static void backup_rx(const uint8_t *data, size_t size, int valid, int sealed, i
 		payload = malloc(m.len ? m.len : 1);
 		memcpy(payload, data + HDR, m.len);
 		ok = !take(&tx, &rxs, valid, hdr, payload, m.len, data, size, &used);
-		if (ok && !kvm_ft_wire_decode(hdr, payload, sealed, &m) && !kvm_ft_wire_rx(&rx, &m) &&
-		    m.type == KVM_FT_WIRE_PAGES)
-			for (i = 0; i < m.pages.count; i++)
-				if (!gfn_valid(NULL, kvm_ft_wire_gfn(&m, i)))
-					abort();	/* accepted a frame outside memory */
+		if (ok && !kvm_ft_wire_decode(hdr, payload, sealed, &m) && !kvm_ft_wire_rx(&rx, &m)) {
+			if (m.type == KVM_FT_WIRE_PAGES)
+				for (i = 0; i < m.pages.count; i++)
+					if (!gfn_valid(NULL, kvm_ft_wire_gfn(&m, i)))
+						abort();	/* a frame outside memory */
+			if (m.type == KVM_FT_WIRE_VCPU)
+				vcpu_state(m.vcpu.state, m.vcpu.size);
+		}
 		free(payload);
 		if (!ok)
 			break;

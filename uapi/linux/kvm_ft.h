@@ -436,6 +436,8 @@ enum kvm_ft_attr {
 #define KVM_FT_WIRE_PAGE_SIZE		4096U
 #define KVM_FT_WIRE_MAX_PAGES		64U		/* per PAGES frame */
 #define KVM_FT_WIRE_MAX_VCPU_STATE	(64U << 10)
+#define KVM_FT_WIRE_VCPU_MAX		10560U		/* what v2's encoding of a
+							 * vCPU's state takes, at most */
 #define KVM_FT_WIRE_MAX_DEVICE		(16U << 20)
 
 /* Why a receiver refused a stream; each kind is counted (VM_ERRORS). */
