@@ -371,22 +371,13 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 	return KVM_FT_WIRE_OK;
 }
 
-/* A receive error as a refusal kind, or CLEAN_CLOSE. */
-static int recv_error(int ret, bool in_frame, struct kvm_ft_wire_rx *rx)
+/* A receive error as a refusal kind, or CLEAN_CLOSE: the end between epochs. */
+static int recv_error(struct kvm_ft_backup *b, int ret, bool in_frame,
+		      struct kvm_ft_wire_rx *rx)
 {
-	switch (ret) {
-	case -ENODATA:
-		if (!in_frame && !rx->in_epoch)
-			return CLEAN_CLOSE;
-		fallthrough;
-	case -EPIPE:
-		return KVM_FT_WIRE_E_TRUNCATED;
-	case -ETIMEDOUT:
-		return KVM_FT_WIRE_E_SILENCE;
-	case -EBADMSG:
-		return KVM_FT_WIRE_E_AUTH;
-	}
-	return KVM_FT_WIRE_E_IO;
+	if (ret == -ENODATA && !in_frame && !rx->in_epoch)
+		return CLEAN_CLOSE;
+	return kvm_ft_link_error_kind(&b->link, ret);
 }
 
 /*
@@ -457,7 +448,7 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 	refuse_others(b);
 	ret = kvm_ft_link_recv(&b->link, hdr, HDR_LEN);
 	if (ret)
-		return recv_error(ret, false, rx);
+		return recv_error(b, ret, false, rx);
 	/* The header alone bounds the payload, before a byte of it is read. */
 	err = kvm_ft_wire_decode_hdr(hdr, &m);
 	if (err)
@@ -473,7 +464,7 @@ static int next_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx)
 	if (!ret)
 		ret = kvm_ft_link_open(&b->link, hdr, payload, m.len);
 	if (ret)
-		err = recv_error(ret, true, rx);
+		err = recv_error(b, ret, true, rx);
 	else
 		err = take_frame(b, rx, &m, hdr, payload);
 	if (payload != b->buf && payload != b->staged_device)

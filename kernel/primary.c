@@ -420,9 +420,7 @@ static int converse(struct kvm_ft_primary *p)
 	for (;;) {
 		ret = kvm_ft_link_recv(&p->link, hdr, HDR_LEN);
 		if (ret)
-			return ret == -ETIMEDOUT ? KVM_FT_WIRE_E_SILENCE :
-			       ret == -ENODATA || ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED :
-			       KVM_FT_WIRE_E_IO;
+			return kvm_ft_link_error_kind(&p->link, ret);
 		/* A backup sends acknowledgements and heartbeats, nothing else. */
 		ret = kvm_ft_wire_decode_hdr(hdr, &m);
 		if (!ret && m.len)
@@ -431,9 +429,7 @@ static int converse(struct kvm_ft_primary *p)
 			return ret;
 		ret = kvm_ft_link_open(&p->link, hdr, NULL, 0);
 		if (ret)
-			return ret == -EBADMSG ? KVM_FT_WIRE_E_AUTH :
-			       ret == -ETIMEDOUT ? KVM_FT_WIRE_E_SILENCE :
-			       ret == -EPIPE ? KVM_FT_WIRE_E_TRUNCATED : KVM_FT_WIRE_E_IO;
+			return kvm_ft_link_error_kind(&p->link, ret);
 		ret = kvm_ft_wire_decode_reply(hdr, kvm_ft_link_sealed(&p->link), &m);
 		if (ret)
 			return ret;

@@ -396,14 +396,23 @@ int kvm_ft_link_recv_clear(struct kvm_ft_link *link, void *frame, size_t max)
 			return KVM_FT_WIRE_E_ORDER;	/* no handshake frame */
 		ret = kvm_ft_link_recv(link, frame + HDR_LEN, m.len);
 	}
-	switch (ret) {
+	return kvm_ft_link_error_kind(link, ret);
+}
+
+int kvm_ft_link_error_kind(struct kvm_ft_link *link, int err)
+{
+	switch (err) {
 	case 0:
 		return KVM_FT_WIRE_OK;
 	case -ETIMEDOUT:
-		return KVM_FT_WIRE_E_HANDSHAKE;
+		return READ_ONCE(link->handshake) ? KVM_FT_WIRE_E_HANDSHAKE : KVM_FT_WIRE_E_SILENCE;
 	case -ENODATA:
 	case -EPIPE:
 		return KVM_FT_WIRE_E_TRUNCATED;
+	case -EBADMSG:
+		return KVM_FT_WIRE_E_AUTH;
+	case -ENOMEM:
+		return KVM_FT_WIRE_E_NOMEM;
 	}
 	return KVM_FT_WIRE_E_IO;
 }

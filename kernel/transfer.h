@@ -108,6 +108,13 @@ int kvm_ft_link_send(struct kvm_ft_link *link, void *hdr, void *payload);
  * did not authenticate.
  */
 int kvm_ft_link_open(struct kvm_ft_link *link, const void *hdr, void *payload, u32 len);
+/*
+ * The one mapping of the link's errors (a negative errno from the calls
+ * above) to the kinds counted and reported (enum kvm_ft_wire_err):
+ * silence (or, shaking hands, no handshake in time), truncation, a frame
+ * that did not open, memory, and any other socket error.
+ */
+int kvm_ft_link_error_kind(struct kvm_ft_link *link, int err);
 /* The link's frames are sealed (else checksummed). */
 bool kvm_ft_link_sealed(struct kvm_ft_link *link);
 /*
