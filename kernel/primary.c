@@ -86,15 +86,14 @@ static int send_frame(struct kvm_ft_primary *p, u8 type, u64 epoch, u32 len)
 /* The first sealed frame: the VM's shape, for the backup to check its own by. */
 static int send_hello(struct kvm_ft_primary *p)
 {
-	u8 *hello = p->frame + HDR_LEN;
+	struct kvm_ft_vm *vm = p->vm;
+	u32 len;
 
-	memset(hello, 0, sizeof(struct kvm_ft_wire_hello));
-	kvm_ft_wire_put_le64(hello, kvm_ft_vm_mem_bytes(p->vm) >> PAGE_SHIFT);
-	kvm_ft_wire_put_le32(hello + 8, kvm_ft_vm_nr_vcpus(p->vm));
-	kvm_ft_wire_put_le32(hello + 12, kvm_ft_device_used(p->vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0);
-	strscpy(hello + 16, p->vm->name, KVM_FT_NAME_LEN);
-	kvm_ft_wire_put_le32(hello + 16 + KVM_FT_NAME_LEN, kvm_ft_device_machine(p->vm));
-	return send_frame(p, KVM_FT_WIRE_HELLO, 0, sizeof(struct kvm_ft_wire_hello));
+	len = kvm_ft_wire_put_hello(p->frame + HDR_LEN, kvm_ft_vm_mem_bytes(vm) >> PAGE_SHIFT,
+				    kvm_ft_vm_nr_vcpus(vm),
+				    kvm_ft_device_used(vm) ? KVM_FT_WIRE_HELLO_F_DEVICE : 0,
+				    vm->name, kvm_ft_device_machine(vm));
+	return send_frame(p, KVM_FT_WIRE_HELLO, 0, len);
 }
 
 /*
@@ -106,17 +105,14 @@ static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoc
 {
 	u8 *pages = p->frame + HDR_LEN;
 	u64 i = 0;
-	u32 k, count;
+	u32 count, len;
 	int ret;
 
 	while (i < n) {
 		u8 *content;
 
 		count = min_t(u64, n - i, KVM_FT_WIRE_MAX_PAGES);
-		kvm_ft_wire_put_le32(pages, count);
-		kvm_ft_wire_put_le32(pages + 4, 0);
-		for (k = 0; k < count; k++)
-			kvm_ft_wire_put_le64(pages + PAGES_HDR + 8 * k, gfns[i + k]);
+		len = kvm_ft_wire_put_pages(pages, count, gfns + i);
 		/* The contents follow the count gfns directly. */
 		content = pages + PAGES_HDR + count * 8;
 		if (!data && sender_done(p))
@@ -125,8 +121,7 @@ static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoc
 			memcpy(content, data + i * PAGE_SIZE, count * PAGE_SIZE);
 		else if (kvm_ft_epoch_read(e, gfns + i, count, content))
 			return KVM_FT_WIRE_E_SNAPSHOT;
-		ret = send_frame(p, KVM_FT_WIRE_PAGES, epoch,
-				 PAGES_HDR + count * (8 + KVM_FT_WIRE_PAGE_SIZE));
+		ret = send_frame(p, KVM_FT_WIRE_PAGES, epoch, len);
 		if (ret)
 			return KVM_FT_WIRE_E_IO;
 		i += count;
@@ -154,24 +149,17 @@ static int send_device(struct kvm_ft_primary *p, u64 epoch, const void *blob, u3
 
 static int send_verify(struct kvm_ft_primary *p, u64 epoch, u32 crc)
 {
-	u8 *v = p->frame + HDR_LEN;
+	u32 len = kvm_ft_wire_put_verify(p->frame + HDR_LEN, crc);
 
-	kvm_ft_wire_put_le32(v, crc);
-	kvm_ft_wire_put_le32(v + 4, 0);
-	return send_frame(p, KVM_FT_WIRE_VERIFY, epoch,
-			  sizeof(struct kvm_ft_wire_verify)) ? KVM_FT_WIRE_E_IO : 0;
+	return send_frame(p, KVM_FT_WIRE_VERIFY, epoch, len) ? KVM_FT_WIRE_E_IO : 0;
 }
 
 static int send_end(struct kvm_ft_primary *p, u64 epoch, u64 nr_pages, u32 nr_vcpus,
 		    u32 device_len)
 {
-	u8 *end = p->frame + HDR_LEN;
+	u32 len = kvm_ft_wire_put_end(p->frame + HDR_LEN, nr_pages, nr_vcpus, device_len);
 
-	kvm_ft_wire_put_le64(end, nr_pages);
-	kvm_ft_wire_put_le32(end + 8, nr_vcpus);
-	kvm_ft_wire_put_le32(end + 12, device_len);
-	return send_frame(p, KVM_FT_WIRE_EPOCH_END, epoch,
-			  sizeof(struct kvm_ft_wire_epoch_end)) ? KVM_FT_WIRE_E_IO : 0;
+	return send_frame(p, KVM_FT_WIRE_EPOCH_END, epoch, len) ? KVM_FT_WIRE_E_IO : 0;
 }
 
 static int begin_epoch(struct kvm_ft_primary *p)
@@ -243,9 +231,8 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 		ret = send_pages(p, NULL, p->sent, s->gfns, s->nr_pages, s->pages, NULL);
 	for (i = 0; !ret && i < s->nr_vcpus; i++) {
 		len = kvm_ft_wire_put_vcpu(v + sizeof(struct kvm_ft_wire_vcpu), &s->vcpus[i]);
-		kvm_ft_wire_put_le32(v, i);
-		kvm_ft_wire_put_le32(v + 4, len);
-		if (send_frame(p, KVM_FT_WIRE_VCPU, p->sent, sizeof(struct kvm_ft_wire_vcpu) + len))
+		len = kvm_ft_wire_put_vcpu_hdr(v, i, len);
+		if (send_frame(p, KVM_FT_WIRE_VCPU, p->sent, len))
 			ret = KVM_FT_WIRE_E_IO;
 	}
 	if (!ret && s->device_len)

@@ -118,6 +118,58 @@ void kvm_ft_wire_put_crc(void *hdr, const void *payload)
 	kvm_ft_wire_put_le32(h + CRC_OFF, frame_crc(h, payload, get_le32(h + 8)));
 }
 
+/*
+ * The payloads' encoders, each next to what its decoder below reads: the
+ * payload into @p, its length returned.
+ */
+__u32 kvm_ft_wire_put_hello(void *p, __u64 mem_pages, __u32 nr_vcpus, __u32 flags,
+			    const char *name, __u32 machine)
+{
+	__u8 *h = p;
+
+	memset(h, 0, sizeof(struct kvm_ft_wire_hello));
+	kvm_ft_wire_put_le64(h, mem_pages);
+	kvm_ft_wire_put_le32(h + 8, nr_vcpus);
+	kvm_ft_wire_put_le32(h + 12, flags);
+	strncpy((char *)h + 16, name, KVM_FT_NAME_LEN - 1);
+	kvm_ft_wire_put_le32(h + 16 + KVM_FT_NAME_LEN, machine);
+	return sizeof(struct kvm_ft_wire_hello);
+}
+
+__u32 kvm_ft_wire_put_pages(void *p, __u32 count, const __u64 *gfns)
+{
+	__u8 *g = p;
+	__u32 i;
+
+	kvm_ft_wire_put_le32(g, count);
+	kvm_ft_wire_put_le32(g + 4, 0);
+	for (i = 0; i < count; i++)
+		kvm_ft_wire_put_le64(g + 8 + 8 * i, gfns[i]);
+	return 8 + count * (8 + KVM_FT_WIRE_PAGE_SIZE);
+}
+
+__u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size)
+{
+	kvm_ft_wire_put_le32(p, index);
+	kvm_ft_wire_put_le32((__u8 *)p + 4, size);
+	return sizeof(struct kvm_ft_wire_vcpu) + size;
+}
+
+__u32 kvm_ft_wire_put_end(void *p, __u64 nr_pages, __u32 nr_vcpus, __u32 device_len)
+{
+	kvm_ft_wire_put_le64(p, nr_pages);
+	kvm_ft_wire_put_le32((__u8 *)p + 8, nr_vcpus);
+	kvm_ft_wire_put_le32((__u8 *)p + 12, device_len);
+	return sizeof(struct kvm_ft_wire_epoch_end);
+}
+
+__u32 kvm_ft_wire_put_verify(void *p, __u32 crc)
+{
+	kvm_ft_wire_put_le32(p, crc);
+	kvm_ft_wire_put_le32((__u8 *)p + 4, 0);
+	return sizeof(struct kvm_ft_wire_verify);
+}
+
 /* The payload length each type allows: [min, max]. */
 static int len_ok(__u8 type, __u32 len)
 {

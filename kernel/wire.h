@@ -77,6 +77,19 @@ struct kvm_ft_wire_rx {
 void kvm_ft_wire_put_hdr(void *hdr, __u8 type, __u64 epoch, __u32 len);
 void kvm_ft_wire_put_crc(void *hdr, const void *payload);
 
+/*
+ * The payloads, encoded into @p; each returns the payload's length.
+ * PAGES: its count and frame numbers, the @count pages' contents to be
+ * put after them (at @p + 8 + 8 * count) by the caller.  VCPU: its
+ * header, the @size bytes of kvm_ft_wire_put_vcpu() after it.
+ */
+__u32 kvm_ft_wire_put_hello(void *p, __u64 mem_pages, __u32 nr_vcpus, __u32 flags,
+			    const char *name, __u32 machine);
+__u32 kvm_ft_wire_put_pages(void *p, __u32 count, const __u64 *gfns);
+__u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size);
+__u32 kvm_ft_wire_put_end(void *p, __u64 nr_pages, __u32 nr_vcpus, __u32 device_len);
+__u32 kvm_ft_wire_put_verify(void *p, __u32 crc);
+
 /* Check a header alone (before its payload is read, to bound the read). */
 int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m);
 /*

@@ -147,12 +147,11 @@ static size_t build(uint8_t type, uint64_t epoch, const void *payload, uint32_t 
 static size_t build_pages_in(uint64_t epoch, uint64_t gfn, uint8_t pattern)
 {
 	static uint8_t p[8 + 8 + KVM_FT_WIRE_PAGE_SIZE];
+	__u64 g = gfn;
+	uint32_t len = kvm_ft_wire_put_pages(p, 1, &g);
 
-	kvm_ft_wire_put_le32(p, 1);
-	kvm_ft_wire_put_le32(p + 4, 0);
-	kvm_ft_wire_put_le64(p + 8, gfn);
 	memset(p + 16, pattern, KVM_FT_WIRE_PAGE_SIZE);
-	return build(KVM_FT_WIRE_PAGES, epoch, p, sizeof(p));
+	return build(KVM_FT_WIRE_PAGES, epoch, p, len);
 }
 
 static size_t build_pages_of(uint64_t gfn, uint8_t pattern)
@@ -170,10 +169,7 @@ static size_t build_end_of(uint64_t epoch, uint64_t pages)
 {
 	uint8_t p[16];
 
-	kvm_ft_wire_put_le64(p, pages);
-	kvm_ft_wire_put_le32(p + 8, 0);
-	kvm_ft_wire_put_le32(p + 12, 0);
-	return build(KVM_FT_WIRE_EPOCH_END, epoch, p, sizeof(p));
+	return build(KVM_FT_WIRE_EPOCH_END, epoch, p, kvm_ft_wire_put_end(p, pages, 0, 0));
 }
 
 static size_t build_end(uint64_t pages)
@@ -183,12 +179,9 @@ static size_t build_end(uint64_t pages)
 
 static size_t build_hello(uint64_t mem_pages)
 {
-	uint8_t p[sizeof(struct kvm_ft_wire_hello)] = { 0 };
+	uint8_t p[sizeof(struct kvm_ft_wire_hello)];
 
-	kvm_ft_wire_put_le64(p, mem_pages);
-	kvm_ft_wire_put_le32(p + 8, 1);
-	strcpy((char *)p + 16, "bk");
-	return build(KVM_FT_WIRE_HELLO, 0, p, sizeof(p));
+	return build(KVM_FT_WIRE_HELLO, 0, p, kvm_ft_wire_put_hello(p, mem_pages, 1, 0, "bk", 0));
 }
 
 static int send_all(int fd, const void *buf, size_t len)
@@ -458,10 +451,8 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 		SEND(fd, build_pages_in(2, 1ULL << 40, PATTERN));
 		break;
 	case SEND_VCPU_INDEX:
-		kvm_ft_wire_put_le32(p, 1);		/* the VM has vCPU 0 only */
-		kvm_ft_wire_put_le32(p + 4, 8);
-		memset(p + 8, 0, 8);
-		SEND(fd, build(KVM_FT_WIRE_VCPU, 2, p, 16));
+		memset(p + 8, 0, 8);		/* the VM has vCPU 0 only */
+		SEND(fd, build(KVM_FT_WIRE_VCPU, 2, p, kvm_ft_wire_put_vcpu_hdr(p, 1, 8)));
 		break;
 	case SEND_TRUNCATED_EPOCH:
 		break;					/* close, epoch open */
@@ -491,9 +482,8 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 		ASSERT_EQ(0, send_all(fd, copy, n));
 		break;
 	case SEND_BAD_VERIFY:
-		memset(p, 0, 8);		/* no memory has this CRC-32C... */
-		kvm_ft_wire_put_le32(p, 0x12345678);	/* ...as it is */
-		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, 8));
+		/* No memory has this CRC-32C... as it is. */
+		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, kvm_ft_wire_put_verify(p, 0x12345678)));
 		SEND(fd, build_end_of(2, 1));
 		break;
 	default:

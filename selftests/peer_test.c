@@ -29,7 +29,7 @@
 
 #define PORT		"7900"
 #define START_PORT	"7914"
-#define KEY_PORT	"7916"
+#define KEY_PORT	"7927"
 #define WAIT_S		90
 #define FAILOVER_MS	3000	/* roomy: a slow emulated host must not trip it */
 #define CUT_S		8

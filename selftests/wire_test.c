@@ -31,12 +31,7 @@ static int decode(struct kvm_ft_wire_msg *m)
 /* HELLO of a VM whose VMM hands in device state (as the receiver's). */
 static __u32 hello(__u8 *p, __u64 pages, __u32 vcpus, const char *name)
 {
-	memset(p, 0, sizeof(struct kvm_ft_wire_hello));
-	kvm_ft_wire_put_le64(p, pages);
-	kvm_ft_wire_put_le32(p + 8, vcpus);
-	kvm_ft_wire_put_le32(p + 12, KVM_FT_WIRE_HELLO_F_DEVICE);
-	strcpy((char *)p + 16, name);
-	return sizeof(struct kvm_ft_wire_hello);
+	return kvm_ft_wire_put_hello(p, pages, vcpus, KVM_FT_WIRE_HELLO_F_DEVICE, name, 0);
 }
 
 /* A PAGES payload: @count frames from @gfn0 up, page i filled with byte i. */
