@@ -104,11 +104,26 @@ FIXTURE(bench) {
 FIXTURE_VARIANT(bench) {
 	const char *name;
 	uint64_t every, pages;	/* pages written every so many units */
+	bool insecure;		/* the link unsealed: what the seal costs */
 };
 
 FIXTURE_VARIANT_ADD(bench, light) { .name = "light", .every = 1000, .pages = 1 };
 FIXTURE_VARIANT_ADD(bench, medium) { .name = "medium", .every = 10, .pages = 1 };
 FIXTURE_VARIANT_ADD(bench, heavy) { .name = "heavy", .every = 1, .pages = 16 };
+/* The same without the seal (ftnl ... insecure), in the same run. */
+FIXTURE_VARIANT_ADD(bench, light_insecure) {
+	.name = "light-i", .every = 1000, .pages = 1, .insecure = true,
+};
+FIXTURE_VARIANT_ADD(bench, medium_insecure) {
+	.name = "medium-i", .every = 10, .pages = 1, .insecure = true,
+};
+FIXTURE_VARIANT_ADD(bench, heavy_insecure) {
+	.name = "heavy-i", .every = 1, .pages = 16, .insecure = true,
+};
+
+/* The variant's keying, as ftnl's last options (insecure: a NULL ends them). */
+#define KEYING(variant)	(variant)->insecure ? "insecure" : "key", \
+			(variant)->insecure ? NULL : test_key()
 
 FIXTURE_SETUP(bench)
 {
@@ -200,7 +215,7 @@ TEST_F(bench, work_rate_off_and_on)
 	double off, on;
 
 	if (!strcmp(self->role, "a")) {
-		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT, TEST_KEY))
+		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT, KEYING(variant)))
 			TH_LOG("%s", self->out);
 		EVENT("bench: linked");
 		EVENT("bench: peer lost (closed)");	/* b is done */
@@ -211,7 +226,8 @@ TEST_F(bench, work_rate_off_and_on)
 	sleep(WARMUP_S);
 	off = work_rate(self, pf_off);
 
-	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "pair", "bench", self->peer, PORT, KEYING(variant)))
+		TH_LOG("%s", self->out);
 	EVENT("bench: linked");
 	EVENT("bench: synced");
 	sleep(WARMUP_S);
@@ -232,7 +248,7 @@ TEST_F(bench, failover_time)
 	uint64_t u0;
 
 	if (strcmp(variant->name, "light"))
-		return;		/* once is enough */
+		return;		/* once is enough, sealed */
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "bench", "0.0.0.0", PORT, TEST_KEY))
 			TH_LOG("%s", self->out);
