@@ -500,6 +500,9 @@ static int connect_backup(struct kvm_ft_primary *p)
 			if (err == KVM_FT_WIRE_E_BUSY)
 				pr_info_ratelimited("%s: the backup is linked to another primary: retrying\n",
 						    p->vm->name);
+			else
+				pr_info_ratelimited("%s: no handshake with the backup (%s): retrying\n",
+						    p->vm->name, kvm_ft_wire_strerror(err));
 			kvm_ft_link_detach(&p->link);
 			err = STOPPED;
 		}
