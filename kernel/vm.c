@@ -22,15 +22,17 @@
  *   d->lock              the VMM's device state (device.c)
  *   kvm->slots_lock      the dirty harvest; KVM's memslot changes
  *   kvm->srcu            read side, for every walk of the memslots
- *   link->lock, link->send_lock    a link's socket, its frames
+ *   link->lock, link->send_lock    a link's socket, its frames (each sealed
+ *                        under send_lock: its counter is the nonce)
  *   kvm->mmu_lock        write side, a memslot's dirty bits at a time
  *   e->lock, r->lock     spinlocks of the engine and of a backup's vCPUs,
- *   out->lock            and of a VM's held output (taken in softirq too),
+ *   out->lock            of a VM's held output (taken in softirq too),
+ *   vm->info_lock        and of its peer's name and link address,
  *                        innermost, never held across a sleep
  *
  * kvm_ft_vms_lock, the registry's, is taken with none of these held and
- * takes none of them but kvm->srcu: it is held only to read or change the
- * list, never across a wait.
+ * takes none of them but kvm->srcu and vm->info_lock: it is held only to
+ * read or change the list, never across a wait.
  */
 #include <linux/crc32c.h>
 #include <linux/ctype.h>
