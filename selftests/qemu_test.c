@@ -218,7 +218,8 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	qemu_start(_metadata, self, "backup");
 	ASSERT_EQ(0, guest_step(0)) TH_LOG("the backup's guest must not run before a takeover");
 	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
-	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
+	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM
+		      " with the pair's key");
 	EVENT(VM ": linked");
 	guest_narrate("host a: the primary on host b connected; epochs arrive");
 	EVENT(VM ": peer lost (silence)");
@@ -289,7 +290,8 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
-	guest_narrate("host b: ftnl pair " VM " %s " PORT ": memory synced, epochs flow", self->h.peer);
+	guest_narrate("host b: ftnl pair " VM " %s " PORT " (keys proven both ways, frames "
+		      "sealed): memory synced, epochs flow", self->h.peer);
 	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"epochs\":", 20, WAIT_S)) TH_LOG("%s", ftnl_last());
 	guest_demo_show(VM);
 	/*

@@ -83,7 +83,8 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(stream) 
 
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, "backup", "cuju_job=serve", 128, NULL));
 	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
-	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM);
+	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM
+		      " with the pair's key");
 	EVENT(VM ": linked");
 	guest_narrate("host a: the primary on host b connected; epochs arrive");
 	EVENT(VM ": peer lost (silence)");
