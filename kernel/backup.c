@@ -28,7 +28,6 @@
 #include <linux/net.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/random.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -38,7 +37,6 @@
 #include "epoch.h"
 #include "netlink.h"
 #include "resume.h"
-#include "seal.h"
 #include "sysfs.h"
 #include "vcpu.h"
 #include "transfer.h"
@@ -539,30 +537,20 @@ static int shake_hands(struct kvm_ft_backup *b, struct kvm_ft_wire_hs *hs,
 		       struct kvm_ft_wire_rx *rx)
 {
 	u8 *in = b->buf, *out = b->buf + KVM_FT_WIRE_HS_FRAME;
-	struct kvm_ft_seal *seal = NULL;
 	u32 len;
 	int err, status;
 
-	hs->keyed = b->keyed;
-	memcpy(hs->key, b->key, KVM_FT_KEY_LEN);
-	get_random_bytes(hs->nonce, sizeof(hs->nonce));
-	strscpy(hs->name, b->vm->name, KVM_FT_NAME_LEN);
-	hs->features = KVM_FT_WIRE_FEAT_ALL;
+	kvm_ft_link_hs_begin(hs, b->keyed, b->key, b->vm->name);
 	err = kvm_ft_link_recv_clear(&b->link, in, KVM_FT_WIRE_HS_FRAME);
 	if (err)
 		return err;
 	status = kvm_ft_wire_hs_reply(hs, in, in + HDR_LEN, out, &len);
 	err = kvm_ft_link_send_clear(&b->link, out, len) ?: status ?:
 	      kvm_ft_link_recv_clear(&b->link, in, KVM_FT_WIRE_HS_FRAME) ?:
-	      kvm_ft_wire_hs_done(hs, in, in + HDR_LEN);
+	      kvm_ft_wire_hs_done(hs, in, in + HDR_LEN) ?:
+	      kvm_ft_link_secure(&b->link, hs, false);
 	if (err)
 		return err;
-	if (hs->keyed) {
-		seal = kvm_ft_seal_new(hs->key_b2p, hs->key_p2b);
-		if (IS_ERR(seal))
-			return KVM_FT_WIRE_E_NOMEM;
-	}
-	kvm_ft_link_secure(&b->link, seal);
 	rx->features = hs->common;
 	kvm_ft_vm_set_peer(b->vm, hs->peer);
 	return KVM_FT_WIRE_OK;

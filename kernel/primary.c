@@ -19,7 +19,6 @@
 #include <linux/kvm_host.h>
 #include <linux/memcontrol.h>
 #include <linux/net.h>
-#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
 
@@ -27,7 +26,6 @@
 #include "netlink.h"
 #include "output.h"
 #include "primary.h"
-#include "seal.h"
 #include "sysfs.h"
 #include "transfer.h"
 #include "vcpu.h"
@@ -445,29 +443,19 @@ static bool transient(int err)
 static int shake_hands(struct kvm_ft_primary *p, struct kvm_ft_wire_hs *hs)
 {
 	u8 *in = p->frame, *out = p->frame + KVM_FT_WIRE_HS_FRAME;
-	struct kvm_ft_seal *seal = NULL;
 	u32 len;
 	int err;
 
-	hs->keyed = p->keyed;
-	memcpy(hs->key, p->key, KVM_FT_KEY_LEN);
-	get_random_bytes(hs->nonce, sizeof(hs->nonce));
-	strscpy(hs->name, p->vm->name, KVM_FT_NAME_LEN);
-	hs->features = KVM_FT_WIRE_FEAT_ALL;
+	kvm_ft_link_hs_begin(hs, p->keyed, p->key, p->vm->name);
 	len = kvm_ft_wire_hs_init(hs, out);
 	err = kvm_ft_link_send_clear(&p->link, out, len) ?:
 	      kvm_ft_link_recv_clear(&p->link, in, KVM_FT_WIRE_HS_FRAME) ?:
 	      kvm_ft_wire_hs_confirm(hs, in, in + HDR_LEN, out, &len) ?:
 	      kvm_ft_link_send_clear(&p->link, out, len) ?:
-	      kvm_ft_wire_hs_proven(hs);
+	      kvm_ft_wire_hs_proven(hs) ?:
+	      kvm_ft_link_secure(&p->link, hs, true);
 	if (err)
 		return err;
-	if (hs->keyed) {
-		seal = kvm_ft_seal_new(hs->key_p2b, hs->key_b2p);
-		if (IS_ERR(seal))
-			return KVM_FT_WIRE_E_NOMEM;
-	}
-	kvm_ft_link_secure(&p->link, seal);
 	p->features = hs->common;
 	kvm_ft_vm_set_peer(p->vm, hs->peer);
 	return KVM_FT_WIRE_OK;

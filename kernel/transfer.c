@@ -18,6 +18,7 @@
 #include <linux/kthread.h>
 #include <linux/net.h>
 #include <linux/in.h>
+#include <linux/random.h>
 #include <linux/tcp.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -90,13 +91,33 @@ void kvm_ft_link_detach(struct kvm_ft_link *link)
 	mutex_unlock(&link->send_lock);
 }
 
-void kvm_ft_link_secure(struct kvm_ft_link *link, struct kvm_ft_seal *seal)
+void kvm_ft_link_hs_begin(struct kvm_ft_wire_hs *hs, bool keyed, const u8 *key,
+			  const char *name)
 {
+	memset(hs, 0, sizeof(*hs));
+	hs->keyed = keyed;
+	memcpy(hs->key, key, KVM_FT_KEY_LEN);
+	get_random_bytes(hs->nonce, sizeof(hs->nonce));
+	strscpy(hs->name, name, KVM_FT_NAME_LEN);
+	hs->features = KVM_FT_WIRE_FEAT_ALL;
+}
+
+int kvm_ft_link_secure(struct kvm_ft_link *link, const struct kvm_ft_wire_hs *hs, bool primary)
+{
+	struct kvm_ft_seal *seal = NULL;
+
+	if (hs->keyed) {
+		seal = primary ? kvm_ft_seal_new(hs->key_p2b, hs->key_b2p) :
+				 kvm_ft_seal_new(hs->key_b2p, hs->key_p2b);
+		if (IS_ERR(seal))
+			return KVM_FT_WIRE_E_NOMEM;
+	}
 	mutex_lock(&link->send_lock);
 	link->seal = seal;
 	mutex_unlock(&link->send_lock);
 	WRITE_ONCE(link->last_rx, jiffies);
 	WRITE_ONCE(link->handshake, false);
+	return KVM_FT_WIRE_OK;
 }
 
 bool kvm_ft_link_sealed(struct kvm_ft_link *link)

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 struct kvm_ft_seal;
+struct kvm_ft_wire_hs;
 struct socket;
 struct task_struct;
 
@@ -43,8 +44,15 @@ void kvm_ft_link_init(struct kvm_ft_link *link);
 bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock);
 /* Unpublish and release the link's socket, and its keys. */
 void kvm_ft_link_detach(struct kvm_ft_link *link);
-/* The handshake is done: frames are sealed with @seal (ours now) from here. */
-void kvm_ft_link_secure(struct kvm_ft_link *link, struct kvm_ft_seal *seal);
+/* Our side of a handshake: the key (or insecure), a fresh nonce, our VM's name. */
+void kvm_ft_link_hs_begin(struct kvm_ft_wire_hs *hs, bool keyed, const u8 *key,
+			  const char *name);
+/*
+ * The handshake @hs is done, on the primary's side if @primary: frames
+ * are sealed with its keys from here (checksummed, if insecure).  OK, or
+ * NOMEM (a kind).
+ */
+int kvm_ft_link_secure(struct kvm_ft_link *link, const struct kvm_ft_wire_hs *hs, bool primary);
 /* Make the thread return from whatever it blocks in, and wait for it. */
 /* End the connection (not the thread): its reader sees it end. */
 void kvm_ft_link_shutdown(struct kvm_ft_link *link);
