@@ -46,6 +46,7 @@
 #define HDR_LEN		sizeof(struct kvm_ft_wire_hdr)
 #define CLEAN_CLOSE	(-1)	/* the primary closed between epochs */
 #define VMM_GONE	(-2)	/* our VMM exited: its VM is about to go too */
+#define BUSY_MAX	16	/* refusals under way; more are closed unanswered */
 
 struct kvm_ft_backup {
 	struct kvm_ft_vm *vm;
@@ -54,6 +55,7 @@ struct kvm_ft_backup {
 	bool keyed;			/* else insecure, as the VM was set at LISTEN */
 	u8 key[KVM_FT_KEY_LEN];
 	struct workqueue_struct *busy;	/* tells other primaries so (refuse()) */
+	atomic_t refusing;		/* connections on it: at most BUSY_MAX */
 	unsigned long next_look;	/* jiffies: for another connection */
 	void *buf;			/* payloads but DEVICE */
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
@@ -386,6 +388,7 @@ static int recv_error(struct kvm_ft_backup *b, int ret, bool in_frame,
 struct refusal {
 	struct work_struct work;
 	struct socket *sock;
+	atomic_t *refusing;
 };
 
 static void refuse(struct work_struct *work)
@@ -408,6 +411,7 @@ static void refuse(struct work_struct *work)
 			;
 	}
 	sock_release(r->sock);
+	atomic_dec(r->refusing);
 	kfree(r);
 }
 
@@ -424,12 +428,15 @@ static void refuse_others(struct kvm_ft_backup *b)
 		atomic64_inc(&b->vm->stats.errors[KVM_FT_WIRE_E_BUSY]);
 		pr_info_ratelimited("%s: another primary connected while one is linked: refused\n",
 				    b->vm->name);
-		r = kmalloc(sizeof(*r), GFP_KERNEL);
+		/* A flood of them is not answered: each would hold a socket for seconds. */
+		r = atomic_read(&b->refusing) < BUSY_MAX ? kmalloc(sizeof(*r), GFP_KERNEL) : NULL;
 		if (!r) {
 			sock_release(conn);
 			continue;
 		}
 		r->sock = conn;
+		r->refusing = &b->refusing;
+		atomic_inc(&b->refusing);
 		INIT_WORK(&r->work, refuse);
 		queue_work(b->busy, &r->work);
 	}
