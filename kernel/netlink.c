@@ -339,7 +339,7 @@ static int keying_ready(struct kvm_ft_vm *vm, struct genl_info *info)
 		return -ENOKEY;
 	}
 	if (kvm_ft_seal_check()) {
-		GENL_SET_ERR_MSG(info, "the kernel has no ChaCha20-Poly1305 (chacha20poly1305.ko)");
+		GENL_SET_ERR_MSG(info, "the kernel lacks ChaCha20-Poly1305 or HMAC-SHA256 (chacha20poly1305, hmac)");
 		return -ENOPKG;
 	}
 	return 0;

@@ -18,7 +18,7 @@
  */
 struct kvm_ft_seal;
 
-/* The algorithm is there (or can be loaded): 0, or why not. */
+/* The algorithms are there (loaded, instantiated, ready): 0, or -ENOPKG. */
 int kvm_ft_seal_check(void);
 struct kvm_ft_seal *kvm_ft_seal_new(const u8 *tx_key, const u8 *rx_key);
 void kvm_ft_seal_free(struct kvm_ft_seal *s);
