@@ -547,8 +547,8 @@ static int shake_hands(struct kvm_ft_backup *b, struct kvm_ft_wire_hs *hs,
 	u32 len;
 	int err, status;
 
-	kvm_ft_link_hs_begin(hs, b->keyed, b->key, b->vm->name);
-	err = kvm_ft_link_recv_clear(&b->link, in, KVM_FT_WIRE_HS_FRAME);
+	err = kvm_ft_link_hs_begin(hs, b->keyed, b->key, b->vm->name) ?:
+	      kvm_ft_link_recv_clear(&b->link, in, KVM_FT_WIRE_HS_FRAME);
 	if (err)
 		return err;
 	status = kvm_ft_wire_hs_reply(hs, in, in + HDR_LEN, out, &len);

@@ -446,7 +446,9 @@ static int shake_hands(struct kvm_ft_primary *p, struct kvm_ft_wire_hs *hs)
 	u32 len;
 	int err;
 
-	kvm_ft_link_hs_begin(hs, p->keyed, p->key, p->vm->name);
+	err = kvm_ft_link_hs_begin(hs, p->keyed, p->key, p->vm->name);
+	if (err)
+		return err;
 	len = kvm_ft_wire_hs_init(hs, out);
 	err = kvm_ft_link_send_clear(&p->link, out, len) ?:
 	      kvm_ft_link_recv_clear(&p->link, in, KVM_FT_WIRE_HS_FRAME) ?:

@@ -91,15 +91,22 @@ void kvm_ft_link_detach(struct kvm_ft_link *link)
 	mutex_unlock(&link->send_lock);
 }
 
-void kvm_ft_link_hs_begin(struct kvm_ft_wire_hs *hs, bool keyed, const u8 *key,
-			  const char *name)
+int kvm_ft_link_hs_begin(struct kvm_ft_wire_hs *hs, bool keyed, const u8 *key,
+			 const char *name)
 {
+	/* A nonce from a generator not yet seeded could be guessed: not yet. */
+	if (!rng_is_initialized()) {
+		pr_warn_ratelimited("%s: the kernel's random generator is not seeded yet: no handshake\n",
+				    name);
+		return KVM_FT_WIRE_E_HANDSHAKE;
+	}
 	memset(hs, 0, sizeof(*hs));
 	hs->keyed = keyed;
 	memcpy(hs->key, key, KVM_FT_KEY_LEN);
 	get_random_bytes(hs->nonce, sizeof(hs->nonce));
 	strscpy(hs->name, name, KVM_FT_NAME_LEN);
 	hs->features = KVM_FT_WIRE_FEAT_ALL;
+	return KVM_FT_WIRE_OK;
 }
 
 int kvm_ft_link_secure(struct kvm_ft_link *link, const struct kvm_ft_wire_hs *hs, bool primary)

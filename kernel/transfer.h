@@ -44,9 +44,13 @@ void kvm_ft_link_init(struct kvm_ft_link *link);
 bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock);
 /* Unpublish and release the link's socket, and its keys. */
 void kvm_ft_link_detach(struct kvm_ft_link *link);
-/* Our side of a handshake: the key (or insecure), a fresh nonce, our VM's name. */
-void kvm_ft_link_hs_begin(struct kvm_ft_wire_hs *hs, bool keyed, const u8 *key,
-			  const char *name);
+/*
+ * Our side of a handshake: the key (or insecure), a fresh nonce, our VM's
+ * name.  OK, or HANDSHAKE while the kernel's random generator is not
+ * seeded (its nonce could be guessed): try later.
+ */
+int kvm_ft_link_hs_begin(struct kvm_ft_wire_hs *hs, bool keyed, const u8 *key,
+			 const char *name);
 /*
  * The handshake @hs is done, on the primary's side if @primary: frames
  * are sealed with its keys from here (checksummed, if insecure).  OK, or
