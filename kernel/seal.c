@@ -51,7 +51,7 @@ int kvm_ft_seal_check(void)
 	/*
 	 * Allocated and let go: what a link will use is there, loaded, and
 	 * its instances made (the crypto API builds "hmac(sha256)" from its
-	 * template at the first request, asking modprobe first, which took
+	 * template at the first request, asking for a module first, which took
 	 * seconds on a slow host: longer than a handshake may).
 	 */
 	aead = crypto_alloc_aead(AEAD_ALG, 0, CRYPTO_ALG_ASYNC);
