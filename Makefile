@@ -10,6 +10,9 @@
 #   FUZZ_SECONDS  how long `make fuzz` runs (default 60)
 #   GUEST_KERNEL  the kernel of the QEMU tests' guest (Debian's newest)
 
+# The release: ftnl --version, the Debian packages, DKMS.
+CUJU_VERSION := 0.9.0
+
 KSRC  ?= /usr/src/linux-source-6.1.tar.xz
 KVER  ?= $(shell for d in /lib/modules/*/build; do [ -d "$$d" ] && basename "$${d%/build}"; done | sort -V | tail -n1)
 KDIR  ?= /lib/modules/$(KVER)/build
@@ -103,7 +106,7 @@ modules: kernel-check $(KVM_TREE)/.assembled
 	$(MAKE) -C $(KDIR) M=$(KVM_M) modules
 
 shim:
-	$(MAKE) -C shim OUT=$(BUILD)/shim
+	$(MAKE) -C shim OUT=$(BUILD)/shim VERSION=$(CUJU_VERSION)
 
 selftests: $(SRC)/.extracted
 	$(MAKE) -C selftests OUT=$(BUILD)/selftests HARNESS=$(SRC)/tools/testing/selftests
