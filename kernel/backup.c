@@ -324,8 +324,7 @@ static int end_epoch(struct kvm_ft_backup *b, u64 epoch)
 	if (kvm_ft_link_send_empty(&b->link, KVM_FT_WIRE_ACK, epoch))
 		return KVM_FT_WIRE_E_IO;
 	drop_staged(b, &b->link);
-	atomic64_inc(&b->vm->stats.epochs);
-	atomic64_set(&b->vm->stats.last_epoch, epoch);
+	kvm_ft_vm_committed(b->vm, epoch);
 	return KVM_FT_WIRE_OK;
 }
 

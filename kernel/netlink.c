@@ -23,130 +23,119 @@ static struct netlink_range_validation epoch_us_range = {
 	.max = KVM_FT_EPOCH_US_MAX,
 };
 
-static const struct nla_policy policy[KVM_FT_A_MAX + 1] = {
-	[KVM_FT_A_VM_NAME]	= { .type = NLA_NUL_STRING, .len = KVM_FT_NAME_LEN - 1 },
-	[KVM_FT_A_VM_EPOCH_US]	= NLA_POLICY_FULL_RANGE(NLA_U32, &epoch_us_range),
-	[KVM_FT_A_ADDR]	= { .type = NLA_BE32 },
-	[KVM_FT_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
-	[KVM_FT_A_VM_OWNER_UID] = { .type = NLA_U32 },
-	[KVM_FT_A_KEY]		= NLA_POLICY_EXACT_LEN(KVM_FT_KEY_LEN),
-	[KVM_FT_A_INSECURE]	= { .type = NLA_FLAG },
-	[KVM_FT_A_ADDR6]	= NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+/*
+ * Each command's attributes, and only those: the core refuses any other
+ * (strict validation) and says which in the extended ack.
+ */
+#define NAME_POLICY \
+	[KVM_FT_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = KVM_FT_NAME_LEN - 1 }
+#define KEYING_POLICY \
+	[KVM_FT_A_KEY] = NLA_POLICY_EXACT_LEN(KVM_FT_KEY_LEN), \
+	[KVM_FT_A_INSECURE] = { .type = NLA_FLAG }
+
+static const struct nla_policy name_policy[KVM_FT_A_VM_NAME + 1] = {
+	NAME_POLICY,
 };
 
-static int put_u64s(struct sk_buff *skb, const int *attrs, atomic64_t *const *vals, int n)
-{
-	int i;
+static const struct nla_policy set_policy[KVM_FT_A_MAX + 1] = {
+	NAME_POLICY,
+	KEYING_POLICY,
+	[KVM_FT_A_VM_EPOCH_US] = NLA_POLICY_FULL_RANGE(NLA_U32, &epoch_us_range),
+};
 
-	for (i = 0; i < n; i++)
-		if (nla_put_u64_64bit(skb, attrs[i], atomic64_read(vals[i]), KVM_FT_A_PAD))
-			return -EMSGSIZE;
+static const struct nla_policy link_policy[KVM_FT_A_MAX + 1] = {
+	NAME_POLICY,
+	KEYING_POLICY,
+	[KVM_FT_A_ADDR]	= { .type = NLA_BE32 },
+	[KVM_FT_A_ADDR6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[KVM_FT_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
+	[KVM_FT_A_VM_OWNER_UID] = { .type = NLA_U32 },
+};
+
+/* Every row of KVM_FT_STATS(), in its order, as VM_STATS. */
+static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
+{
+	struct nlattr *nest = nla_nest_start(skb, KVM_FT_A_VM_STATS);
+
+	if (!nest)
+		return -EMSGSIZE;
+#define KVM_FT_STAT_PUT(NAME, name, unit, kind, side, what)			\
+	if (nla_put_u64_64bit(skb, KVM_FT_STAT_##NAME, atomic64_read(&st->name),	\
+			      KVM_FT_STAT_PAD))						\
+		return -EMSGSIZE;
+	KVM_FT_STATS(KVM_FT_STAT_PUT)
+#undef KVM_FT_STAT_PUT
+	nla_nest_end(skb, nest);
 	return 0;
 }
 
-static int put_primary_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
+/* One VM_ERROR per kind of refusal, counted or not: scripts see them all. */
+static int put_errors(struct sk_buff *skb, struct kvm_ft_stats *st)
 {
-	static const int attrs[] = {
-		KVM_FT_A_VM_BYTES_TX, KVM_FT_A_VM_SYNC_DONE, KVM_FT_A_VM_SYNC_TOTAL,
-		KVM_FT_A_VM_PAUSE_LAST_NS, KVM_FT_A_VM_PAUSE_MAX_NS,
-		KVM_FT_A_VM_PAUSE_TOTAL_NS, KVM_FT_A_VM_STALLS,
-		KVM_FT_A_VM_DEVICE_TIMEOUTS, KVM_FT_A_VM_DEVICE_LEN, KVM_FT_A_VM_PARK_TIMEOUTS,
-		KVM_FT_A_VM_EPOCH_PAGES_MAX,
-	};
-	atomic64_t *const vals[] = {
-		&st->bytes_tx, &st->sync_done, &st->sync_total, &st->pause_last_ns,
-		&st->pause_max_ns, &st->pause_total_ns, &st->stalls,
-		&st->device_timeouts, &st->device_len, &st->park_timeouts,
-		&st->epoch_pages_max,
-	};
-
 	struct nlattr *nest;
 	int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(attrs) != ARRAY_SIZE(vals));
-	if (put_u64s(skb, attrs, vals, ARRAY_SIZE(attrs)) ||
-	    nla_put_u32(skb, KVM_FT_A_VM_INFLIGHT, atomic_read(&st->inflight)))
-		return -EMSGSIZE;
-	nest = nla_nest_start(skb, KVM_FT_A_VM_PAUSE_HIST);
+	for (i = KVM_FT_WIRE_OK + 1; i < KVM_FT_WIRE_E_MAX; i++) {
+		nest = nla_nest_start(skb, KVM_FT_A_VM_ERROR);
+		if (!nest || nla_put_u32(skb, KVM_FT_ERROR_A_KIND, i) ||
+		    nla_put_u64_64bit(skb, KVM_FT_ERROR_A_COUNT, atomic64_read(&st->errors[i]),
+				      KVM_FT_ERROR_A_PAD))
+			return -EMSGSIZE;
+		nla_nest_end(skb, nest);
+	}
+	return 0;
+}
+
+static int put_hist(struct sk_buff *skb, int attr, atomic64_t *hist)
+{
+	struct nlattr *nest = nla_nest_start(skb, attr);
+	int i;
+
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
-		if (nla_put_u64_64bit(skb, i + 1, atomic64_read(&st->pause_hist[i]), KVM_FT_A_PAD))
+		if (nla_put_u64_64bit(skb, KVM_FT_HIST_A_BUCKET, atomic64_read(&hist[i]),
+				      KVM_FT_HIST_A_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
 }
 
-/* The primary's held output, and the taps it is held on. */
-static int put_output(struct sk_buff *skb, struct kvm_ft_vm *vm)
+/* The taps the VM's output is held on. */
+static int put_out_devs(struct sk_buff *skb, struct kvm_ft_vm *vm)
 {
-	static const int attrs[] = {
-		KVM_FT_A_VM_OUT_HELD, KVM_FT_A_VM_OUT_HELD_BYTES, KVM_FT_A_VM_OUT_RELEASED,
-		KVM_FT_A_VM_OUT_RELEASED_BYTES, KVM_FT_A_VM_OUT_DROPPED, KVM_FT_A_VM_OUT_DEPTH,
-	};
-	struct kvm_ft_stats *st = &vm->stats;
-	atomic64_t *const vals[] = {
-		&st->out_held, &st->out_held_bytes, &st->out_released,
-		&st->out_released_bytes, &st->out_dropped, &st->out_depth,
-	};
-	struct nlattr *nest;
-	int i, n = 0;
+	int i;
 
-	BUILD_BUG_ON(ARRAY_SIZE(attrs) != ARRAY_SIZE(vals));
-	if (put_u64s(skb, attrs, vals, ARRAY_SIZE(attrs)))
-		return -EMSGSIZE;
-	nest = nla_nest_start(skb, KVM_FT_A_VM_OUT_HOLD_HIST);
-	if (!nest)
-		return -EMSGSIZE;
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
-		if (nla_put_u64_64bit(skb, i + 1, atomic64_read(&st->out_hold_hist[i]),
-				      KVM_FT_A_PAD))
-			return -EMSGSIZE;
-	nla_nest_end(skb, nest);
-	nest = nla_nest_start(skb, KVM_FT_A_VM_OUT_DEVS);
-	if (!nest)
-		return -EMSGSIZE;
 	for (i = 0; i < KVM_FT_OUTPUT_DEVS; i++) {
 		int ifindex = READ_ONCE(vm->out.devs[i].ifindex);
 
-		if (ifindex && nla_put_u32(skb, ++n, ifindex))
+		if (ifindex && nla_put_u32(skb, KVM_FT_A_VM_OUT_DEV, ifindex))
 			return -EMSGSIZE;
 	}
-	nla_nest_end(skb, nest);
 	return 0;
 }
 
-static int put_stats(struct sk_buff *skb, struct kvm_ft_stats *st)
+/* Milliseconds since @at (boot-time ns), as @attr; nothing if @at is 0. */
+static int put_age(struct sk_buff *skb, int attr, atomic64_t *at)
 {
-	struct nlattr *nest;
-	int i;
+	u64 then = atomic64_read(at), now = ktime_get_boottime_ns();
 
-	if (put_primary_stats(skb, st) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_CUR_EPOCH, atomic64_read(&st->cur_epoch),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_LAST_EPOCH, atomic64_read(&st->last_epoch),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_EPOCHS, atomic64_read(&st->epochs),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_PAGES, atomic64_read(&st->pages),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_BYTES_RX, atomic64_read(&st->bytes_rx),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_HEARTBEATS, atomic64_read(&st->heartbeats),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_PEER_LOST, atomic64_read(&st->peer_lost),
-			      KVM_FT_A_PAD) ||
-	    nla_put_u64_64bit(skb, KVM_FT_A_VM_VERIFIED, atomic64_read(&st->verified),
-			      KVM_FT_A_PAD))
-		return -EMSGSIZE;
-	nest = nla_nest_start(skb, KVM_FT_A_VM_ERRORS);
-	if (!nest)
-		return -EMSGSIZE;
-	for (i = KVM_FT_WIRE_OK + 1; i < KVM_FT_WIRE_E_MAX; i++)
-		if (nla_put_u64_64bit(skb, i, atomic64_read(&st->errors[i]), KVM_FT_A_PAD))
-			return -EMSGSIZE;
-	nla_nest_end(skb, nest);
-	return 0;
+	if (!then)
+		return 0;
+	return nla_put_u64_64bit(skb, attr, div_u64(now > then ? now - then : 0, NSEC_PER_MSEC),
+				 KVM_FT_A_PAD);
+}
+
+static int put_counts(struct sk_buff *skb, struct kvm_ft_vm *vm)
+{
+	struct kvm_ft_stats *st = &vm->stats;
+
+	return put_stats(skb, st) ?: put_errors(skb, st) ?:
+	       put_hist(skb, KVM_FT_A_VM_PAUSE_HIST, st->pause_hist) ?:
+	       put_hist(skb, KVM_FT_A_VM_OUT_HOLD_HIST, st->out_hold_hist) ?:
+	       put_out_devs(skb, vm) ?:
+	       put_age(skb, KVM_FT_A_VM_COMMIT_AGE_MS, &st->commit_at) ?:
+	       put_age(skb, KVM_FT_A_VM_LINK_AGE_MS, &st->link_up_at);
 }
 
 /*
@@ -183,13 +172,16 @@ static int put_link_addr(struct sk_buff *skb, struct kvm_ft_vm *vm)
 	return 0;
 }
 
-static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
-		  u32 seq, int flags)
+/* One VM's GET_VM message; @cb: a part of a dump, NULL for a doit's reply. */
+static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, struct netlink_callback *cb,
+		  u32 portid, u32 seq, int flags)
 {
 	void *hdr = genlmsg_put(skb, portid, seq, &family, flags, KVM_FT_CMD_GET_VM);
 
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_string(skb, KVM_FT_A_VM_NAME, vm->name) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_ROLE, vm->role) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_STATE, READ_ONCE(vm->state)) ||
@@ -199,8 +191,7 @@ static int put_vm(struct sk_buff *skb, struct kvm_ft_vm *vm, u32 portid,
 			      KVM_FT_A_PAD) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_VMM_PID, vm->vmm_pid) ||
 	    nla_put_u32(skb, KVM_FT_A_VM_OWNER_UID, from_kuid(&init_user_ns, vm->owner)) ||
-	    put_link_addr(skb, vm) || put_keying(skb, vm) ||
-	    put_stats(skb, &vm->stats) || put_output(skb, vm)) {
+	    put_link_addr(skb, vm) || put_keying(skb, vm) || put_counts(skb, vm)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -235,13 +226,13 @@ static int get_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int ret;
 
-	msg = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = lookup(info);
-	ret = IS_ERR(vm) ? PTR_ERR(vm) : put_vm(msg, vm, info->snd_portid, info->snd_seq, 0);
+	ret = IS_ERR(vm) ? PTR_ERR(vm) : put_vm(msg, vm, NULL, info->snd_portid, info->snd_seq, 0);
 	mutex_unlock(&kvm_ft_vms_lock);
 
 	if (ret) {
@@ -251,17 +242,23 @@ static int get_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* cb->args[0]: how many VMs earlier parts of the dump have sent. */
+/*
+ * cb->args[0]: how many VMs earlier parts of the dump have sent.  A VM
+ * registered or unregistered between two parts shifts the list under
+ * that count: the part after says so (NLM_F_DUMP_INTR), and ftnl asks
+ * again.
+ */
 static int get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct kvm_ft_vm *vm;
 	long i = 0;
 
 	mutex_lock(&kvm_ft_vms_lock);
+	cb->seq = kvm_ft_vms_gen + 1;	/* 0 would mean "not checked" */
 	list_for_each_entry(vm, &kvm_ft_vms, node) {
 		if (i++ < cb->args[0])
 			continue;
-		if (put_vm(skb, vm, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+		if (put_vm(skb, vm, cb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			   NLM_F_MULTI))
 			break;
 		cb->args[0] = i;
@@ -566,53 +563,35 @@ void kvm_ft_netlink_event(struct kvm_ft_vm *vm, u32 event, u64 arg)
 	genlmsg_multicast(&family, skb, 0, 0, GFP_KERNEL);	/* -ESRCH: no listener */
 }
 
-static const struct genl_small_ops ops[] = {
+#define OP(_cmd, _doit, _policy) {					\
+	.cmd = _cmd, .doit = _doit, .flags = GENL_ADMIN_PERM,			\
+	.policy = _policy, .maxattr = ARRAY_SIZE(_policy) - 1,		\
+}
+
+static const struct genl_ops ops[] = {
 	{
 		.cmd = KVM_FT_CMD_GET_VM,
 		.doit = get_vm_doit,
 		.dumpit = get_vm_dumpit,
 		.flags = GENL_ADMIN_PERM,
+		.policy = name_policy,
+		.maxattr = ARRAY_SIZE(name_policy) - 1,
 	},
-	{
-		.cmd = KVM_FT_CMD_SET_VM,
-		.doit = set_vm_doit,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = KVM_FT_CMD_LISTEN,
-		.doit = listen_doit,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = KVM_FT_CMD_STOP,
-		.doit = stop_doit,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = KVM_FT_CMD_PAIR,
-		.doit = pair_doit,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = KVM_FT_CMD_FAILOVER,
-		.doit = failover_doit,
-		.flags = GENL_ADMIN_PERM,
-	},
-	{
-		.cmd = KVM_FT_CMD_START,
-		.doit = start_doit,
-		.flags = GENL_ADMIN_PERM,
-	},
+	OP(KVM_FT_CMD_SET_VM, set_vm_doit, set_policy),
+	OP(KVM_FT_CMD_LISTEN, listen_doit, link_policy),
+	OP(KVM_FT_CMD_STOP, stop_doit, name_policy),
+	OP(KVM_FT_CMD_PAIR, pair_doit, link_policy),
+	OP(KVM_FT_CMD_FAILOVER, failover_doit, name_policy),
+	OP(KVM_FT_CMD_START, start_doit, name_policy),
 };
 
 static struct genl_family family __ro_after_init = {
 	.name = KVM_FT_GENL_NAME,
 	.version = KVM_FT_GENL_VERSION,
 	.maxattr = KVM_FT_A_MAX,
-	.policy = policy,
 	.module = THIS_MODULE,
-	.small_ops = ops,
-	.n_small_ops = ARRAY_SIZE(ops),
+	.ops = ops,
+	.n_ops = ARRAY_SIZE(ops),
 	.mcgrps = mcgrps,
 	.n_mcgrps = ARRAY_SIZE(mcgrps),
 };

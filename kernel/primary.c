@@ -164,7 +164,7 @@ static int begin_epoch(struct kvm_ft_primary *p)
 {
 	WRITE_ONCE(p->sent, p->sent + 1);	/* before its ACK can arrive */
 	atomic64_set(&p->vm->stats.cur_epoch, p->sent);
-	atomic_inc(&p->vm->stats.inflight);
+	atomic64_inc(&p->vm->stats.inflight);
 	return send_frame(p, KVM_FT_WIRE_EPOCH_BEGIN, p->sent, 0) ? KVM_FT_WIRE_E_IO : 0;
 }
 
@@ -385,9 +385,8 @@ static int take_ack(struct kvm_ft_primary *p, u64 epoch)
 	if (epoch != p->acked + 1 || epoch > READ_ONCE(p->sent))
 		return KVM_FT_WIRE_E_EPOCH;
 	WRITE_ONCE(p->acked, epoch);
-	atomic64_inc(&st->epochs);
-	atomic64_set(&st->last_epoch, epoch);
-	atomic_dec(&st->inflight);
+	kvm_ft_vm_committed(p->vm, epoch);
+	atomic64_dec(&st->inflight);
 	wake_up(&p->wq);
 	/* Epoch 1, the sync, is no checkpoint: what the VM did meanwhile waits for 2. */
 	if (epoch > 1)
@@ -510,7 +509,7 @@ static int serve(struct kvm_ft_primary *p)
 
 	if (send_hello(p))
 		return KVM_FT_WIRE_E_IO;
-	atomic_set(&vm->stats.inflight, 0);
+	atomic64_set(&vm->stats.inflight, 0);
 	p->sender = kthread_run(sender_thread, p, "kvm_ft_ep/%s", vm->name);
 	if (IS_ERR(p->sender)) {
 		p->sender = NULL;
@@ -553,7 +552,7 @@ static int primary_thread(void *arg)
 		why = serve(p);
 		kvm_ft_link_detach(&p->link);
 		kvm_ft_output_unprotect(vm);	/* no-op if dropped: the VM died */
-		atomic_set(&vm->stats.inflight, 0);
+		atomic64_set(&vm->stats.inflight, 0);
 		if (!READ_ONCE(p->link.stopping)) {
 			atomic64_inc(&vm->stats.errors[why]);
 			atomic64_inc(&vm->stats.peer_lost);

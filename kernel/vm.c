@@ -54,6 +54,7 @@
 
 LIST_HEAD(kvm_ft_vms);
 DEFINE_MUTEX(kvm_ft_vms_lock);
+unsigned int kvm_ft_vms_gen;		/* under kvm_ft_vms_lock */
 
 /* Under kvm_ft_vms_lock, or under RCU (then pinned with its ref). */
 static struct kvm_ft_vm *find_by_kvm(struct kvm *kvm)
@@ -118,6 +119,18 @@ void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state)
 		return;
 	WRITE_ONCE(vm->state, state);
 	pr_debug("%s: state %u -> %u\n", vm->name, old, state);
+	if (state == KVM_FT_STATE_CONNECTED || state == KVM_FT_STATE_RECEIVING)
+		atomic64_set(&vm->stats.link_up_at, ktime_get_boottime_ns());
+	else
+		atomic64_set(&vm->stats.link_up_at, 0);
+}
+
+/* From the link thread that took @epoch's acknowledgement or applied it. */
+void kvm_ft_vm_committed(struct kvm_ft_vm *vm, u64 epoch)
+{
+	atomic64_inc(&vm->stats.epochs);
+	atomic64_set(&vm->stats.last_epoch, epoch);
+	atomic64_set(&vm->stats.commit_at, ktime_get_boottime_ns());
 }
 
 void kvm_ft_vm_set_peer(struct kvm_ft_vm *vm, const char *name)
@@ -283,6 +296,8 @@ static int vm_register(struct kvm *kvm, void __user *argp)
 		ret = -EEXIST;
 	else
 		list_add_tail_rcu(&vm->node, &kvm_ft_vms);
+	if (!ret)
+		kvm_ft_vms_gen++;
 	mutex_unlock(&kvm_ft_vms_lock);
 
 	if (ret) {
@@ -326,8 +341,10 @@ static bool vm_unregister(struct kvm *kvm, bool crash)
 
 	mutex_lock(&kvm_ft_vms_lock);
 	vm = find_by_kvm(kvm);
-	if (vm)
+	if (vm) {
 		list_del_rcu(&vm->node);
+		kvm_ft_vms_gen++;
+	}
 	mutex_unlock(&kvm_ft_vms_lock);
 
 	if (!vm)

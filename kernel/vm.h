@@ -21,33 +21,22 @@ struct kvm_ft_link;
 struct kvm_ft_primary;
 
 /* What a VM's replication has done; read by netlink, written by its threads. */
+/*
+ * What the engine counts per VM: every row of KVM_FT_STATS() (uapi: its
+ * unit and meaning), and beside them what is not one number.  Written
+ * by the link threads, the epoch thread and output's hooks; read
+ * without locks by netlink (a snapshot).
+ */
 struct kvm_ft_stats {
-	atomic64_t epochs;		/* applied (backup), acknowledged (primary) */
-	atomic64_t pages;		/* applied (backup), sent (primary) */
-	atomic64_t bytes_rx;
-	atomic64_t heartbeats;		/* received */
-	atomic64_t peer_lost;		/* primary: times the backup was lost */
-	atomic64_t last_epoch;		/* the last applied */
-	atomic64_t cur_epoch;		/* the newest begun (sent, received) */
+#define KVM_FT_STAT_FIELD(NAME, name, unit, kind, side, what) atomic64_t name;
+	KVM_FT_STATS(KVM_FT_STAT_FIELD)
+#undef KVM_FT_STAT_FIELD
 	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
-	/* The primary's side (its epochs and pages above: acked, sent). */
-	atomic64_t bytes_tx;
-	atomic64_t sync_done, sync_total;	/* pages of the sync */
-	atomic64_t pause_last_ns, pause_max_ns, pause_total_ns;
-	atomic64_t stalls;
 	atomic64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
-	atomic_t inflight;
-	atomic64_t device_timeouts;	/* epochs sent without device state */
-	atomic64_t park_timeouts;	/* epochs not taken: a vCPU not held */
-	atomic64_t device_len;		/* bytes of the last blob */
-	atomic64_t epoch_pages_max;	/* the largest epoch after the sync */
-	atomic64_t verified;		/* backup: epochs checked by VERIFY */
-	/* The primary's output (output.c). */
-	atomic64_t out_held, out_held_bytes;
-	atomic64_t out_released, out_released_bytes;
-	atomic64_t out_dropped;		/* at output_max_kb */
-	atomic64_t out_depth;		/* bytes held now */
 	atomic64_t out_hold_hist[KVM_FT_PAUSE_BUCKETS];
+	/* Boot-time ns (ktime_get_boottime_ns()), 0 for never or down. */
+	atomic64_t commit_at;		/* the last epoch committed */
+	atomic64_t link_up_at;		/* the link to the peer came up */
 };
 
 /* A VM registered with the engine by its VMM (KVM_FT_REGISTER). */
@@ -100,6 +89,8 @@ struct kvm_ft_vm {
  */
 extern struct list_head kvm_ft_vms;
 extern struct mutex kvm_ft_vms_lock;
+/* Changes with every change of the list: netlink dumps check it. */
+extern unsigned int kvm_ft_vms_gen;
 
 struct kvm_ft_vm *kvm_ft_vm_find(const char *name);
 /*
@@ -117,6 +108,8 @@ void kvm_ft_vm_put(struct kvm_ft_vm *vm);
  * READ_ONCE() and take no lock: a state read is a snapshot.
  */
 void kvm_ft_vm_set_state(struct kvm_ft_vm *vm, u32 state);
+/* Epoch @epoch is committed: acknowledged (primary) or applied (backup). */
+void kvm_ft_vm_committed(struct kvm_ft_vm *vm, u64 epoch);
 /* The peer VM's name, as its last handshake said; from the link threads. */
 void kvm_ft_vm_set_peer(struct kvm_ft_vm *vm, const char *name);
 /*

@@ -169,7 +169,7 @@ TEST_F(ctl, keys_asked_for_and_never_shown)
 	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-key", "127.0.0.1", "7995"));
 	EXPECT_NE(NULL, strstr(self->out, "no key")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-key"));
-	EXPECT_NE(NULL, strstr(self->out, "key:       none (pair and listen need one")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, ", no key yet")) TH_LOG("%s", self->out);
 
 	ASSERT_EQ(0, FTNL(key, "genkey"));
 	ASSERT_EQ(65, strlen(key)) TH_LOG("%s", key);
@@ -189,7 +189,7 @@ TEST_F(ctl, keys_asked_for_and_never_shown)
 	EXPECT_EQ(0, FTNL(self->out, "set", "ctl-key", "key", file)) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "accessible to others")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-key"));
-	EXPECT_NE(NULL, strstr(self->out, "key:       fingerprint ")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, ", key ")) TH_LOG("%s", self->out);
 	key[64] = 0;
 	EXPECT_EQ(NULL, strstr(self->out, key)) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-key"));
@@ -267,8 +267,8 @@ TEST_F(ctl, ipv6_link)
 	/* The sync and an epoch after it, acknowledged over [::1]. */
 	ASSERT_TRUE(ftnl_counter_reaches("ctl-v6p", "\"epochs\":", 2, 90)) TH_LOG("%s", ftnl_last());
 	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-v6p"));
-	EXPECT_NE(NULL, strstr(self->out, "link:      pairs with [::1]:7990")) TH_LOG("%s", self->out);
-	EXPECT_NE(NULL, strstr(self->out, "peer:      VM ctl-v6b")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "backup:    [::1]:7990 (VM ctl-v6b), key ")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "ctl-v6p: primary, protected")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-v6b"));
 	EXPECT_NE(NULL, strstr(self->out, "\"addr\":\"::1\",\"port\":7990,")) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "\"state\":\"receiving\"")) TH_LOG("%s", self->out);
@@ -301,8 +301,8 @@ TEST_F(ctl, list_and_show)
 	EXPECT_NE(NULL, strstr(self->out, "ctl-a")) TH_LOG("%s", self->out);
 	EXPECT_NE(NULL, strstr(self->out, "NAME")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "show", "ctl-b"));
-	EXPECT_NE(NULL, strstr(self->out, "role:      backup")) TH_LOG("%s", self->out);
-	EXPECT_NE(NULL, strstr(self->out, "state:     idle")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "ctl-b: backup, idle")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "  state:     idle\n")) TH_LOG("%s", self->out);
 }
 
 TEST_F(ctl, set_epoch)
@@ -339,9 +339,9 @@ TEST_F(ctl, sysfs_default_applies_at_registration)
 TEST_F(ctl, errors_explained)
 {
 	ASSERT_EQ(0, ft_register(self->a, "ctl-a", KVM_FT_ROLE_PRIMARY, 0));
-	EXPECT_EQ(1, FTNL(self->out, "show", "nope"));
+	EXPECT_EQ(5, FTNL(self->out, "show", "nope"));
 	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'nope'")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL(self->out, "set", "nope", "epoch-us", "5000"));
+	EXPECT_EQ(5, FTNL(self->out, "set", "nope", "epoch-us", "5000"));
 	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'nope'")) TH_LOG("%s", self->out);
 	EXPECT_EQ(2, FTNL(self->out, "show", "bad name"));
 	EXPECT_NE(NULL, strstr(self->out, "is not a VM name")) TH_LOG("%s", self->out);
@@ -350,28 +350,29 @@ TEST_F(ctl, errors_explained)
 	EXPECT_EQ(2, FTNL(self->out, "show"));
 
 	/* Without CAP_NET_ADMIN, every command is refused by the kernel. */
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "list"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "list"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "show", "ctl-a"));
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "set", "ctl-a", "epoch-us", "5000"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "show", "ctl-a"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "set", "ctl-a", "epoch-us", "5000"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "monitor", "1"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "monitor", "1"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "pair", "ctl-a", "127.0.0.1", "7999"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "pair", "ctl-a", "127.0.0.1", "7999"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "listen", "ctl-a", "0.0.0.0", "7999"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "listen", "ctl-a", "0.0.0.0", "7999"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "start", "ctl-a"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "start", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "stop", "ctl-a"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "stop", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL_AS(65534, self->out, "failover", "ctl-a"));
+	EXPECT_EQ(4, FTNL_AS(65534, self->out, "failover", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "not permitted")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL(self->out, "start", "nope"));
+	EXPECT_EQ(5, FTNL(self->out, "start", "nope"));
 	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'nope'")) TH_LOG("%s", self->out);
 	EXPECT_EQ(2, FTNL(self->out, "start"));
-	EXPECT_EQ(2, FTNL(self->out, "monitor", "0"));
-	EXPECT_EQ(2, FTNL(self->out, "monitor", "1", "2"));
+	EXPECT_EQ(2, FTNL(self->out, "monitor", "count", "0"));
+	EXPECT_EQ(2, FTNL(self->out, "monitor", "a", "b"));
+	EXPECT_EQ(2, FTNL(self->out, "monitor", "bad name"));
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":10000,")) TH_LOG("%s", self->out);
 }

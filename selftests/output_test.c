@@ -303,7 +303,7 @@ TEST_F_TIMEOUT(out, held_until_committed, 4 * WAIT_S)
 	pass(_metadata, self, 10, 1000);
 	EXPECT_EQ(0, ftnl_counter(VM, "\"out_held\":")) TH_LOG("%s", ftnl_last());
 	ASSERT_EQ(0, FTNL(self->out, "show", VM));
-	EXPECT_NE(NULL, strstr(self->out, "held on " TAP ";")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "held on " TAP ":")) TH_LOG("%s", self->out);
 
 	/*
 	 * 2. Paired: from the first checkpoint's snapshot on (epoch 2 begun;

@@ -178,7 +178,7 @@ TEST_F(peer, stop_and_start_again)
 	EXPECT_NE(NULL, strstr(self->out, "no address yet: pair or listen first"))
 		TH_LOG("%s", self->out);
 	EXPECT_EQ(0, FTNL(self->out, "show", "hb"));
-	EXPECT_NE(NULL, strstr(self->out, "link:      none yet")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "none yet (")) TH_LOG("%s", self->out);
 
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "hb", "0.0.0.0", START_PORT, TEST_KEY))
@@ -193,9 +193,9 @@ TEST_F(peer, stop_and_start_again)
 		ASSERT_TRUE(WAIT_FOR("\"state\":\"listening\"", "\"addr\":\"0.0.0.0\",\"port\":"
 				     START_PORT ",")) TH_LOG("%s", self->out);
 		EXPECT_EQ(0, FTNL(self->out, "show", "hb"));
-		EXPECT_NE(NULL, strstr(self->out, "link:      listens on 0.0.0.0:" START_PORT))
+		EXPECT_NE(NULL, strstr(self->out, "primary:   listening on 0.0.0.0:" START_PORT))
 			TH_LOG("%s", self->out);
-		EXPECT_EQ(1, FTNL(self->out, "start", "hb"));
+		EXPECT_EQ(6, FTNL(self->out, "start", "hb"));
 		EXPECT_NE(NULL, strstr(self->out, "not idle")) TH_LOG("%s", self->out);
 		return;
 	}
@@ -203,7 +203,7 @@ TEST_F(peer, stop_and_start_again)
 	ASSERT_EQ(0, FTNL(self->out, "pair", "hb", peer, START_PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("hb: linked");
 	EVENT("hb: synced");
-	EXPECT_EQ(1, FTNL(self->out, "start", "hb"));
+	EXPECT_EQ(6, FTNL(self->out, "start", "hb"));
 	EXPECT_NE(NULL, strstr(self->out, "not idle")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "start", "hb")) TH_LOG("%s", self->out);
@@ -254,7 +254,7 @@ TEST_F(peer, keys_must_match)
 	EVENT("hb: linked");
 	EVENT("hb: synced");
 	ASSERT_EQ(0, FTNL(self->out, "show", "hb"));
-	EXPECT_NE(NULL, strstr(self->out, "peer:      VM hb")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, " (VM hb)")) TH_LOG("%s", self->out);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "hb")) TH_LOG("%s", self->out);
 }
 

@@ -204,7 +204,7 @@ TEST_F(rep, quiesced_memory_matches)
 		/* No checkpoint yet: a failover is refused, with the reason (on a
 		 * port of its own, where b cannot link meanwhile). */
 		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", SPARE_PORT, TEST_KEY));
-		EXPECT_EQ(1, FTNL(self->out, "failover", "rep"));
+		EXPECT_EQ(6, FTNL(self->out, "failover", "rep"));
 		EXPECT_NE(NULL, strstr(self->out, "no consistent checkpoint")) TH_LOG("%s", self->out);
 		ASSERT_EQ(0, FTNL(self->out, "stop", "rep"));
 	}
@@ -353,7 +353,7 @@ TEST_F(rep, new_backup_after_loss)
 			TH_LOG("%s", ftnl_last());
 		kill(old, SIGKILL);
 		ASSERT_EQ(old, waitpid(old, &status, 0));
-		EXPECT_EQ(1, FTNL(self->out, "show", "old"));
+		EXPECT_EQ(5, FTNL(self->out, "show", "old"));
 		EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'old'")) TH_LOG("%s", self->out);
 		/* The new backup: this process's VM, on another port. */
 		ASSERT_EQ(0, FTNL(self->out, "listen", "rep", "0.0.0.0", NEW_PORT, TEST_KEY))
@@ -444,7 +444,7 @@ TEST_F(rep, primary_vmm_killed)
 	ASSERT_TRUE(ftnl_counter_reaches("vmm", "\"epochs\":", 10, WAIT_S)) TH_LOG("%s", ftnl_last());
 	kill(vmm, SIGKILL);
 	ASSERT_EQ(vmm, waitpid(vmm, &status, 0));
-	EXPECT_EQ(1, FTNL(self->out, "show", "vmm"));
+	EXPECT_EQ(5, FTNL(self->out, "show", "vmm"));
 	EXPECT_NE(NULL, strstr(self->out, "no protected VM named 'vmm'")) TH_LOG("%s", self->out);
 }
 

@@ -38,24 +38,25 @@ static unsigned long long u64_of(struct nlattr **tb, int attr)
 
 static int take_vm(struct nl_msg *msg, void *arg)
 {
-	struct nlattr *tb[KVM_FT_A_MAX + 1], *hist[KVM_FT_PAUSE_BUCKETS + 1];
+	struct nlattr *tb[KVM_FT_A_MAX + 1], *st[KVM_FT_STAT_MAX + 1], *b;
 	struct ft_sample *s = arg;
-	int i;
+	int rem, i = 0;
 
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KVM_FT_A_MAX, NULL))
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, KVM_FT_A_MAX, NULL) ||
+	    !tb[KVM_FT_A_VM_STATS] || !tb[KVM_FT_A_VM_PAUSE_HIST] ||
+	    nla_parse_nested(st, KVM_FT_STAT_MAX, tb[KVM_FT_A_VM_STATS], NULL))
 		return NL_SKIP;
-	s->epochs = u64_of(tb, KVM_FT_A_VM_EPOCHS);
-	s->pages = u64_of(tb, KVM_FT_A_VM_PAGES);
-	s->bytes = u64_of(tb, KVM_FT_A_VM_BYTES_TX);
-	s->pause_ns = u64_of(tb, KVM_FT_A_VM_PAUSE_TOTAL_NS);
-	s->stalls = u64_of(tb, KVM_FT_A_VM_STALLS);
-	s->device_len = u64_of(tb, KVM_FT_A_VM_DEVICE_LEN);
-	if (!tb[KVM_FT_A_VM_PAUSE_HIST] ||
-	    nla_parse_nested(hist, KVM_FT_PAUSE_BUCKETS, tb[KVM_FT_A_VM_PAUSE_HIST], NULL))
-		return NL_SKIP;
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
-		s->hist[i] = u64_of(hist, i + 1);
-	s->ok = true;
+	s->epochs = u64_of(st, KVM_FT_STAT_EPOCHS);
+	s->pages = u64_of(st, KVM_FT_STAT_PAGES);
+	s->bytes = u64_of(st, KVM_FT_STAT_BYTES_TX);
+	s->pause_ns = u64_of(st, KVM_FT_STAT_PAUSE_TOTAL_NS);
+	s->stalls = u64_of(st, KVM_FT_STAT_STALLS);
+	s->device_len = u64_of(st, KVM_FT_STAT_DEVICE_LEN);
+	/* The buckets: one attribute each, repeated, in order. */
+	nla_for_each_nested(b, tb[KVM_FT_A_VM_PAUSE_HIST], rem)
+		if (nla_type(b) == KVM_FT_HIST_A_BUCKET && i < KVM_FT_PAUSE_BUCKETS)
+			s->hist[i++] = nla_get_u64(b);
+	s->ok = i == KVM_FT_PAUSE_BUCKETS;
 	return NL_OK;
 }
 

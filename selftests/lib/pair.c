@@ -125,8 +125,9 @@ bool monitor_next(struct monitor *m, const char *want, int wait_s)
 {
 	time_t deadline = time(NULL) + wait_s;
 
+	/* Progress reports and the states monitor begins with are no events. */
 	while (read_line(m, deadline))
-		if (!strstr(m->event, ": committed at epoch"))
+		if (!strstr(m->event, ": committed at epoch") && !strstr(m->event, ": state "))
 			return !strncmp(m->event, want, strlen(want));
 	return false;
 }

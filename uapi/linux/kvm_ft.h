@@ -111,11 +111,16 @@
  * ----------------------------------------------------------------------
  * Every command needs CAP_NET_ADMIN, in the initial network namespace.
  *
- *   KVM_FT_CMD_GET_VM  doit: [VM_NAME] -> one VM; dump: every VM.
+ *   KVM_FT_CMD_GET_VM  doit: [VM_NAME] -> one VM; dump: every VM (a
+ *                      dump that a VM's registration or unregistration
+ *                      interrupted ends with NLM_F_DUMP_INTR: ask again).
  *                      Reply: VM_NAME, VM_ROLE, VM_STATE, VM_EPOCH_US,
- *                      VM_NR_VCPUS, VM_MEM_BYTES, VM_VMM_PID, and ADDR
- *                      (or ADDR6) and PORT once it has paired or listened
- *                      (where).
+ *                      VM_NR_VCPUS, VM_MEM_BYTES, VM_VMM_PID,
+ *                      VM_OWNER_UID, ADDR (or ADDR6) and PORT once it
+ *                      has paired or listened (where), the keying (see
+ *                      below), VM_STATS, VM_ERROR, VM_PAUSE_HIST,
+ *                      VM_OUT_HOLD_HIST, VM_OUT_DEV, and the ages
+ *                      VM_COMMIT_AGE_MS and VM_LINK_AGE_MS when known.
  *                      ENOENT: no VM of that name.
  *   KVM_FT_CMD_SET_VM  [VM_NAME, VM_EPOCH_US, KEY or INSECURE]: this VM's
  *                      epoch length (KVM_FT_EPOCH_US_MIN..MAX; EINVAL
@@ -172,20 +177,20 @@
  * bytes of the key's SHA-256) if a key is set, INSECURE if told so, and
  * PEER_NAME, the peer VM the last handshake named.
  *
- * GET_VM also reports the link: VM_CUR_EPOCH (the newest epoch begun:
- * being sent or received, or done if it equals the last), VM_LAST_EPOCH
- * (the last epoch applied),
- * VM_EPOCHS and VM_PAGES (applied), VM_BYTES_RX, VM_HEARTBEATS (received),
- * VM_PEER_LOST (times the backup was lost), and VM_ERRORS, a
- * nest with one u64 per kind of refusal, its attribute type the
- * enum kvm_ft_wire_err value.  On a primary, VM_LAST_EPOCH and VM_EPOCHS
- * count epochs acknowledged, VM_PAGES pages sent; VM_BYTES_TX, VM_SYNC_DONE
- * of VM_SYNC_TOTAL pages of the sync, VM_PAUSE_{LAST,MAX,TOTAL}_NS (how long
- * the vCPUs were held per epoch), VM_STALLS (ticks that waited for the
- * backup because inflight_max epochs were unacknowledged), VM_PAUSE_HIST
- * (pauses by power-of-two microseconds, for percentiles), VM_INFLIGHT,
- * VM_DEVICE_TIMEOUTS (epochs whose device state did not come in time) and
- * VM_DEVICE_LEN (bytes of the last device blob).
+ * GET_VM also reports the link.  VM_STATS is a nest of enum kvm_ft_stat,
+ * one u64 per row of KVM_FT_STATS() below (name, unit, and what it
+ * counts).  VM_ERROR, once per kind of refusal (multi-attr), is a nest of
+ * enum kvm_ft_error_attr: KIND (enum kvm_ft_wire_err) and COUNT (u64).
+ * VM_PAUSE_HIST (primary: how long the vCPUs were held per epoch) and
+ * VM_OUT_HOLD_HIST (how long each packet of output was held) are nests of
+ * enum kvm_ft_hist_attr: KVM_FT_PAUSE_BUCKETS BUCKETs (multi-attr, u64
+ * each, in order), bucket i counting [2^i, 2^(i+1)) microseconds (i = 0:
+ * under 2 us).  VM_OUT_DEV (multi-attr, u32): the ifindex of each tap the
+ * output is held on.  VM_COMMIT_AGE_MS: milliseconds since the last epoch
+ * was committed (a primary: acknowledged; a backup: applied), absent
+ * before the first; what a failover now would lose, at most.
+ * VM_LINK_AGE_MS: milliseconds since the link to the peer came up,
+ * absent while it is down.
  *
  * Wire protocol (primary kernel <-> backup kernel, over TCP)
  * ----------------------------------------------------------
@@ -331,7 +336,7 @@ enum kvm_ft_state {
 };
 
 #define KVM_FT_GENL_NAME		"kvm_ft"
-#define KVM_FT_GENL_VERSION		1
+#define KVM_FT_GENL_VERSION		2
 #define KVM_FT_GENL_MCGRP_EVENTS	"events"
 
 enum kvm_ft_event {
@@ -357,6 +362,10 @@ enum kvm_ft_cmd {
 };
 #define KVM_FT_CMD_MAX (__KVM_FT_CMD_MAX - 1)
 
+/*
+ * Attributes are only added at the end of each set: their numbers are the
+ * ABI.  Each command takes only its own (the kernel refuses others).
+ */
 enum kvm_ft_attr {
 	KVM_FT_A_UNSPEC,
 	KVM_FT_A_VM_NAME,		/* string, < KVM_FT_NAME_LEN */
@@ -369,48 +378,10 @@ enum kvm_ft_attr {
 	KVM_FT_A_PAD,
 	KVM_FT_A_ADDR,			/* be32, IPv4 */
 	KVM_FT_A_PORT,			/* u16, host order */
-	KVM_FT_A_VM_LAST_EPOCH,		/* u64 */
-	KVM_FT_A_VM_EPOCHS,		/* u64 */
-	KVM_FT_A_VM_PAGES,		/* u64 */
-	KVM_FT_A_VM_BYTES_RX,		/* u64 */
-	KVM_FT_A_VM_ERRORS,		/* nest: [enum kvm_ft_wire_err] = u64 */
-	KVM_FT_A_VM_HEARTBEATS,		/* u64 */
-	KVM_FT_A_VM_PEER_LOST,		/* u64 */
-	KVM_FT_A_EVENT,			/* u32, enum kvm_ft_event */
-	KVM_FT_A_EVENT_REASON,		/* u32, enum kvm_ft_wire_err */
-	KVM_FT_A_EVENT_EPOCH,		/* u64 */
-	KVM_FT_A_VM_BYTES_TX,		/* u64 */
-	KVM_FT_A_VM_SYNC_DONE,		/* u64, pages */
-	KVM_FT_A_VM_SYNC_TOTAL,		/* u64, pages */
-	KVM_FT_A_VM_PAUSE_LAST_NS,	/* u64 */
-	KVM_FT_A_VM_PAUSE_MAX_NS,	/* u64 */
-	KVM_FT_A_VM_PAUSE_TOTAL_NS,	/* u64 */
-	KVM_FT_A_VM_STALLS,		/* u64 */
-	KVM_FT_A_VM_PAUSE_HIST,		/* nest: [i + 1] = u64 epochs paused
-					 * [2^i, 2^(i+1)) us (i = 0: < 2 us) */
-	KVM_FT_A_VM_INFLIGHT,		/* u32, epochs sent, not yet acknowledged */
-	KVM_FT_A_VM_DEVICE_TIMEOUTS,	/* u64, epochs sent without device state */
-	KVM_FT_A_VM_DEVICE_LEN,		/* u64, bytes of the last device blob */
-	KVM_FT_A_VM_VERIFIED,		/* u64, backup: epochs whose memory was
-					 * checked equal to the primary's */
-	KVM_FT_A_VM_CUR_EPOCH,		/* u64, the newest epoch begun */
-	KVM_FT_A_VM_PARK_TIMEOUTS,	/* u64, epochs not taken: a vCPU could not
-					 * be held within failover_timeout_ms */
 	KVM_FT_A_VM_OWNER_UID,		/* u32: GET_VM, the uid that registered
 					 * the VM; LISTEN/PAIR, the caller's
 					 * confirmation that it links another
 					 * user's VM */
-	KVM_FT_A_VM_EPOCH_PAGES_MAX,	/* u64, primary: the most pages one epoch
-					 * after the sync carried */
-	KVM_FT_A_VM_OUT_HELD,		/* u64, packets held (the output) */
-	KVM_FT_A_VM_OUT_HELD_BYTES,	/* u64 */
-	KVM_FT_A_VM_OUT_RELEASED,	/* u64, packets released */
-	KVM_FT_A_VM_OUT_RELEASED_BYTES,	/* u64 */
-	KVM_FT_A_VM_OUT_DROPPED,	/* u64, packets dropped: output_max_kb */
-	KVM_FT_A_VM_OUT_DEPTH,		/* u64, bytes held now */
-	KVM_FT_A_VM_OUT_HOLD_HIST,	/* nest: [i + 1] = u64 packets held
-					 * [2^i, 2^(i+1)) us (i = 0: < 2 us) */
-	KVM_FT_A_VM_OUT_DEVS,		/* nest: [i + 1] = u32 ifindex held */
 	KVM_FT_A_KEY,			/* binary, KVM_FT_KEY_LEN: LISTEN, PAIR,
 					 * SET_VM; never reported back */
 	KVM_FT_A_INSECURE,		/* flag: LISTEN, PAIR, SET_VM: no key, no
@@ -422,9 +393,111 @@ enum kvm_ft_attr {
 					 * (from the last handshake) */
 	KVM_FT_A_ADDR6,			/* binary, struct in6_addr: an IPv6
 					 * address, instead of ADDR */
+	KVM_FT_A_EVENT,			/* u32, enum kvm_ft_event */
+	KVM_FT_A_EVENT_REASON,		/* u32, enum kvm_ft_wire_err */
+	KVM_FT_A_EVENT_EPOCH,		/* u64 */
+	KVM_FT_A_VM_STATS,		/* nest: enum kvm_ft_stat */
+	KVM_FT_A_VM_ERROR,		/* nest, multi-attr: enum kvm_ft_error_attr */
+	KVM_FT_A_VM_PAUSE_HIST,		/* nest: enum kvm_ft_hist_attr */
+	KVM_FT_A_VM_OUT_HOLD_HIST,	/* nest: enum kvm_ft_hist_attr */
+	KVM_FT_A_VM_OUT_DEV,		/* u32, multi-attr: ifindex held on */
+	KVM_FT_A_VM_COMMIT_AGE_MS,	/* u64 */
+	KVM_FT_A_VM_LINK_AGE_MS,	/* u64 */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
+
+/*
+ * The engine's counters, one row each: the one table.  The kernel's
+ * struct kvm_ft_stats, the attributes of VM_STATS (enum kvm_ft_stat, in
+ * this order), ftnl's JSON and Prometheus names, `ftnl help counters`
+ * and the counter table of Documentation/ftnl.8.rst (which a test checks
+ * against ftnl) all come from it: a new counter is one row, at the end.
+ *
+ * X(NAME, name, unit, kind, side, what): kind is COUNTER (only grows while
+ * the VM is registered) or GAUGE (a level); side is the role that counts
+ * it (PRIMARY, BACKUP or BOTH).
+ */
+#define KVM_FT_STATS(X) \
+	X(CUR_EPOCH, cur_epoch, "epoch", GAUGE, BOTH, \
+	  "the newest epoch begun: being sent or received") \
+	X(LAST_EPOCH, last_epoch, "epoch", GAUGE, BOTH, \
+	  "the newest epoch committed") \
+	X(EPOCHS, epochs, "epochs", COUNTER, BOTH, \
+	  "epochs committed: acknowledged by the backup (primary), applied (backup)") \
+	X(PAGES, pages, "pages", COUNTER, BOTH, \
+	  "guest pages sent (primary) or applied (backup)") \
+	X(BYTES_TX, bytes_tx, "bytes", COUNTER, PRIMARY, \
+	  "bytes sent to the backup") \
+	X(BYTES_RX, bytes_rx, "bytes", COUNTER, BOTH, \
+	  "bytes received from the peer") \
+	X(HEARTBEATS, heartbeats, "frames", COUNTER, BOTH, \
+	  "heartbeats received from the peer") \
+	X(PEER_LOST, peer_lost, "links", COUNTER, BOTH, \
+	  "links to the peer lost") \
+	X(SYNC_DONE, sync_done, "pages", GAUGE, PRIMARY, \
+	  "pages of the first copy of guest memory (the sync) sent") \
+	X(SYNC_TOTAL, sync_total, "pages", GAUGE, PRIMARY, \
+	  "pages the sync sends in all") \
+	X(PAUSE_LAST_NS, pause_last_ns, "ns", GAUGE, PRIMARY, \
+	  "how long the vCPUs were held for the last epoch") \
+	X(PAUSE_MAX_NS, pause_max_ns, "ns", GAUGE, PRIMARY, \
+	  "the longest the vCPUs were held for one epoch") \
+	X(PAUSE_TOTAL_NS, pause_total_ns, "ns", COUNTER, PRIMARY, \
+	  "how long the vCPUs were held, all epochs together") \
+	X(STALLS, stalls, "ticks", COUNTER, PRIMARY, \
+	  "epoch ticks that waited: inflight_max epochs unacknowledged") \
+	X(INFLIGHT, inflight, "epochs", GAUGE, PRIMARY, \
+	  "epochs sent and not yet acknowledged") \
+	X(DEVICE_TIMEOUTS, device_timeouts, "epochs", COUNTER, PRIMARY, \
+	  "epochs whose device state did not come in time (not taken)") \
+	X(DEVICE_LEN, device_len, "bytes", GAUGE, PRIMARY, \
+	  "the size of the last device state") \
+	X(PARK_TIMEOUTS, park_timeouts, "epochs", COUNTER, PRIMARY, \
+	  "epochs not taken: a vCPU could not be held in time") \
+	X(EPOCH_PAGES_MAX, epoch_pages_max, "pages", GAUGE, PRIMARY, \
+	  "the most pages one epoch after the sync carried") \
+	X(VERIFIED, verified, "epochs", COUNTER, BACKUP, \
+	  "epochs whose memory was checked equal to the primary's") \
+	X(OUT_HELD, out_held, "packets", COUNTER, PRIMARY, \
+	  "packets of guest output held until their epoch committed") \
+	X(OUT_HELD_BYTES, out_held_bytes, "bytes", COUNTER, PRIMARY, \
+	  "bytes of guest output held") \
+	X(OUT_RELEASED, out_released, "packets", COUNTER, PRIMARY, \
+	  "packets of guest output released") \
+	X(OUT_RELEASED_BYTES, out_released_bytes, "bytes", COUNTER, PRIMARY, \
+	  "bytes of guest output released") \
+	X(OUT_DROPPED, out_dropped, "packets", COUNTER, PRIMARY, \
+	  "packets of guest output dropped: output_max_kb held already") \
+	X(OUT_DEPTH, out_depth, "bytes", GAUGE, PRIMARY, \
+	  "bytes of guest output held now")
+
+enum kvm_ft_stat {
+	KVM_FT_STAT_UNSPEC,
+	KVM_FT_STAT_PAD,
+#define KVM_FT_STAT_ENUM(NAME, name, unit, kind, side, what) KVM_FT_STAT_##NAME,
+	KVM_FT_STATS(KVM_FT_STAT_ENUM)
+#undef KVM_FT_STAT_ENUM
+	__KVM_FT_STAT_MAX
+};
+#define KVM_FT_STAT_MAX (__KVM_FT_STAT_MAX - 1)
+
+enum kvm_ft_error_attr {
+	KVM_FT_ERROR_A_UNSPEC,
+	KVM_FT_ERROR_A_PAD,
+	KVM_FT_ERROR_A_KIND,		/* u32, enum kvm_ft_wire_err */
+	KVM_FT_ERROR_A_COUNT,		/* u64, refusals of that kind */
+	__KVM_FT_ERROR_A_MAX
+};
+#define KVM_FT_ERROR_A_MAX (__KVM_FT_ERROR_A_MAX - 1)
+
+enum kvm_ft_hist_attr {
+	KVM_FT_HIST_A_UNSPEC,
+	KVM_FT_HIST_A_PAD,
+	KVM_FT_HIST_A_BUCKET,		/* u64, multi-attr, in bucket order */
+	__KVM_FT_HIST_A_MAX
+};
+#define KVM_FT_HIST_A_MAX (__KVM_FT_HIST_A_MAX - 1)
 
 #define KVM_FT_WIRE_MAGIC		0x554a5543U	/* "CUJU" on the wire */
 #define KVM_FT_WIRE_VERSION		2		/* the newest we speak */
@@ -440,7 +513,7 @@ enum kvm_ft_attr {
 							 * vCPU's state takes, at most */
 #define KVM_FT_WIRE_MAX_DEVICE		(16U << 20)
 
-/* Why a receiver refused a stream; each kind is counted (VM_ERRORS). */
+/* Why a receiver refused a stream; each kind is counted (VM_ERROR). */
 enum kvm_ft_wire_err {
 	KVM_FT_WIRE_OK,
 	KVM_FT_WIRE_E_MAGIC,	/* not a Cuju frame */
