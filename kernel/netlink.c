@@ -25,7 +25,9 @@ static struct netlink_range_validation epoch_us_range = {
 
 /*
  * Each command's attributes, and only those: the core refuses any other
- * (strict validation) and says which in the extended ack.
+ * (strict validation: NLA_UNSPEC entries) and says which in the extended
+ * ack.  Every policy spans all attributes, so that info->attrs does too:
+ * a handler may look at any (start_link() reads KEY for PAIR and START).
  */
 #define NAME_POLICY \
 	[KVM_FT_A_VM_NAME] = { .type = NLA_NUL_STRING, .len = KVM_FT_NAME_LEN - 1 }
@@ -33,7 +35,7 @@ static struct netlink_range_validation epoch_us_range = {
 	[KVM_FT_A_KEY] = NLA_POLICY_EXACT_LEN(KVM_FT_KEY_LEN), \
 	[KVM_FT_A_INSECURE] = { .type = NLA_FLAG }
 
-static const struct nla_policy name_policy[KVM_FT_A_VM_NAME + 1] = {
+static const struct nla_policy name_policy[KVM_FT_A_MAX + 1] = {
 	NAME_POLICY,
 };
 

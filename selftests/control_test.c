@@ -129,9 +129,9 @@ TEST_F(ctl, names_are_owned)
 	EXPECT_NE(NULL, strstr(self->out, "(uid 65534)")) TH_LOG("%s", self->out);
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-owned"));
 	EXPECT_NE(NULL, strstr(self->out, "\"owner_uid\":65534,")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", TEST_KEY));
+	EXPECT_EQ(4, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", TEST_KEY));
 	EXPECT_NE(NULL, strstr(self->out, "registered by another user")) TH_LOG("%s", self->out);
-	EXPECT_EQ(1, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "0", TEST_KEY));
+	EXPECT_EQ(4, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "0", TEST_KEY));
 	EXPECT_EQ(2, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "uid", "65534", TEST_KEY));
 	EXPECT_EQ(0, FTNL(self->out, "listen", "ctl-owned", "127.0.0.1", "7998", "owner", "65534", TEST_KEY))
 		TH_LOG("%s", self->out);
@@ -347,7 +347,7 @@ TEST_F(ctl, errors_explained)
 	EXPECT_NE(NULL, strstr(self->out, "is not a VM name")) TH_LOG("%s", self->out);
 	EXPECT_EQ(2, FTNL(self->out, "frobnicate"));
 	EXPECT_NE(NULL, strstr(self->out, "unknown command")) TH_LOG("%s", self->out);
-	EXPECT_EQ(2, FTNL(self->out, "show"));
+	EXPECT_EQ(2, FTNL(self->out, "show", "ctl-a", "ctl-b"));
 
 	/* Without CAP_NET_ADMIN, every command is refused by the kernel. */
 	EXPECT_EQ(4, FTNL_AS(65534, self->out, "list"));
@@ -377,8 +377,8 @@ TEST_F(ctl, errors_explained)
 	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":10000,")) TH_LOG("%s", self->out);
 }
 
-/* SET_VM straight to the kernel, past ftnl's own checks; the libnl error. */
-static int raw_set(const char *name, const uint32_t *epoch_us)
+/* @cmd straight to the kernel, past ftnl's own checks; the libnl error. */
+static int raw_cmd(uint8_t cmd, const char *name, const uint32_t *epoch_us)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	struct nl_msg *msg = nlmsg_alloc();
@@ -387,8 +387,7 @@ static int raw_set(const char *name, const uint32_t *epoch_us)
 	if (!sk || !msg || genl_connect(sk))
 		return -1000;
 	family = genl_ctrl_resolve(sk, KVM_FT_GENL_NAME);
-	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, KVM_FT_CMD_SET_VM,
-		    KVM_FT_GENL_VERSION);
+	genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, cmd, KVM_FT_GENL_VERSION);
 	if (name)
 		nla_put_string(msg, KVM_FT_A_VM_NAME, name);
 	if (epoch_us)
@@ -396,6 +395,11 @@ static int raw_set(const char *name, const uint32_t *epoch_us)
 	err = nl_send_sync(sk, msg);	/* frees msg; waits for the ACK */
 	nl_socket_free(sk);
 	return err;
+}
+
+static int raw_set(const char *name, const uint32_t *epoch_us)
+{
+	return raw_cmd(KVM_FT_CMD_SET_VM, name, epoch_us);
 }
 
 TEST_F(ctl, kernel_validates_netlink)
@@ -412,6 +416,9 @@ TEST_F(ctl, kernel_validates_netlink)
 	EXPECT_EQ(-NLE_INVAL, raw_set(NULL, &good));
 	EXPECT_EQ(-NLE_INVAL, raw_set(long_name, &good));	/* policy: too long */
 	EXPECT_EQ(-NLE_OBJ_NOTFOUND, raw_set("nope", &good));
+	/* Each command takes its own attributes only: STOP has no epoch length. */
+	EXPECT_EQ(-NLE_INVAL, raw_cmd(KVM_FT_CMD_STOP, "ctl-a", &good));
+	EXPECT_EQ(-NLE_INVAL, raw_cmd(KVM_FT_CMD_START, "ctl-a", &good));
 	ASSERT_EQ(0, raw_set("ctl-a", &good));
 	ASSERT_EQ(0, FTNL(self->out, "-j", "show", "ctl-a"));
 	EXPECT_NE(NULL, strstr(self->out, "\"epoch_us\":6000,")) TH_LOG("%s", self->out);

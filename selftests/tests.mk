@@ -3,7 +3,7 @@
 #  pair: on both hosts of two test hosts joined by a virtual link, with
 #        CUJU_ROLE=a or b and CUJU_PEER=<the other host's address>.
 # Every test gets CUJU_FTNL, the path of the ftnl binary.
-SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test control_test
+SOLO_TESTS := kvm_run_test dirty_log_test sysfs_test wire_test control_test ftnl_test
 PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consistency_test \
 	      output_test
 # kill: like pair, in a pair of hosts of its own per binary, whose host b's

@@ -36,8 +36,8 @@ static bool event_parse(struct nl_msg *msg, struct event *e)
 	return true;
 }
 
-/* A socket subscribed to the events; NULL (and why, printed) if none. */
-struct nl_sock *events_subscribe(struct ctx *c)
+/* A socket subscribed to the events into *@out: 0, or (why printed) an exit status. */
+int events_subscribe(struct ctx *c, struct nl_sock **out)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int grp, err = -NLE_NOMEM;
@@ -52,12 +52,12 @@ struct nl_sock *events_subscribe(struct ctx *c)
 	if (err < 0)
 		goto fail;
 	nl_socket_disable_seq_check(sk);
-	return sk;
+	*out = sk;
+	return 0;
 fail:
-	refused(err, "monitor", NULL);
 	if (sk)
 		nl_socket_free(sk);
-	return NULL;
+	return refused(err, "monitor", NULL);
 }
 
 static void print_event(const struct event *e)
@@ -143,9 +143,9 @@ int cmd_monitor(struct ctx *c, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	sk = events_subscribe(c);
-	if (!sk)
-		return EXIT_REFUSED;
+	err = events_subscribe(c, &sk);
+	if (err)
+		return err;
 	/* Subscribed first: no event between the states and the events is lost. */
 	fprintf(stderr, "ftnl: monitoring events%s\n", c->limit ? "" : " (Ctrl-C to stop)");
 	nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, state_cb, c);

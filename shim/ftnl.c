@@ -88,15 +88,13 @@ int refused(int nlerr, const char *what, const char *vm)
 		return fail(nlerr == -NLE_PERM ? EXIT_PERM : EXIT_REFUSED, what, vm, "%s",
 			    nl_geterror(nlerr));
 	status = errno_status(err);
-	if (kernel_why[0])
-		return fail(status, what, vm, "%s", kernel_why);
 	switch (err) {
 	case EPERM:
 		return fail(status, what, NULL, "not permitted (needs CAP_NET_ADMIN)");
 	case ENOENT:
 		return fail(status, what, NULL, "no protected VM named '%s'", vm ? vm : "");
 	}
-	return fail(status, what, vm, "%s", strerror(err));
+	return fail(status, what, vm, "%s", kernel_why[0] ? kernel_why : strerror(err));
 }
 
 /*
@@ -434,10 +432,10 @@ static int link_and_wait(struct ctx *c, struct nl_msg *msg, const char *what,
 	int err;
 
 	if (wait) {
-		events = events_subscribe(c);
-		if (!events) {
+		err = events_subscribe(c, &events);
+		if (err) {
 			nlmsg_free(msg);
-			return EXIT_REFUSED;
+			return err;
 		}
 	}
 	err = transact(c, msg, NULL, NULL);
@@ -656,8 +654,9 @@ static int connect_family(struct ctx *c)
 	nl_socket_modify_err_cb(c->sk, NL_CB_CUSTOM, error_cb, NULL);
 	c->family = genl_ctrl_resolve(c->sk, KVM_FT_GENL_NAME);
 	if (c->family < 0)
-		return fail(EXIT_NOMODULE, NULL, NULL, "Cuju's kvm.ko is not loaded (no generic "
-			    "netlink family '%s')", KVM_FT_GENL_NAME);
+		return fail(EXIT_NOMODULE, NULL, NULL, "no generic netlink family '%s': Cuju's "
+			    "kvm.ko is not loaded, or this is not the initial network namespace",
+			    KVM_FT_GENL_NAME);
 	return 0;
 }
 

@@ -81,7 +81,7 @@ void json_string(const char *s);
 /* events.c */
 int cmd_monitor(struct ctx *c, int argc, char **argv);
 int wait_synced(struct ctx *c, struct nl_sock *events, const char *vm, int seconds);
-struct nl_sock *events_subscribe(struct ctx *c);
+int events_subscribe(struct ctx *c, struct nl_sock **out);
 
 /* ftnl.c */
 int fail(int status, const char *what, const char *vm, const char *fmt, ...)

@@ -79,6 +79,12 @@ static uint64_t hist_quantile(const uint64_t *hist, double q)
 	return 0;
 }
 
+/* "s" for a count that is not one. */
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static bool synced(const struct vm_info *vm)
 {
 	return S(vm, SYNC_TOTAL) && S(vm, SYNC_DONE) >= S(vm, SYNC_TOTAL);
@@ -143,7 +149,7 @@ static void show_commit(const struct vm_info *vm)
 	printf("epoch %" PRIu64 " %s, %s ago", S(vm, LAST_EPOCH),
 	       vm->role == KVM_FT_ROLE_PRIMARY ? "acknowledged" : "applied",
 	       age_str(buf, sizeof(buf), vm->commit_age_ms));
-	printf(" (%" PRIu64 " epochs in all)\n", S(vm, EPOCHS));
+	printf(" (%" PRIu64 " epoch%s in all)\n", S(vm, EPOCHS), plural(S(vm, EPOCHS)));
 }
 
 static void show_sync(const struct vm_info *vm)
@@ -176,15 +182,20 @@ static void show_primary(const struct vm_info *vm)
 	char a[32], b[32], c[32];
 
 	show_sync(vm);
-	printf("  paused:    last %s, longest %s, 99%% under %s\n",
-	       ns_str(a, sizeof(a), S(vm, PAUSE_LAST_NS)), ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)),
-	       ns_str(c, sizeof(c), hist_quantile(vm->pause_hist, 0.99)));
-	printf("  sent:      %s, %" PRIu64 " pages; %" PRIu64 " epochs in flight, %" PRIu64
-	       " stalls\n", size_str(a, sizeof(a), S(vm, BYTES_TX)), S(vm, PAGES),
-	       S(vm, INFLIGHT), S(vm, STALLS));
-	printf("  devices:   last state %s; %" PRIu64 " epochs late, %" PRIu64
+	if (hist_quantile(vm->pause_hist, 0.99))
+		printf("  paused:    last %s, longest %s, 99%% under %s\n",
+		       ns_str(a, sizeof(a), S(vm, PAUSE_LAST_NS)),
+		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)),
+		       ns_str(c, sizeof(c), hist_quantile(vm->pause_hist, 0.99)));
+	else
+		printf("  paused:    never yet\n");
+	printf("  sent:      %s, %" PRIu64 " page%s; %" PRIu64 " epoch%s in flight, %" PRIu64
+	       " stall%s\n", size_str(a, sizeof(a), S(vm, BYTES_TX)), S(vm, PAGES),
+	       plural(S(vm, PAGES)), S(vm, INFLIGHT), plural(S(vm, INFLIGHT)), S(vm, STALLS),
+	       plural(S(vm, STALLS)));
+	printf("  devices:   last state %s; %" PRIu64 " epoch%s late, %" PRIu64
 	       " not taken (a vCPU not held)\n", size_str(a, sizeof(a), S(vm, DEVICE_LEN)),
-	       S(vm, DEVICE_TIMEOUTS), S(vm, PARK_TIMEOUTS));
+	       S(vm, DEVICE_TIMEOUTS), plural(S(vm, DEVICE_TIMEOUTS)), S(vm, PARK_TIMEOUTS));
 }
 
 static void show_output(const struct vm_info *vm)
@@ -214,7 +225,8 @@ static void show_errors(const struct vm_info *vm)
 {
 	int i, n = 0;
 
-	printf("  link lost: %" PRIu64 " times\n  errors:   ", S(vm, PEER_LOST));
+	printf("  link lost: %" PRIu64 " time%s\n  errors:   ", S(vm, PEER_LOST),
+	       plural(S(vm, PEER_LOST)));
 	for (i = 1; i < KVM_FT_WIRE_E_MAX; i++)
 		if (vm->errors[i])
 			printf("%s %s %" PRIu64 " (%s)", n++ ? "," : "", error_name(i),
@@ -233,15 +245,17 @@ void print_show(const struct vm_info *vm, bool first)
 		show_primary(vm);
 		show_output(vm);
 	} else {
-		printf("  received:  %s, %" PRIu64 " pages; %" PRIu64 " heartbeats\n",
-		       size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES), S(vm, HEARTBEATS));
+		printf("  received:  %s, %" PRIu64 " page%s; %" PRIu64 " heartbeat%s\n",
+		       size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES), plural(S(vm, PAGES)),
+		       S(vm, HEARTBEATS), plural(S(vm, HEARTBEATS)));
 		if (S(vm, VERIFIED))
 			printf("  verified:  %" PRIu64 " epochs (memory equal to the primary's)\n",
 			       S(vm, VERIFIED));
 	}
 	show_errors(vm);
-	printf("  vm:        %u vCPUs, %s of memory, VMM pid %u (uid %u)\n", vm->nr_vcpus,
-	       size_str(b, sizeof(b), vm->mem_bytes), vm->vmm_pid, vm->owner_uid);
+	printf("  vm:        %u vCPU%s, %s of memory, VMM pid %u (uid %u)\n", vm->nr_vcpus,
+	       plural(vm->nr_vcpus), size_str(b, sizeof(b), vm->mem_bytes), vm->vmm_pid,
+	       vm->owner_uid);
 }
 
 void print_list(const struct vm_info *vm, bool first)

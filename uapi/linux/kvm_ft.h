@@ -408,69 +408,19 @@ enum kvm_ft_attr {
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
 
 /*
- * The engine's counters, one row each: the one table.  The kernel's
- * struct kvm_ft_stats, the attributes of VM_STATS (enum kvm_ft_stat, in
- * this order), ftnl's JSON and Prometheus names, `ftnl help counters`
- * and the counter table of Documentation/ftnl.8.rst (which a test checks
- * against ftnl) all come from it: a new counter is one row, at the end.
+ * The engine's counters, one row each: the one table, KVM_FT_STATS(X),
+ * written from Documentation/netlink/specs/kvm_ft.yaml (its "stats" set)
+ * into kvm_ft_stats.h.  The kernel's struct kvm_ft_stats, the attributes
+ * of VM_STATS (enum kvm_ft_stat, in this order), ftnl's JSON and
+ * Prometheus names and `ftnl help counters`, and the family's documentation
+ * (Documentation/netlink/kvm_ft.rst) all come from it: a new counter is
+ * one entry at the end of the spec's set, then `make spec`.
  *
  * X(NAME, name, unit, kind, side, what): kind is COUNTER (only grows while
  * the VM is registered) or GAUGE (a level); side is the role that counts
  * it (PRIMARY, BACKUP or BOTH).
  */
-#define KVM_FT_STATS(X) \
-	X(CUR_EPOCH, cur_epoch, "epoch", GAUGE, BOTH, \
-	  "the newest epoch begun: being sent or received") \
-	X(LAST_EPOCH, last_epoch, "epoch", GAUGE, BOTH, \
-	  "the newest epoch committed") \
-	X(EPOCHS, epochs, "epochs", COUNTER, BOTH, \
-	  "epochs committed: acknowledged by the backup (primary), applied (backup)") \
-	X(PAGES, pages, "pages", COUNTER, BOTH, \
-	  "guest pages sent (primary) or applied (backup)") \
-	X(BYTES_TX, bytes_tx, "bytes", COUNTER, PRIMARY, \
-	  "bytes sent to the backup") \
-	X(BYTES_RX, bytes_rx, "bytes", COUNTER, BOTH, \
-	  "bytes received from the peer") \
-	X(HEARTBEATS, heartbeats, "frames", COUNTER, BOTH, \
-	  "heartbeats received from the peer") \
-	X(PEER_LOST, peer_lost, "links", COUNTER, BOTH, \
-	  "links to the peer lost") \
-	X(SYNC_DONE, sync_done, "pages", GAUGE, PRIMARY, \
-	  "pages of the first copy of guest memory (the sync) sent") \
-	X(SYNC_TOTAL, sync_total, "pages", GAUGE, PRIMARY, \
-	  "pages the sync sends in all") \
-	X(PAUSE_LAST_NS, pause_last_ns, "ns", GAUGE, PRIMARY, \
-	  "how long the vCPUs were held for the last epoch") \
-	X(PAUSE_MAX_NS, pause_max_ns, "ns", GAUGE, PRIMARY, \
-	  "the longest the vCPUs were held for one epoch") \
-	X(PAUSE_TOTAL_NS, pause_total_ns, "ns", COUNTER, PRIMARY, \
-	  "how long the vCPUs were held, all epochs together") \
-	X(STALLS, stalls, "ticks", COUNTER, PRIMARY, \
-	  "epoch ticks that waited: inflight_max epochs unacknowledged") \
-	X(INFLIGHT, inflight, "epochs", GAUGE, PRIMARY, \
-	  "epochs sent and not yet acknowledged") \
-	X(DEVICE_TIMEOUTS, device_timeouts, "epochs", COUNTER, PRIMARY, \
-	  "epochs whose device state did not come in time (not taken)") \
-	X(DEVICE_LEN, device_len, "bytes", GAUGE, PRIMARY, \
-	  "the size of the last device state") \
-	X(PARK_TIMEOUTS, park_timeouts, "epochs", COUNTER, PRIMARY, \
-	  "epochs not taken: a vCPU could not be held in time") \
-	X(EPOCH_PAGES_MAX, epoch_pages_max, "pages", GAUGE, PRIMARY, \
-	  "the most pages one epoch after the sync carried") \
-	X(VERIFIED, verified, "epochs", COUNTER, BACKUP, \
-	  "epochs whose memory was checked equal to the primary's") \
-	X(OUT_HELD, out_held, "packets", COUNTER, PRIMARY, \
-	  "packets of guest output held until their epoch committed") \
-	X(OUT_HELD_BYTES, out_held_bytes, "bytes", COUNTER, PRIMARY, \
-	  "bytes of guest output held") \
-	X(OUT_RELEASED, out_released, "packets", COUNTER, PRIMARY, \
-	  "packets of guest output released") \
-	X(OUT_RELEASED_BYTES, out_released_bytes, "bytes", COUNTER, PRIMARY, \
-	  "bytes of guest output released") \
-	X(OUT_DROPPED, out_dropped, "packets", COUNTER, PRIMARY, \
-	  "packets of guest output dropped: output_max_kb held already") \
-	X(OUT_DEPTH, out_depth, "bytes", GAUGE, PRIMARY, \
-	  "bytes of guest output held now")
+#include <linux/kvm_ft_stats.h>
 
 enum kvm_ft_stat {
 	KVM_FT_STAT_UNSPEC,
