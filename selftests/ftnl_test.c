@@ -7,7 +7,7 @@
  * output, read by a real parser (Debian's python3-prometheus-client).
  *
  * A transcript that differs is printed whole, each line after "# got| ":
- *   sed -n 's/^# got| //p' LOG > selftests/golden/NAME.txt
+ *   sed -n 's/^# got| //p' LOG | tr -d '\r' > selftests/golden/NAME.txt
  * takes it as the new golden file, once its differences are meant.
  */
 #include <errno.h>
@@ -101,6 +101,13 @@ static void mask_varying(FIXTURE_DATA(gold) *self, char *s)
 	mask(s, "[0-9.]+ (us|ms|s)\\b", "<time>");
 	mask(s, "[0-9.]+ (B|KiB|MiB|GiB)\\b", "<size>");
 	mask(s, "[0-9]+", "N");
+	/* A count of one takes no "s": the word is masked as the number is. */
+	mask(s, "N pages?\\b", "N page(s)");
+	mask(s, "N epochs?\\b", "N epoch(s)");
+	mask(s, "N stalls?\\b", "N stall(s)");
+	mask(s, "N times?\\b", "N time(s)");
+	mask(s, "N heartbeats?\\b", "N heartbeat(s)");
+	mask(s, "N vCPUs?\\b", "N vCPU(s)");
 }
 
 /*
