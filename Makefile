@@ -39,7 +39,8 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest.h
 
 .PHONY: all modules selftests shim deps kernel-check check check-run check-debug check-large bench soak \
-	fuzz demo clean help kvm-selftests kvm-selftests-build qemu guest check-qemu
+	fuzz demo clean help kvm-selftests kvm-selftests-build qemu guest check-qemu \
+	man install install-modules install-utils uninstall deb packages
 
 all: modules shim selftests
 
@@ -57,6 +58,13 @@ help:
 	@echo "make demo       see README.md"
 	@echo "make bench      FT off and on at three dirty rates; failover time (BENCH_SMP=2: two CPUs per test host)"
 	@echo "make soak       SOAK_KILLS (20) kills of the primary in a row, a client's streams checked (about an hour)"
+	@echo "make install    kvm.ko, kvm-amd.ko, kvm-intel.ko into /lib/modules/KVER/updates/cuju/, ftnl (DESTDIR=, PREFIX=)"
+	@echo "make install-modules  only make install's modules (and depmod)"
+	@echo "make install-utils  only make install's ftnl, its man page and bash completion"
+	@echo "make uninstall  remove what make install installed"
+	@echo "make man        ftnl's man page (build/man/ftnl.8)"
+	@echo "make deb        the Debian packages cuju-dkms and cuju-utils, into build/deb/"
+	@echo "make packages   test make deb (lintian), make install and a DKMS build, all staged (modules: DKMS_MODULES)"
 	@echo "make clean      remove build/"
 	@echo "variables: KVER KDIR KIMG KSRC T=<test> (now KVER=$(KVER))"
 
@@ -262,6 +270,107 @@ soak: deps
 	@$(STAGE) soak $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
 		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
 		--logs $(BUILD)/logs/soak --soak "$(SOAK_KILLS) $(SOAK_TESTS)"
+
+# Installing on a host (Documentation/installing.rst).  The modules go to
+# updates/, which depmod searches before the kernel's own tree: modprobe
+# loads ours instead of Debian's kvm.ko.  DESTDIR stages the whole install
+# (make packages); depmod then works on that tree only.
+DESTDIR ?=
+PREFIX  ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MODDIR  ?= /lib/modules/$(KVER)/updates/cuju
+DEPMOD  ?= /sbin/depmod
+# Only where KVER's modules are: a DESTDIR without them has nothing to index.
+RUN_DEPMOD = if [ -d $(DESTDIR)/lib/modules/$(KVER) ]; then \
+	echo "$(DEPMOD) $(if $(DESTDIR),-b $(DESTDIR) )$(KVER)"; \
+	$(DEPMOD) $(if $(DESTDIR),-b $(DESTDIR)) $(KVER); fi
+KMODS   := kvm.ko kvm-amd.ko kvm-intel.ko
+FTNL_MAN_RST    ?= Documentation/ftnl.8.rst
+FTNL_COMPLETION ?= shim/ftnl.bash-completion
+FTNL_MAN := $(BUILD)/man/ftnl.8
+
+man: $(FTNL_MAN)
+
+$(FTNL_MAN): $(FTNL_MAN_RST)
+	@command -v rst2man >/dev/null || { echo "error: no rst2man:" \
+		"install python3-docutils (make deps)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	rst2man --halt=warning $< $@.tmp && mv $@.tmp $@
+
+install: install-modules install-utils
+
+# Stripped of their debug information as kbuild's INSTALL_MOD_STRIP and
+# DKMS do (with Debian's headers kvm.ko is some 24 MB otherwise).
+install-modules: modules
+	install -d $(DESTDIR)$(MODDIR)
+	install -m 644 $(addprefix $(KVM_M)/,$(KMODS)) $(DESTDIR)$(MODDIR)/
+	strip --strip-debug $(addprefix $(DESTDIR)$(MODDIR)/,$(KMODS))
+	@$(RUN_DEPMOD)
+
+install-utils: shim man
+	install -D -m 755 $(BUILD)/shim/ftnl $(DESTDIR)$(SBINDIR)/ftnl
+	install -D -m 644 $(FTNL_MAN) $(DESTDIR)$(MANDIR)/man8/ftnl.8
+	install -D -m 644 $(FTNL_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/ftnl
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(MODDIR)/,$(KMODS)) $(DESTDIR)$(SBINDIR)/ftnl \
+		$(DESTDIR)$(MANDIR)/man8/ftnl.8 $(DESTDIR)$(BASHCOMPDIR)/ftnl
+	@! [ -d $(DESTDIR)$(MODDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(MODDIR)
+	@$(RUN_DEPMOD)
+
+# Debian packages: cuju-dkms (the sources; DKMS builds the modules on the
+# host, for each kernel) and cuju-utils (ftnl), from a copy of the working
+# tree (uncommitted edits included, unlike git archive) with
+# shim/pkg/debian/ as its debian/; the .deb files land in $(BUILD)/deb/.
+# debian/changelog is written here, so that the packages' version is
+# CUJU_VERSION; its date is the last commit's (reproducible .debs).
+DEB_DIR  := $(BUILD)/deb
+DEB_TREE := $(DEB_DIR)/cuju-$(CUJU_VERSION)
+deb: $(FTNL_MAN_RST) $(FTNL_COMPLETION)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_TREE)/selftests $(DEB_TREE)/Documentation
+	cp -a Kbuild Makefile kernel uapi shim $(DEB_TREE)/
+	cp selftests/tests.mk $(DEB_TREE)/selftests/
+	cp $(FTNL_MAN_RST) $(DEB_TREE)/Documentation/ftnl.8.rst
+	cp $(FTNL_COMPLETION) $(DEB_TREE)/shim/ftnl.bash-completion
+	cp -a shim/pkg/debian $(DEB_TREE)/debian
+	@{ echo "cuju ($(CUJU_VERSION)) bookworm; urgency=medium"; echo; \
+	  echo "  * Cuju $(CUJU_VERSION)."; echo; \
+	  echo " -- $$(sed -n 's/^Maintainer: //p' shim/pkg/debian/control)" \
+	       " $$(git log -1 --format=%cD 2>/dev/null || date -R)"; \
+	} > $(DEB_TREE)/debian/changelog
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/*.deb
+
+# The installs above, tested without touching this machine's kernel: the
+# .debs built and checked by lintian (no error), make install into
+# $(BUILD)/install-root (and uninstall), and Debian's dkms adding, building
+# and installing cuju-dkms's sources for $(KVER) into $(BUILD)/dkms/
+# (shim/pkg/dkms-stage: a mount namespace of its own; nothing goes to
+# /lib/modules or /var/lib/dkms).  DKMS_MODULES is where that leaves
+# kvm.ko, kvm-amd.ko and kvm-intel.ko, for test hosts' --modules.
+INSTALL_ROOT := $(BUILD)/install-root
+DKMS_STAGE   := $(BUILD)/dkms
+DKMS_MODULES := $(DKMS_STAGE)/lib/modules/$(KVER)/updates/dkms
+INSTALLED := $(addprefix $(MODDIR)/,$(KMODS)) /lib/modules/$(KVER)/modules.dep \
+	$(SBINDIR)/ftnl $(MANDIR)/man8/ftnl.8 $(BASHCOMPDIR)/ftnl
+packages: deps
+	@$(STAGE) "deb" $(MAKE) --no-print-directory deb
+	@$(STAGE) "lintian" lintian --fail-on error $(DEB_DIR)/*.deb
+	@rm -rf $(INSTALL_ROOT)
+	@$(STAGE) "make install" $(MAKE) --no-print-directory install DESTDIR=$(INSTALL_ROOT)
+	@for f in $(INSTALLED); do test -s $(INSTALL_ROOT)$$f || \
+		{ echo "error: make install did not install $$f" >&2; exit 1; }; done
+	@$(INSTALL_ROOT)$(SBINDIR)/ftnl --version | grep -q '^ftnl $(CUJU_VERSION) ' || \
+		{ echo "error: the installed ftnl is not version $(CUJU_VERSION)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory uninstall DESTDIR=$(INSTALL_ROOT)
+	@for f in $(filter-out %/modules.dep,$(INSTALLED)); do ! test -e $(INSTALL_ROOT)$$f || \
+		{ echo "error: make uninstall left $$f" >&2; exit 1; }; done
+	@echo "make install and uninstall: $(words $(INSTALLED)) files in $(INSTALL_ROOT)"
+	@$(STAGE) "dkms" shim/pkg/dkms-stage $(DKMS_STAGE) \
+		$(DEB_DIR)/cuju-dkms_$(CUJU_VERSION)_all.deb $(KVER)
+	@echo "DKMS_MODULES=$(DKMS_MODULES)"
 
 clean:
 	rm -rf $(BUILD)

@@ -16,6 +16,11 @@ pkgs=(
 	# the kernel's own KVM selftests (make kvm-selftests): the uapi headers
 	# they are built against, as installed (no `make headers`)
 	libc6-dev linux-libc-dev
+	# packaging (make deb, make packages): Debian's tools, DKMS and its
+	# debhelper add-on, lintian, and rst2man for ftnl's man page
+	dpkg-dev debhelper dh-dkms dkms lintian python3-docutils
+	# the Prometheus client library for Python (metrics)
+	python3-prometheus-client
 )
 
 missing=()
