@@ -290,10 +290,13 @@ KMODS   := kvm.ko kvm-amd.ko kvm-intel.ko
 FTNL_MAN_RST    ?= Documentation/ftnl.8.rst
 FTNL_COMPLETION ?= shim/ftnl.bash-completion
 FTNL_MAN := $(BUILD)/man/ftnl.8
+# What the page includes (its counters, written from the netlink spec).
+FTNL_MAN_INC := $(addprefix $(dir $(FTNL_MAN_RST)),\
+	$(shell sed -n 's/^\.\. include:: *//p' $(FTNL_MAN_RST) 2>/dev/null))
 
 man: $(FTNL_MAN)
 
-$(FTNL_MAN): $(FTNL_MAN_RST)
+$(FTNL_MAN): $(FTNL_MAN_RST) $(FTNL_MAN_INC)
 	@command -v rst2man >/dev/null || { echo "error: no rst2man:" \
 		"install python3-docutils (make deps)" >&2; exit 1; }
 	@mkdir -p $(@D)
@@ -324,13 +327,14 @@ uninstall:
 # host, for each kernel) and cuju-utils (ftnl), from a copy of the working
 # tree (uncommitted edits included, unlike git archive) with
 # shim/pkg/debian/ as its debian/; the .deb files land in $(BUILD)/deb/.
+# Documentation/ is copied whole for what the man page includes.
 # debian/changelog is written here, so that the packages' version is
 # CUJU_VERSION; its date is the last commit's (reproducible .debs).
 DEB_DIR  := $(BUILD)/deb
 DEB_TREE := $(DEB_DIR)/cuju-$(CUJU_VERSION)
-deb: $(FTNL_MAN_RST) $(FTNL_COMPLETION)
-	rm -rf $(DEB_DIR) && mkdir -p $(DEB_TREE)/selftests $(DEB_TREE)/Documentation
-	cp -a Kbuild Makefile kernel uapi shim $(DEB_TREE)/
+deb: $(FTNL_MAN_RST) $(FTNL_MAN_INC) $(FTNL_COMPLETION)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_TREE)/selftests
+	cp -a Kbuild Makefile kernel uapi shim Documentation $(DEB_TREE)/
 	cp selftests/tests.mk $(DEB_TREE)/selftests/
 	cp $(FTNL_MAN_RST) $(DEB_TREE)/Documentation/ftnl.8.rst
 	cp $(FTNL_COMPLETION) $(DEB_TREE)/shim/ftnl.bash-completion
