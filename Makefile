@@ -38,7 +38,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest_harness.h \
 	     tools/testing/selftests/kselftest.h
 
-.PHONY: all modules selftests shim deps kernel-check check check-run check-debug check-large bench soak \
+.PHONY: all modules selftests shim deps kernel-check check check-run spec spec-check check-debug check-large bench soak \
 	fuzz demo clean help kvm-selftests kvm-selftests-build qemu guest check-qemu \
 	man install install-modules install-utils uninstall deb packages
 
@@ -47,7 +47,9 @@ all: modules shim selftests
 help:
 	@echo "make            build kvm.ko, kvm-amd.ko, kvm-intel.ko, ftnl and the selftests"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      build, boot test hosts, run every selftest"
+	@echo "make check      the spec and packages checked, then test hosts run every selftest on the DKMS-built modules"
+	@echo "make check-run  the selftests on build/'s modules only (T=<test> for one)"
+	@echo "make spec       write uapi/linux/kvm_ft_stats.h and Documentation/netlink/ from the netlink spec"
 	@echo "make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak)"
 	@echo "make check-large  a VM of 4 GiB that dirties all its memory in one epoch (not in make check)"
 	@echo "make kvm-selftests  the kernel's own KVM selftests on our kvm.ko, then on Debian's: ours must do as well"
@@ -120,15 +122,23 @@ selftests: $(SRC)/.extracted
 	$(MAKE) -C selftests OUT=$(BUILD)/selftests HARNESS=$(SRC)/tools/testing/selftests
 
 # The whole suite: what README.md and .ci/run call.
+# The spec of the netlink family checked, the packages built and checked
+# (make packages), then the suite, whose stock test hosts load the modules
+# as DKMS built and installed them from the cuju-dkms package: the path an
+# administrator's host takes is the one tested.  make check-run alone runs
+# the suite on build/'s modules (quicker while developing).
 check: deps
-	@$(MAKE) --no-print-directory check-run
+	@$(STAGE) "spec" $(MAKE) --no-print-directory spec-check
+	@$(STAGE) "packages" $(MAKE) --no-print-directory packages
+	@$(MAKE) --no-print-directory check-run TEST_MODULES=$(DKMS_MODULES)
 
+TEST_MODULES ?= $(KVM_M)
 check-run:
 	@$(STAGE) "build ($(FLAVOR))" $(MAKE) --no-print-directory all guest
 	@$(STAGE) "qemu" qemu-patch/build.sh $(BUILD)/qemu
 	@$(STAGE) "test hosts ($(FLAVOR))" $(TESTBED)/run \
 		--flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
-		--modules $(KVM_M) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
+		--modules $(TEST_MODULES) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
 		--solo "$(SOLO_TESTS) $(QEMU_SOLO_TESTS)" --pair "$(PAIR_TESTS) $(QEMU_PAIR_TESTS)" \
 		--kill "$(KILL_TESTS) $(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
 		--smp-pair "$(SMP_PAIR_TESTS)" --smp-kill "$(SMP_KILL_TESTS)" \
@@ -230,6 +240,23 @@ check-qemu: deps
 		--logs $(BUILD)/logs/qemu --solo "$(QEMU_SOLO_TESTS)" --pair "$(QEMU_PAIR_TESTS)" \
 		--kill "$(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
 		--smp-kill "$(filter $(QEMU_TESTS),$(SMP_KILL_TESTS))"
+
+# The netlink family's spec (Documentation/netlink/specs/kvm_ft.yaml)
+# writes the counter table of uapi/ and the family's documentation: make
+# spec after changing it; spec-check (in make check) fails when what it
+# writes is stale, or the spec and uapi/linux/kvm_ft.h disagree.
+SPEC     := Documentation/netlink/specs/kvm_ft.yaml
+SPEC_GEN := /usr/bin/python3 Documentation/netlink/gen.py
+SPEC_OUT := header:uapi/linux/kvm_ft_stats.h rst:Documentation/netlink/kvm_ft.rst \
+	    counters:Documentation/netlink/kvm_ft-counters.rst
+spec:
+	@set -e; for o in $(SPEC_OUT); do $(SPEC_GEN) $${o%%:*} $(SPEC) > $${o#*:}; done
+
+spec-check:
+	@$(SPEC_GEN) check $(SPEC) uapi/linux/kvm_ft.h
+	@for o in $(SPEC_OUT); do $(SPEC_GEN) $${o%%:*} $(SPEC) | cmp -s - $${o#*:} || { \
+		echo "error: $${o#*:} is not what $(SPEC) writes: make spec" >&2; exit 1; }; done
+	@echo "spec: $(SPEC) agrees with uapi/ and Documentation/netlink/"
 
 # The wire codec (kernel/wire.c built for user space), bounded in time; the
 # corpus stays in build/fuzz/ so that later runs start where this one ended.

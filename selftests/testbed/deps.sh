@@ -19,8 +19,10 @@ pkgs=(
 	# packaging (make deb, make packages): Debian's tools, DKMS and its
 	# debhelper add-on, lintian, and rst2man for ftnl's man page
 	dpkg-dev debhelper dh-dkms dkms lintian python3-docutils
-	# the Prometheus client library for Python (metrics)
-	python3-prometheus-client
+	# ftnl_test reads ftnl -p with the Prometheus client library's parser;
+	# the netlink spec (YAML) writes the counter table (make spec-check);
+	# unshare (ftnl_test: another network namespace)
+	python3-prometheus-client python3-yaml util-linux
 )
 
 missing=()
