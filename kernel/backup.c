@@ -169,6 +169,18 @@ static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 }
 
 /*
+ * Whether memory and vCPUs are one checkpoint (b->checkpoint's), and the
+ * VM's checkpoint gauge with it: what ftnl shows a failover would resume
+ * from.  Under apply_lock.
+ */
+static void set_consistent(struct kvm_ft_backup *b, bool consistent)
+{
+	lockdep_assert_held(&b->apply_lock);
+	b->consistent = consistent;
+	atomic64_set(&b->vm->stats.checkpoint, consistent ? b->checkpoint : 0);
+}
+
+/*
  * The sync (epoch 1) is all of memory and no checkpoint: its pages are
  * written as they arrive rather than staged, so that the backup neither
  * holds a second copy of the VM's memory nor stops reading its socket for
@@ -186,7 +198,7 @@ static int write_sync_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_ms
 		ret = -ESTALE;		/* a failover by hand took the old checkpoint */
 		goto out;
 	}
-	b->consistent = false;
+	set_consistent(b, false);
 	if (!mmget_not_zero(kvm->mm)) {
 		ret = -ESRCH;
 		goto out;
@@ -258,18 +270,16 @@ static int apply_epoch(struct kvm_ft_backup *b, u64 epoch)
 		ret = -ESTALE;
 	} else {
 		/* From the first page written until the epoch is whole, no checkpoint. */
-		b->consistent = false;
+		set_consistent(b, false);
 		ret = apply_pages(b);
 	}
-	if (!ret) {
-		b->consistent = bitmap_full(b->staged_seen, b->nr_vcpus) &&
-				(b->staged_device || !kvm_ft_device_used(b->vm));
-		if (b->consistent) {
-			memcpy(b->vcpus, b->staged_vcpus, b->nr_vcpus * sizeof(*b->vcpus));
-			swap(b->device, b->staged_device);
-			b->device_len = b->staged_device_len;
-			b->checkpoint = epoch;
-		}
+	if (!ret && bitmap_full(b->staged_seen, b->nr_vcpus) &&
+	    (b->staged_device || !kvm_ft_device_used(b->vm))) {
+		memcpy(b->vcpus, b->staged_vcpus, b->nr_vcpus * sizeof(*b->vcpus));
+		swap(b->device, b->staged_device);
+		b->device_len = b->staged_device_len;
+		b->checkpoint = epoch;
+		set_consistent(b, true);
 	}
 	mutex_unlock(&b->apply_lock);
 	return ret;
@@ -291,7 +301,7 @@ static int verify_epoch(struct kvm_ft_backup *b, u64 epoch)
 		return KVM_FT_WIRE_OK;
 	}
 	mutex_lock(&b->apply_lock);
-	b->consistent = false;
+	set_consistent(b, false);
 	mutex_unlock(&b->apply_lock);
 	pr_err("%s: memory after epoch %llu differs from the primary's\n", b->vm->name, epoch);
 	return KVM_FT_WIRE_E_VERIFY;
@@ -527,7 +537,7 @@ static bool primary_lost(int err)
 static void linked_to_primary(struct kvm_ft_backup *b)
 {
 	mutex_lock(&b->apply_lock);
-	b->consistent = false;
+	set_consistent(b, false);
 	mutex_unlock(&b->apply_lock);
 	kvm_ft_vm_set_state(b->vm, KVM_FT_STATE_RECEIVING);
 	kvm_ft_netlink_event(b->vm, KVM_FT_EV_LINKED, 0);

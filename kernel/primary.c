@@ -603,6 +603,9 @@ int kvm_ft_primary_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr)
 	mutex_init(&p->epoch_lock);
 	init_completion(&p->unlinked);
 	kvm_ft_link_init(&p->link);
+	/* No sync yet: the last link's must not read as this one's (ftnl pair --wait). */
+	atomic64_set(&vm->stats.sync_done, 0);
+	atomic64_set(&vm->stats.sync_total, 0);
 	kvm_ft_vm_set_state(vm, KVM_FT_STATE_CONNECTING);
 	p->link.thread = kthread_run(primary_thread, p, "kvm_ft_tx/%s", vm->name);
 	if (IS_ERR(p->link.thread)) {

@@ -9,8 +9,9 @@
 #      applied by dpkg-source), kept as a git tree whose first commit is
 #      Debian's source: each build resets it to that commit (only files
 #      that differ are rewritten, so only they get new times and ninja
-#      rebuilds only what depends on them), copies uapi/linux/kvm_ft.h in
-#      as linux-headers/linux/kvm_ft.h, and applies qemu-patch/*.patch;
+#      rebuilds only what depends on them), copies uapi/linux/kvm_ft.h
+#      and the counter table it includes, kvm_ft_stats.h, into
+#      linux-headers/linux/, and applies qemu-patch/*.patch;
 #   3. configured once (the testbed's configuration: x86_64 system
 #      emulation only, KVM and TCG, slirp, no documentation, no firmware
 #      of its own but Debian's, searched where Debian's QEMU searches:
@@ -68,12 +69,12 @@ fi
 
 # Debian's source, the uapi header, the patches: again only when they
 # changed, so that an unchanged series rebuilds nothing.
-stamp=$(cat "$top/uapi/linux/kvm_ft.h" "$top"/qemu-patch/*.patch 2>/dev/null | sha1sum | cut -c1-16)
+stamp=$(cat "$top"/uapi/linux/kvm_ft*.h "$top"/qemu-patch/*.patch 2>/dev/null | sha1sum | cut -c1-16)
 if [[ $(cat "$src/applied" 2>/dev/null) != "$stamp" ]]; then
 	rm -f "$src/applied"
 	git -C "$tree" reset -q --hard refs/tags/debian
 	git -C "$tree" clean -q -fdx
-	cp "$top/uapi/linux/kvm_ft.h" "$tree/linux-headers/linux/kvm_ft.h"
+	cp "$top"/uapi/linux/kvm_ft.h "$top"/uapi/linux/kvm_ft_stats.h "$tree/linux-headers/linux/"
 	for p in "$top"/qemu-patch/*.patch; do
 		[[ -e $p ]] || continue
 		git -C "$tree" apply --whitespace=nowarn "$p" ||

@@ -65,23 +65,25 @@ FIXTURE_TEARDOWN(gold)
 	vm_destroy(self->b);
 }
 
-/* Replace every match of @re in @s (in place, NUL-ended) by @with. */
-static void mask(char *s, const char *re, const char *with)
+/* Replace every match of @re in @s (NUL-ended, @size bytes) by @with; cut at @size. */
+static void mask(char *s, size_t size, const char *re, const char *with)
 {
-	char *tmp = malloc(strlen(s) * 2 + 1), *in = s, *o = tmp;
+	char *tmp = calloc(1, size), *in = s;
+	size_t len = 0;
 	regmatch_t m;
 	regex_t r;
 
 	if (!tmp || regcomp(&r, re, REG_EXTENDED))
 		abort();
 	while (!regexec(&r, in, 1, &m, in == s ? 0 : REG_NOTBOL) && m.rm_eo > 0) {
-		memcpy(o, in, m.rm_so);
-		o += m.rm_so;
-		o += sprintf(o, "%s", with);
+		len += snprintf(tmp + len, size - len, "%.*s%s", (int)m.rm_so, in, with);
+		if (len >= size)
+			break;
 		in += m.rm_eo;
 	}
-	strcpy(o, in);
-	strcpy(s, tmp);
+	if (len < size)
+		snprintf(tmp + len, size - len, "%s", in);
+	memcpy(s, tmp, size);
 	regfree(&r);
 	free(tmp);
 }
@@ -91,23 +93,32 @@ static void mask(char *s, const char *re, const char *with)
  * every duration, size and count (the transcript then holds the shape:
  * which lines, labels and units a person reads, and which JSON keys).
  */
-static void mask_varying(FIXTURE_DATA(gold) *self, char *s)
+static void mask_varying(FIXTURE_DATA(gold) *self, char *s, size_t size)
 {
-	mask(s, "pid [0-9]+", "pid <pid>");
-	mask(s, "\"vmm_pid\":[0-9]+", "\"vmm_pid\":<pid>");
-	mask(s, "vmm_pid=[0-9]+", "vmm_pid=<pid>");
+	mask(s, size, "pid [0-9]+", "pid <pid>");
+	mask(s, size, "\"vmm_pid\":[0-9]+", "\"vmm_pid\":<pid>");
+	mask(s, size, "vmm_pid=[0-9]+", "vmm_pid=<pid>");
 	if (!self->linked)
 		return;
-	mask(s, "[0-9.]+ (us|ms|s)\\b", "<time>");
-	mask(s, "[0-9.]+ (B|KiB|MiB|GiB)\\b", "<size>");
-	mask(s, "[0-9]+", "N");
+	mask(s, size, "[0-9.]+ (us|ms|s)\\b", "<time>");
+	mask(s, size, "[0-9.]+ (B|KiB|MiB|GiB)\\b", "<size>");
+	mask(s, size, "[0-9]+", "N");
 	/* A count of one takes no "s": the word is masked as the number is. */
-	mask(s, "N pages?\\b", "N page(s)");
-	mask(s, "N epochs?\\b", "N epoch(s)");
-	mask(s, "N stalls?\\b", "N stall(s)");
-	mask(s, "N times?\\b", "N time(s)");
-	mask(s, "N heartbeats?\\b", "N heartbeat(s)");
-	mask(s, "N vCPUs?\\b", "N vCPU(s)");
+	mask(s, size, "N pages?\\b", "N page(s)");
+	mask(s, size, "N epochs?\\b", "N epoch(s)");
+	mask(s, size, "N stalls?\\b", "N stall(s)");
+	mask(s, size, "N times?\\b", "N time(s)");
+	mask(s, size, "N heartbeats?\\b", "N heartbeat(s)");
+	mask(s, size, "N vCPUs?\\b", "N vCPU(s)");
+}
+
+/* Add to the transcript, which stops growing when full (and then differs). */
+static void add(FIXTURE_DATA(gold) *self, const char *fmt, const char *arg)
+{
+	size_t room = sizeof(self->script) - self->len;
+	int n = snprintf(self->script + self->len, room, fmt, arg);
+
+	self->len += n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
 }
 
 /*
@@ -120,17 +131,19 @@ static int step(FIXTURE_DATA(gold) *self, const char *const *argv)
 	const char *args[16] = { "ftnl" };
 	int i, status;
 
-	self->len += snprintf(self->script + self->len, sizeof(self->script) - self->len, "$ ftnl");
+	char exit_line[32];
+
+	add(self, "%s", "$ ftnl");
 	for (i = 0; argv[i] && i < 14; i++) {
 		args[i + 1] = strcmp(argv[i], "KEYFILE") ? argv[i] : test_key();
-		self->len += snprintf(self->script + self->len, sizeof(self->script) - self->len,
-				      " %s", argv[i]);
+		add(self, " %s", argv[i]);
 	}
 	args[i + 1] = NULL;
 	status = run_capture(0, self->out, sizeof(self->out), getenv("CUJU_FTNL"), args);
-	mask_varying(self, self->out);
-	self->len += snprintf(self->script + self->len, sizeof(self->script) - self->len,
-			      "\n%s[exit %d]\n", self->out, status);
+	mask_varying(self, self->out, sizeof(self->out));
+	snprintf(exit_line, sizeof(exit_line), "[exit %d]\n", status);
+	add(self, "\n%s", self->out);
+	add(self, "%s", exit_line);
 	return status;
 }
 

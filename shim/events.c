@@ -25,8 +25,7 @@ static bool event_parse(struct nl_msg *msg, struct event *e)
 {
 	struct nlattr *a[KVM_FT_A_MAX + 1];
 
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, KVM_FT_A_MAX, NULL) < 0 ||
-	    !a[KVM_FT_A_VM_NAME] || !a[KVM_FT_A_EVENT])
+	if (attrs_parse(msg, a) < 0 || !a[KVM_FT_A_VM_NAME] || !a[KVM_FT_A_EVENT])
 		return false;
 	e->vm = nla_get_string(a[KVM_FT_A_VM_NAME]);
 	e->ev = nla_get_u32(a[KVM_FT_A_EVENT]);
@@ -37,11 +36,15 @@ static bool event_parse(struct nl_msg *msg, struct event *e)
 }
 
 /* A socket subscribed to the events into *@out: 0, or (why printed) an exit status. */
-int events_subscribe(struct ctx *c, struct nl_sock **out)
+int events_subscribe(struct ctx *c, const char *what, struct nl_sock **out)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	int grp, err = -NLE_NOMEM;
+	struct nl_sock *sk;
+	int grp, err = need_family(c);
 
+	if (err)
+		return err;
+	err = -NLE_NOMEM;
+	sk = nl_socket_alloc();
 	if (!sk)
 		goto fail;
 	err = genl_connect(sk);
@@ -57,23 +60,28 @@ int events_subscribe(struct ctx *c, struct nl_sock **out)
 fail:
 	if (sk)
 		nl_socket_free(sk);
-	return refused(err, "monitor", NULL);
+	return refused(err, what, NULL);
+}
+
+/* A line's beginning: the time (-t), and the VM's name. */
+static void line_start(const char *vm)
+{
+	if (json)
+		putchar('{');
+	if (stamps)
+		print_stamp();
+	if (json) {
+		printf("\"vm\":");
+		json_string(vm);
+	} else {
+		printf("%s: ", vm);
+	}
 }
 
 static void print_event(const struct event *e)
 {
-	if (json) {
-		putchar('{');
-		if (stamps)
-			print_stamp();
-		printf("\"vm\":");
-		json_string(e->vm);
-		printf(",\"event\":\"%s\"", event_name(e->ev, true));
-	} else {
-		if (stamps)
-			print_stamp();
-		printf("%s: %s", e->vm, event_name(e->ev, false));
-	}
+	line_start(e->vm);
+	printf(json ? ",\"event\":\"%s\"" : "%s", event_name(e->ev, json));
 	if (e->ev == KVM_FT_EV_PEER_LOST)
 		printf(json ? ",\"reason\":\"%s\"}\n" : " (%s)\n", error_name(e->reason));
 	else if (e->has_epoch)
@@ -96,28 +104,24 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	return c->limit && c->shown >= c->limit ? NL_STOP : NL_OK;
 }
 
-/* Each VM's state as monitor begins: what the events that follow change. */
-static int state_cb(struct nl_msg *msg, void *arg)
+/* Each VM's state as monitor begins (again after lost events): what events change. */
+static int print_states(struct ctx *c)
 {
-	struct ctx *c = arg;
-	struct vm_info vm;
+	struct vm_info *vms;
+	int i, n, err = get_vms(c, "monitor", &vms, &n);
 
-	if (vm_parse(msg, &vm) || (c->only && strcmp(c->only, vm.name)))
-		return NL_SKIP;
-	if (json) {
-		putchar('{');
-		if (stamps)
-			print_stamp();
-		printf("\"vm\":");
-		json_string(vm.name);
-		printf(",\"event\":\"state\",\"role\":\"%s\",\"state\":\"%s\"}\n",
-		       role_name(vm.role), state_name(vm.state));
-	} else {
-		if (stamps)
-			print_stamp();
-		printf("%s: state %s (%s)\n", vm.name, state_name(vm.state), role_name(vm.role));
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		if (c->only && strcmp(c->only, vms[i].name))
+			continue;
+		line_start(vms[i].name);
+		printf(json ? ",\"event\":\"state\",\"role\":\"%s\",\"state\":\"%s\"}\n" :
+		       "state %2$s (%1$s)\n", role_name(vms[i].role), state_name(vms[i].state));
 	}
-	return NL_OK;
+	free(vms);
+	fflush(stdout);
+	return 0;
 }
 
 /* monitor [-t] [VM] [count N] */
@@ -143,30 +147,29 @@ int cmd_monitor(struct ctx *c, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	err = events_subscribe(c, &sk);
+	err = events_subscribe(c, "monitor", &sk);
 	if (err)
 		return err;
 	/* Subscribed first: no event between the states and the events is lost. */
 	fprintf(stderr, "ftnl: monitoring events%s\n", c->limit ? "" : " (Ctrl-C to stop)");
-	nl_socket_modify_cb(c->sk, NL_CB_VALID, NL_CB_CUSTOM, state_cb, c);
-	err = genl_send_simple(c->sk, c->family, KVM_FT_CMD_GET_VM, KVM_FT_GENL_VERSION, NLM_F_DUMP);
-	if (err >= 0)
-		err = nl_recvmsgs_default(c->sk);
-	if (err < 0) {
-		nl_socket_free(sk);
-		return refused(err, "monitor", NULL);
-	}
-	fflush(stdout);
+	err = print_states(c);
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, event_cb, c);
-	while (!c->limit || c->shown < c->limit) {
+	while (!err && (!c->limit || c->shown < c->limit)) {
 		err = nl_recvmsgs_default(sk);
-		if (err < 0 && err != -NLE_INTR) {
-			nl_socket_free(sk);
-			return refused(err, "monitor", NULL);
+		if (err == -NLE_NOMEM) {
+			/* The socket overran (ENOBUFS): say so, and where things stand now. */
+			fprintf(stderr, "ftnl: events lost (too many at once); the states now:\n");
+			err = print_states(c);
+		} else if (err == -NLE_INTR) {
+			err = 0;
+		} else if (err < 0) {
+			err = refused(err, "monitor", NULL);
+		} else {
+			err = 0;
 		}
 	}
 	nl_socket_free(sk);
-	return 0;
+	return err;
 }
 
 struct waiter {
@@ -199,15 +202,26 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A primary that stopped trying: why, from the event if one said. */
-static int gave_up(const char *vm, const struct waiter *w, const struct vm_info *info)
+/*
+ * Whether a link lost for @reason may come up if asked again: the
+ * network failed it, not a refusal (the kernel's own retries stop at
+ * these too, but a later pair may find the backup back).
+ */
+static bool transient(uint32_t reason)
 {
-	if (w->lost && w->reason == KVM_FT_WIRE_E_BUSY)
-		return fail(EXIT_AGAIN, "pair", vm, "the backup serves another primary (busy)");
+	return reason == KVM_FT_WIRE_E_IO || reason == KVM_FT_WIRE_E_TRUNCATED ||
+	       reason == KVM_FT_WIRE_E_HANDSHAKE || reason == KVM_FT_WIRE_E_SILENCE ||
+	       reason == KVM_FT_WIRE_E_BUSY;
+}
+
+/* A primary that stopped trying: why, from the event if one said. */
+static int gave_up(const char *what, const char *vm, const struct waiter *w,
+		   const struct vm_info *info)
+{
 	if (w->lost)
-		return fail(EXIT_REFUSED, "pair", vm, "link lost: %s (%s)", error_name(w->reason),
-			    error_gloss(w->reason));
-	return fail(EXIT_REFUSED, "pair", vm, "the VM is %s, not syncing (ftnl show %s)",
+		return fail(transient(w->reason) ? EXIT_AGAIN : EXIT_REFUSED, what, vm,
+			    "link lost: %s (%s)", error_name(w->reason), error_gloss(w->reason));
+	return fail(EXIT_REFUSED, what, vm, "the VM is %s, not syncing (ftnl show %s)",
 		    state_name(info->state), vm);
 }
 
@@ -217,11 +231,12 @@ static int gave_up(const char *vm, const struct waiter *w, const struct vm_info 
  * Events say what happened; the VM's state, read each second, catches
  * what a full socket buffer might have dropped.
  */
-int wait_synced(struct ctx *c, struct nl_sock *events, const char *vm, int seconds)
+int wait_synced(struct ctx *c, struct nl_sock *events, const char *what, const char *vm,
+		int seconds)
 {
 	struct timeval tv = { .tv_sec = 1 };
 	struct waiter w = { .vm = vm };
-	double begin = now();
+	double begin = now(), polled = 0;
 	struct vm_info info;
 	int err;
 
@@ -230,8 +245,12 @@ int wait_synced(struct ctx *c, struct nl_sock *events, const char *vm, int secon
 	for (;;) {
 		err = nl_recvmsgs_default(events);
 		if (err < 0 && err != -NLE_AGAIN && err != -NLE_INTR && err != -NLE_NOMEM)
-			return refused(err, "pair", vm);
-		err = get_vm(c, vm, &info);
+			return refused(err, what, vm);
+		/* Other VMs' progress wakes us up to ten times a second: poll at most once. */
+		if (!w.synced && !w.lost && now() - polled < 1)
+			continue;
+		polled = now();
+		err = get_vm(c, what, vm, &info);
 		if (err)
 			return err;
 		if (w.synced || (info.state == KVM_FT_STATE_CONNECTED &&
@@ -240,15 +259,13 @@ int wait_synced(struct ctx *c, struct nl_sock *events, const char *vm, int secon
 			break;
 		if (w.lost || info.state == KVM_FT_STATE_UNPROTECTED ||
 		    info.state == KVM_FT_STATE_IDLE)
-			return gave_up(vm, &w, &info);
+			return gave_up(what, vm, &w, &info);
 		if (now() - begin >= seconds)
-			return fail(EXIT_TIMEOUT, "pair", vm, "not synced after %d s: the VM is %s"
+			return fail(EXIT_TIMEOUT, what, vm, "not synced after %d s: the VM is %s"
 				    " (ftnl show %s)", seconds, state_name(info.state), vm);
 	}
-	if (json)
-		printf("{\"vm\":\"%s\",\"synced\":true,\"seconds\":%.1f}\n", vm, now() - begin);
-	else
-		printf("%s: protected: its backup holds all its memory (%.1f s)\n", vm,
-		       now() - begin);
+	line_start(vm);
+	printf(json ? ",\"synced\":true,\"seconds\":%.1f}\n" :
+	       "protected: its backup holds all its memory (%.1f s)\n", now() - begin);
 	return 0;
 }

@@ -17,10 +17,12 @@
 
 #include <arpa/inet.h>
 #include <netlink/genl/ctrl.h>
+#include <netlink/genl/family.h>
 
 #include "ftnl.h"
 
 bool json, prom, stamps;
+static bool reported;		/* fail() said why already */
 
 /* The kernel's errno and its own reason for the last refusal, if it gave one. */
 static int kernel_errno;
@@ -38,6 +40,7 @@ int fail(int status, const char *what, const char *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	reported = true;
 	if (json) {
 		printf("{\"error\":");
 		json_string(msg);
@@ -84,6 +87,8 @@ int refused(int nlerr, const char *what, const char *vm)
 {
 	int err = kernel_errno, status;
 
+	if (nlerr == -NLE_DUMP_INTR || nlerr == -NLE_NOMEM)	/* the list changed; overrun */
+		return fail(EXIT_AGAIN, what, vm, "%s: try again", nl_geterror(nlerr));
 	if (!err)	/* not from the kernel's answer: libnl's own */
 		return fail(nlerr == -NLE_PERM ? EXIT_PERM : EXIT_REFUSED, what, vm, "%s",
 			    nl_geterror(nlerr));
@@ -122,7 +127,6 @@ static int error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-
 /*
  * Send @msg; with @cb, feed the replies to it until the last (a dump's DONE,
  * or the one reply of a doit); without, wait for the ACK that @msg asked
@@ -143,9 +147,19 @@ static int transact(struct ctx *c, struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, v
 	return cb ? nl_recvmsgs_default(c->sk) : nl_wait_for_ack(c->sk);
 }
 
+/*
+ * A message for the family; the socket is opened here, at the first one,
+ * so that a command's own checks of its arguments come first.  Exits if
+ * the family cannot be reached.
+ */
 static struct nl_msg *request(struct ctx *c, uint8_t cmd, int flags, const char *vm)
 {
-	struct nl_msg *msg = nlmsg_alloc();
+	int status = need_family(c);
+	struct nl_msg *msg;
+
+	if (status)
+		exit(status);
+	msg = nlmsg_alloc();
 
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0,
 				 flags, cmd, KVM_FT_GENL_VERSION) ||
@@ -183,7 +197,7 @@ static int collect_cb(struct nl_msg *msg, void *arg)
 		struct vm_info *more = realloc(v->vm, (v->cap * 2 + 4) * sizeof(*more));
 
 		if (!more)
-			return NL_STOP;
+			return -NLE_NOMEM;	/* libnl stops the dump with it */
 		v->vm = more;
 		v->cap = v->cap * 2 + 4;
 	}
@@ -208,7 +222,7 @@ static int fetch(struct ctx *c, const char *vm, struct vms *v)
 	return err;
 }
 
-int get_vm(struct ctx *c, const char *vm, struct vm_info *out)
+int get_vm(struct ctx *c, const char *what, const char *vm, struct vm_info *out)
 {
 	struct vms v = { 0 };
 	int err = fetch(c, vm, &v);
@@ -217,8 +231,23 @@ int get_vm(struct ctx *c, const char *vm, struct vm_info *out)
 		*out = v.vm[0];
 	free(v.vm);
 	if (err < 0)
-		return refused(err, "show", vm);
-	return v.n == 1 ? 0 : fail(EXIT_REFUSED, "show", vm, "no answer from the kernel");
+		return refused(err, what, vm);
+	return v.n == 1 ? 0 : fail(EXIT_REFUSED, what, vm, "no answer from the kernel");
+}
+
+/* Every VM, for monitor's first lines; 0 or an exit status. */
+int get_vms(struct ctx *c, const char *what, struct vm_info **out, int *n)
+{
+	struct vms v = { 0 };
+	int err = fetch(c, NULL, &v);
+
+	if (err < 0) {
+		free(v.vm);
+		return refused(err, what, NULL);
+	}
+	*out = v.vm;
+	*n = v.n;
+	return 0;
 }
 
 static void dump_line(const struct vm_info *vm, bool first)
@@ -248,7 +277,7 @@ static int print_vms(struct ctx *c, const char *what, const char *vm,
 	} else {
 		for (i = 0; i < v.n; i++)
 			human(&v.vm[i], !i);
-		if (!v.n && human != dump_line)
+		if (!v.n && strcmp(what, "dump"))
 			puts("no protected VMs");
 	}
 	free(v.vm);
@@ -432,7 +461,7 @@ static int link_and_wait(struct ctx *c, struct nl_msg *msg, const char *what,
 	int err;
 
 	if (wait) {
-		err = events_subscribe(c, &events);
+		err = events_subscribe(c, what, &events);
 		if (err) {
 			nlmsg_free(msg);
 			return err;
@@ -442,7 +471,7 @@ static int link_and_wait(struct ctx *c, struct nl_msg *msg, const char *what,
 	if (err < 0)
 		err = refused(err, what, vm);
 	else if (wait)
-		err = wait_synced(c, events, vm, wait);
+		err = wait_synced(c, events, what, vm, wait);
 	if (events)
 		nl_socket_free(events);
 	return err;
@@ -536,10 +565,19 @@ static int cmd_failover(struct ctx *c, int argc, char **argv)
 
 static int cmd_start(struct ctx *c, int argc, char **argv)
 {
-	int wait = wait_option(&argc, argv);
+	int wait = wait_option(&argc, argv), err;
+	struct vm_info vm;
 
 	if (wait < 0 || argc != 2 || !name_ok(argv[1]))
 		return EXIT_USAGE;
+	if (wait) {
+		err = get_vm(c, "start", argv[1], &vm);
+		if (err)
+			return err;
+		if (vm.role != KVM_FT_ROLE_PRIMARY)
+			return fail(EXIT_USAGE, "start", argv[1], "--wait waits for a primary's sync; "
+				    "this VM is a %s", role_name(vm.role));
+	}
 	return link_and_wait(c, request(c, KVM_FT_CMD_START, NLM_F_ACK, argv[1]), "start",
 			     argv[1], wait);
 }
@@ -551,43 +589,42 @@ static const struct command {
 	int (*fn)(struct ctx *c, int argc, char **argv);
 	const char *usage;
 	const char *help;
-	bool local;		/* needs no kernel */
 } commands[] = {
 	{ "show", cmd_show, "show [VM|all]",
 	  "Each VM (or only VM) in a block: whether it is protected, its link,\n"
 	  "the last committed epoch and how long ago, the sync, pauses, output\n"
-	  "held, errors.  -j: JSON, exact numbers; -p: Prometheus text format.", false },
+	  "held, errors.  -j: JSON, exact numbers; -p: Prometheus text format." },
 	{ "dump", cmd_dump, "dump [VM|all]",
-	  "One line per VM, key=value, every counter as an exact number: for scripts.", false },
+	  "One line per VM, key=value, every counter as an exact number: for scripts." },
 	{ "list", cmd_list, "list",
 	  "A table of every registered VM: role, state, vCPUs, memory, epoch length,\n"
-	  "and how long ago its last epoch was committed.", false },
+	  "and how long ago its last epoch was committed." },
 	{ "set", cmd_set, "set VM KEY VALUE [KEY VALUE ...]",
 	  "Change VM's settings.  KEY VALUE: epoch-us N (its epoch length, 1000 to\n"
 	  "2000000 us; from the next epoch), key FILE (the key of its next links;\n"
 	  "- reads standard input), insecure (no key: no authentication, no\n"
-	  "encryption, on purpose).", false },
+	  "encryption, on purpose)." },
 	{ "listen", cmd_listen, "listen VM ADDR PORT [key FILE | insecure] [owner UID]",
 	  "A backup VM waits for its primary on ADDR:PORT (IPv4 or IPv6; 0.0.0.0 or\n"
-	  ":: for every address).  owner UID: link a VM another user registered.", false },
+	  ":: for every address).  owner UID: link a VM another user registered." },
 	{ "pair", cmd_pair, "pair VM ADDR PORT [key FILE | insecure] [owner UID] [--wait [SECONDS]]",
 	  "A primary VM links to its backup at ADDR:PORT, copies all its memory to it\n"
 	  "(the sync), then sends an epoch every epoch length.  --wait: return once\n"
 	  "the backup holds all its memory (exit 0), or fail with the reason; at most\n"
-	  "SECONDS (default 300; exit 7 when they pass).", false },
+	  "SECONDS (default 300; exit 7 when they pass)." },
 	{ "start", cmd_start, "start VM [--wait [SECONDS]]",
-	  "Pair or listen again where VM last did (after stop, or a lost backup).", false },
+	  "Pair or listen again where VM last did (after stop, or a lost backup)." },
 	{ "stop", cmd_stop, "stop VM",
-	  "Stop listening or replicating: the VM is idle again (and a primary unprotected).", false },
+	  "Stop listening or replicating: the VM is idle again (and a primary unprotected)." },
 	{ "failover", cmd_failover, "failover VM",
-	  "A backup VM takes over now, from its last checkpoint; its VMM runs it.", false },
+	  "A backup VM takes over now, from its last checkpoint; its VMM runs it." },
 	{ "genkey", cmd_genkey, "genkey",
-	  "Print a new key (64 hex digits) for a pair: both hosts use the same file.", true },
+	  "Print a new key (64 hex digits) for a pair: both hosts use the same file." },
 	{ "monitor", cmd_monitor, "monitor [-t] [VM] [count N]",
 	  "Each VM's state, then events as they come (only VM's, if given); -t: each\n"
-	  "line with the local time; count N: exit after N events.", false },
+	  "line with the local time; count N: exit after N events." },
 	{ "help", cmd_help, "help [COMMAND | counters]",
-	  "This help, one command's, or the table of counters (name, unit, meaning).", true },
+	  "This help, one command's, or the table of counters (name, unit, meaning)." },
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -641,9 +678,27 @@ static int cmd_help(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* The family's version, as the kernel's controller gives it; -1 if unknown. */
+static int family_version(struct nl_sock *sk)
+{
+	struct nl_cache *cache;
+	struct genl_family *f;
+	int version = -1;
+
+	if (genl_ctrl_alloc_cache(sk, &cache) < 0)
+		return -1;
+	f = genl_ctrl_search_by_name(cache, KVM_FT_GENL_NAME);
+	if (f) {
+		version = genl_family_get_version(f);
+		genl_family_put(f);
+	}
+	nl_cache_free(cache);
+	return version;
+}
+
 static int connect_family(struct ctx *c)
 {
-	int one = 1;
+	int one = 1, version;
 
 	c->sk = nl_socket_alloc();
 	if (!c->sk || genl_connect(c->sk))
@@ -657,7 +712,18 @@ static int connect_family(struct ctx *c)
 		return fail(EXIT_NOMODULE, NULL, NULL, "no generic netlink family '%s': Cuju's "
 			    "kvm.ko is not loaded, or this is not the initial network namespace",
 			    KVM_FT_GENL_NAME);
+	/* Attribute numbers belong to a version: another's would be misread. */
+	version = family_version(c->sk);
+	if (version != KVM_FT_GENL_VERSION)
+		return fail(EXIT_NOMODULE, NULL, NULL, "the kvm.ko loaded speaks %s version %d, "
+			    "this ftnl version %d: load the kvm.ko of this release",
+			    KVM_FT_GENL_NAME, version, KVM_FT_GENL_VERSION);
 	return 0;
+}
+
+int need_family(struct ctx *c)
+{
+	return c->sk ? 0 : connect_family(c);
 }
 
 static int run(const struct command *cmd, int argc, char **argv)
@@ -669,10 +735,10 @@ static int run(const struct command *cmd, int argc, char **argv)
 		command_help(cmd);
 		return 0;
 	}
-	ret = cmd->local ? 0 : connect_family(&c);
-	if (!ret)
-		ret = cmd->fn(&c, argc, argv);
-	if (ret == EXIT_USAGE)
+	ret = cmd->fn(&c, argc, argv);
+	if (ret == EXIT_USAGE && !reported)
+		fail(EXIT_USAGE, cmd->name, NULL, "usage: ftnl %s", cmd->usage);
+	else if (ret == EXIT_USAGE && !json)
 		fprintf(stderr, "usage: ftnl %s\n", cmd->usage);
 	if (c.sk)
 		nl_socket_free(c.sk);
@@ -722,10 +788,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (json && prom) {
-		fprintf(stderr, "ftnl: -j or -p, not both\n");
-		return EXIT_USAGE;
-	}
+	if (json && prom)
+		return fail(EXIT_USAGE, NULL, NULL, "-j or -p, not both");
 	cmd = find_command(argv[0]);
 	if (!cmd) {
 		fail(EXIT_USAGE, NULL, NULL, "unknown command '%s' (ftnl help lists them)", argv[0]);

@@ -61,6 +61,7 @@ struct vm_info {
 };
 
 /* vm.c */
+int attrs_parse(struct nl_msg *msg, struct nlattr **a);
 int vm_parse(struct nl_msg *msg, struct vm_info *vm);
 const char *role_name(uint32_t role);
 const char *state_name(uint32_t state);
@@ -80,14 +81,17 @@ void json_string(const char *s);
 
 /* events.c */
 int cmd_monitor(struct ctx *c, int argc, char **argv);
-int wait_synced(struct ctx *c, struct nl_sock *events, const char *vm, int seconds);
-int events_subscribe(struct ctx *c, struct nl_sock **out);
+int wait_synced(struct ctx *c, struct nl_sock *events, const char *what, const char *vm,
+		int seconds);
+int events_subscribe(struct ctx *c, const char *what, struct nl_sock **out);
 
 /* ftnl.c */
 int fail(int status, const char *what, const char *vm, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int refused(int nlerr, const char *what, const char *vm);
-int get_vm(struct ctx *c, const char *vm, struct vm_info *out);
+int get_vm(struct ctx *c, const char *what, const char *vm, struct vm_info *out);
+int get_vms(struct ctx *c, const char *what, struct vm_info **out, int *n);
+int need_family(struct ctx *c);
 bool name_ok(const char *name);
 
 #endif

@@ -63,20 +63,30 @@ static const char *age_str(char *buf, size_t len, uint64_t ms)
 	return buf;
 }
 
-/* The upper end, in ns, of the bucket below which @q of @hist's counts lie; 0 if none. */
-static uint64_t hist_quantile(const uint64_t *hist, double q)
+/*
+ * "under T": the upper end of the bucket below which @q of @hist's counts
+ * lie; "over T" when that is the last bucket, which has no upper end.
+ * NULL when nothing was counted.
+ */
+static const char *hist_quantile(char *buf, size_t len, const uint64_t *hist, double q)
 {
 	uint64_t total = 0, seen = 0;
+	char t[32];
 	int i;
 
 	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
 		total += hist[i];
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
+	for (i = 0; total && i < KVM_FT_PAUSE_BUCKETS; i++) {
 		seen += hist[i];
-		if (total && seen >= q * total)
-			return (2ULL << i) * 1000;
+		if (seen < q * total)
+			continue;
+		if (i == KVM_FT_PAUSE_BUCKETS - 1)
+			snprintf(buf, len, "over %s", ns_str(t, sizeof(t), (1ULL << i) * 1000));
+		else
+			snprintf(buf, len, "under %s", ns_str(t, sizeof(t), (2ULL << i) * 1000));
+		return buf;
 	}
-	return 0;
+	return NULL;
 }
 
 /* "s" for a count that is not one. */
@@ -106,8 +116,8 @@ static const char *verdict(const struct vm_info *vm)
 		case KVM_FT_STATE_IDLE: return "idle (listen to protect its primary)";
 		case KVM_FT_STATE_LISTENING: return "waiting for its primary";
 		case KVM_FT_STATE_RECEIVING:
-			return S(vm, LAST_EPOCH) >= 2 ? "holds its primary's checkpoint" :
-			       "taking its primary's memory (no checkpoint yet)";
+			return S(vm, CHECKPOINT) ? "holds its primary's checkpoint" :
+			       "no checkpoint yet (taking its primary's memory)";
 		case KVM_FT_STATE_ACTIVE: return "took over: the VM runs here";
 		}
 	}
@@ -182,11 +192,10 @@ static void show_primary(const struct vm_info *vm)
 	char a[32], b[32], c[32];
 
 	show_sync(vm);
-	if (hist_quantile(vm->pause_hist, 0.99))
-		printf("  paused:    last %s, longest %s, 99%% under %s\n",
+	if (hist_quantile(c, sizeof(c), vm->pause_hist, 0.99))
+		printf("  paused:    last %s, longest %s, 99%% %s\n",
 		       ns_str(a, sizeof(a), S(vm, PAUSE_LAST_NS)),
-		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)),
-		       ns_str(c, sizeof(c), hist_quantile(vm->pause_hist, 0.99)));
+		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)), c);
 	else
 		printf("  paused:    never yet\n");
 	printf("  sent:      %s, %" PRIu64 " page%s; %" PRIu64 " epoch%s in flight, %" PRIu64
@@ -200,7 +209,7 @@ static void show_primary(const struct vm_info *vm)
 
 static void show_output(const struct vm_info *vm)
 {
-	char name[IF_NAMESIZE], a[32], b[32];
+	char name[IF_NAMESIZE], a[32], b[32], held[48];
 	int i, n = 0;
 
 	printf("  output:    ");
@@ -215,10 +224,12 @@ static void show_output(const struct vm_info *vm)
 		puts("not held (no tap given)");
 		return;
 	}
-	printf(": %s held now; %" PRIu64 " packets released (%s), %" PRIu64
-	       " dropped; 99%% held under %s\n", size_str(a, sizeof(a), S(vm, OUT_DEPTH)),
-	       S(vm, OUT_RELEASED), size_str(b, sizeof(b), S(vm, OUT_RELEASED_BYTES)),
-	       S(vm, OUT_DROPPED), ns_str(name, sizeof(name), hist_quantile(vm->out_hold_hist, 0.99)));
+	printf(": %s held now; %" PRIu64 " packets released (%s), %" PRIu64 " dropped",
+	       size_str(a, sizeof(a), S(vm, OUT_DEPTH)), S(vm, OUT_RELEASED),
+	       size_str(b, sizeof(b), S(vm, OUT_RELEASED_BYTES)), S(vm, OUT_DROPPED));
+	if (hist_quantile(held, sizeof(held), vm->out_hold_hist, 0.99))
+		printf("; 99%% held %s", held);
+	putchar('\n');
 }
 
 static void show_errors(const struct vm_info *vm)
@@ -248,6 +259,11 @@ void print_show(const struct vm_info *vm, bool first)
 		printf("  received:  %s, %" PRIu64 " page%s; %" PRIu64 " heartbeat%s\n",
 		       size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES), plural(S(vm, PAGES)),
 		       S(vm, HEARTBEATS), plural(S(vm, HEARTBEATS)));
+		if (S(vm, CHECKPOINT))
+			printf("  resume:    from epoch %" PRIu64 " (what a failover now starts from)\n",
+			       S(vm, CHECKPOINT));
+		else
+			printf("  resume:    nothing (no checkpoint: a failover now is refused)\n");
 		if (S(vm, VERIFIED))
 			printf("  verified:  %" PRIu64 " epochs (memory equal to the primary's)\n",
 			       S(vm, VERIFIED));
@@ -260,18 +276,16 @@ void print_show(const struct vm_info *vm, bool first)
 
 void print_list(const struct vm_info *vm, bool first)
 {
-	char mem[32], epoch[32], age[40] = "-";
+	char mem[32], epoch[32], age[32], ago[40] = "-";
 
 	if (first)
 		printf("%-20s %-8s %-12s %5s %10s %8s  %s\n", "NAME", "ROLE", "STATE", "VCPUS",
 		       "MEMORY", "EPOCH", "COMMITTED");
-	if (vm->commit_age_ms >= 0) {
-		age_str(age, sizeof(age) - 4, vm->commit_age_ms);
-		strcat(age, " ago");
-	}
+	if (vm->commit_age_ms >= 0)
+		snprintf(ago, sizeof(ago), "%s ago", age_str(age, sizeof(age), vm->commit_age_ms));
 	printf("%-20s %-8s %-12s %5u %10s %8s  %s\n", vm->name, role_name(vm->role),
 	       state_name(vm->state), vm->nr_vcpus, size_str(mem, sizeof(mem), vm->mem_bytes),
-	       ns_str(epoch, sizeof(epoch), vm->epoch_us * 1000ULL), age);
+	       ns_str(epoch, sizeof(epoch), vm->epoch_us * 1000ULL), ago);
 }
 
 /* One line per VM, key=value, exact numbers: for scripts that do not read JSON. */

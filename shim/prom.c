@@ -83,11 +83,14 @@ static void prom_hist(const struct vm_info *vms, int n, const char *name, const 
 		const uint64_t *hist = (const uint64_t *)((const char *)&vms[v] + offset);
 		uint64_t seen = 0;
 
+		/* The last bucket has no upper end: it is only in +Inf. */
 		for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
 			seen += hist[i];
+			if (i == KVM_FT_PAUSE_BUCKETS - 1)
+				break;
 			printf("cuju_%s_bucket{", name);
 			label("vm", vms[v].name, false);
-			printf("le=\"%g\"} %" PRIu64 "\n", (2 << i) / 1e6, seen);
+			printf("le=\"%.6f\"} %" PRIu64 "\n", (2 << i) / 1e6, seen);
 		}
 		printf("cuju_%s_bucket{", name);
 		label("vm", vms[v].name, false);

@@ -128,10 +128,14 @@ static void parse_hist(struct nlattr *nest, uint64_t *out)
 
 static void parse_error(struct nlattr *nest, struct vm_info *vm)
 {
+	static struct nla_policy pol[KVM_FT_ERROR_A_MAX + 1] = {
+		[KVM_FT_ERROR_A_KIND] = { .type = NLA_U32 },
+		[KVM_FT_ERROR_A_COUNT] = { .type = NLA_U64 },
+	};
 	struct nlattr *a[KVM_FT_ERROR_A_MAX + 1];
 	uint32_t kind;
 
-	if (nla_parse_nested(a, KVM_FT_ERROR_A_MAX, nest, NULL) ||
+	if (nla_parse_nested(a, KVM_FT_ERROR_A_MAX, nest, pol) ||
 	    !a[KVM_FT_ERROR_A_KIND] || !a[KVM_FT_ERROR_A_COUNT])
 		return;
 	kind = nla_get_u32(a[KVM_FT_ERROR_A_KIND]);
@@ -172,11 +176,42 @@ static void parse_repeated(struct nl_msg *msg, struct vm_info *vm)
 	}
 }
 
+/* What GET_VM's attributes must be, before anything of them is read. */
+static struct nla_policy policy[KVM_FT_A_MAX + 1] = {
+	[KVM_FT_A_VM_NAME] = { .type = NLA_STRING, .maxlen = KVM_FT_NAME_LEN },
+	[KVM_FT_A_PEER_NAME] = { .type = NLA_STRING, .maxlen = KVM_FT_NAME_LEN },
+	[KVM_FT_A_VM_ROLE] = { .type = NLA_U32 },
+	[KVM_FT_A_VM_STATE] = { .type = NLA_U32 },
+	[KVM_FT_A_VM_EPOCH_US] = { .type = NLA_U32 },
+	[KVM_FT_A_VM_NR_VCPUS] = { .type = NLA_U32 },
+	[KVM_FT_A_VM_VMM_PID] = { .type = NLA_U32 },
+	[KVM_FT_A_VM_OWNER_UID] = { .type = NLA_U32 },
+	[KVM_FT_A_KEY_FPR] = { .type = NLA_U32 },
+	[KVM_FT_A_ADDR] = { .type = NLA_U32 },
+	[KVM_FT_A_PORT] = { .type = NLA_U16 },
+	[KVM_FT_A_ADDR6] = { .minlen = 16 },
+	[KVM_FT_A_VM_MEM_BYTES] = { .type = NLA_U64 },
+	[KVM_FT_A_VM_COMMIT_AGE_MS] = { .type = NLA_U64 },
+	[KVM_FT_A_VM_LINK_AGE_MS] = { .type = NLA_U64 },
+	[KVM_FT_A_VM_STATS] = { .type = NLA_NESTED },
+	[KVM_FT_A_VM_PAUSE_HIST] = { .type = NLA_NESTED },
+	[KVM_FT_A_VM_OUT_HOLD_HIST] = { .type = NLA_NESTED },
+	[KVM_FT_A_EVENT] = { .type = NLA_U32 },
+	[KVM_FT_A_EVENT_REASON] = { .type = NLA_U32 },
+	[KVM_FT_A_EVENT_EPOCH] = { .type = NLA_U64 },
+};
+
+/* @msg's attributes into @a, checked against the policy above; <0 if bad. */
+int attrs_parse(struct nl_msg *msg, struct nlattr **a)
+{
+	return genlmsg_parse(nlmsg_hdr(msg), 0, a, KVM_FT_A_MAX, policy);
+}
+
 int vm_parse(struct nl_msg *msg, struct vm_info *vm)
 {
 	struct nlattr *a[KVM_FT_A_MAX + 1];
 
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, KVM_FT_A_MAX, NULL) < 0 ||
+	if (attrs_parse(msg, a) < 0 ||
 	    !a[KVM_FT_A_VM_NAME])
 		return -1;
 	memset(vm, 0, sizeof(*vm));

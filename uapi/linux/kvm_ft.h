@@ -185,7 +185,7 @@
  * VM_OUT_HOLD_HIST (how long each packet of output was held) are nests of
  * enum kvm_ft_hist_attr: KVM_FT_PAUSE_BUCKETS BUCKETs (multi-attr, u64
  * each, in order), bucket i counting [2^i, 2^(i+1)) microseconds (i = 0:
- * under 2 us).  VM_OUT_DEV (multi-attr, u32): the ifindex of each tap the
+ * under 2 us; the last, 2^23 us and more).  VM_OUT_DEV (multi-attr, u32): the ifindex of each tap the
  * output is held on.  VM_COMMIT_AGE_MS: milliseconds since the last epoch
  * was committed (a primary: acknowledged; a backup: applied), absent
  * before the first; what a failover now would lose, at most.
@@ -364,7 +364,9 @@ enum kvm_ft_cmd {
 
 /*
  * Attributes are only added at the end of each set: their numbers are the
- * ABI.  Each command takes only its own (the kernel refuses others).
+ * ABI of a family version (version 2 renumbered version 1's: ftnl refuses
+ * a kernel of another version).  Each command takes only its own (the
+ * kernel refuses others).
  */
 enum kvm_ft_attr {
 	KVM_FT_A_UNSPEC,

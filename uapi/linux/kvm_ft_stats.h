@@ -56,6 +56,8 @@
 	X(OUT_DROPPED, out_dropped, "packets", COUNTER, PRIMARY, \
 	  "packets of guest output dropped: output_max_kb held already") \
 	X(OUT_DEPTH, out_depth, "bytes", GAUGE, PRIMARY, \
-	  "bytes of guest output held now")
+	  "bytes of guest output held now") \
+	X(CHECKPOINT, checkpoint, "epoch", GAUGE, BACKUP, \
+	  "the epoch a failover now would resume from (0: no checkpoint)")
 
 #endif
