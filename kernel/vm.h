@@ -20,7 +20,6 @@ struct kvm_ft_backup;
 struct kvm_ft_link;
 struct kvm_ft_primary;
 
-/* What a VM's replication has done; read by netlink, written by its threads. */
 /*
  * What the engine counts per VM: every row of KVM_FT_STATS() (uapi: its
  * unit and meaning), and beside them what is not one number.  Written
