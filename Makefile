@@ -395,6 +395,7 @@ packages: deps
 		{ echo "error: make install did not install $$f" >&2; exit 1; }; done
 	@$(INSTALL_ROOT)$(SBINDIR)/ftnl --version | grep -q '^ftnl $(CUJU_VERSION) ' || \
 		{ echo "error: the installed ftnl is not version $(CUJU_VERSION)" >&2; exit 1; }
+	@$(TESTBED)/completion-check $(INSTALL_ROOT)$(BASHCOMPDIR)/ftnl
 	@$(MAKE) --no-print-directory uninstall DESTDIR=$(INSTALL_ROOT)
 	@for f in $(filter-out %/modules.dep,$(INSTALLED)); do ! test -e $(INSTALL_ROOT)$$f || \
 		{ echo "error: make uninstall left $$f" >&2; exit 1; }; done

@@ -23,6 +23,8 @@ pkgs=(
 	# the netlink spec (YAML) writes the counter table (make spec-check);
 	# unshare (ftnl_test: another network namespace)
 	python3-prometheus-client python3-yaml util-linux
+	# ftnl's bash completion, checked as bash-completion loads it
+	bash-completion
 )
 
 missing=()
