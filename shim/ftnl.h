@@ -43,6 +43,8 @@ struct stat_desc {
 };
 extern const struct stat_desc stat_desc[KVM_FT_STAT_MAX + 1];
 
+#define OUT_DEVS_MAX	8	/* taps a VM's output is held on, at most (kernel/output.h) */
+
 struct vm_info {
 	char name[KVM_FT_NAME_LEN];
 	uint32_t role, state, epoch_us, nr_vcpus, vmm_pid, owner_uid;
@@ -53,7 +55,7 @@ struct vm_info {
 	uint64_t stat[KVM_FT_STAT_MAX + 1];	/* by enum kvm_ft_stat */
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
 	uint64_t pause_hist[KVM_FT_PAUSE_BUCKETS], out_hold_hist[KVM_FT_PAUSE_BUCKETS];
-	uint32_t out_devs[8];		/* ifindex of each tap held on; 0: none */
+	uint32_t out_devs[OUT_DEVS_MAX];	/* ifindex of each tap held on, in order; 0 ends */
 	int64_t commit_age_ms, link_age_ms;	/* -1: not known */
 	bool keyed, insecure;
 	uint32_t key_fpr;

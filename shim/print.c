@@ -207,19 +207,24 @@ static void show_primary(const struct vm_info *vm)
 	       S(vm, DEVICE_TIMEOUTS), plural(S(vm, DEVICE_TIMEOUTS)), S(vm, PARK_TIMEOUTS));
 }
 
+/* The name of the @i-th tap the output is held on, or NULL past the last. */
+static const char *out_dev(const struct vm_info *vm, int i, char name[IF_NAMESIZE])
+{
+	if (i >= OUT_DEVS_MAX || !vm->out_devs[i])
+		return NULL;
+	if (!if_indextoname(vm->out_devs[i], name))
+		snprintf(name, IF_NAMESIZE, "#%u", vm->out_devs[i]);
+	return name;
+}
+
 static void show_output(const struct vm_info *vm)
 {
 	char name[IF_NAMESIZE], a[32], b[32], held[48];
-	int i, n = 0;
+	int n;
 
 	printf("  output:    ");
-	for (i = 0; i < 8; i++) {
-		if (!vm->out_devs[i])
-			continue;
-		if (!if_indextoname(vm->out_devs[i], name))
-			snprintf(name, sizeof(name), "#%u", vm->out_devs[i]);
-		printf("%s%s", n++ ? "," : "held on ", name);
-	}
+	for (n = 0; out_dev(vm, n, name); n++)
+		printf("%s%s", n ? "," : "held on ", name);
 	if (!n) {
 		puts("not held (no tap given)");
 		return;
@@ -339,15 +344,11 @@ static void json_hist(const char *key, const uint64_t *hist)
 static void json_devs(const struct vm_info *vm)
 {
 	char name[IF_NAMESIZE];
-	int i, n = 0;
+	int n;
 
 	printf(",\"out_devs\":[");
-	for (i = 0; i < 8; i++) {
-		if (!vm->out_devs[i])
-			continue;
-		if (!if_indextoname(vm->out_devs[i], name))
-			snprintf(name, sizeof(name), "#%u", vm->out_devs[i]);
-		if (n++)
+	for (n = 0; out_dev(vm, n, name); n++) {
+		if (n)
 			putchar(',');
 		json_string(name);
 	}

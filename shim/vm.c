@@ -171,7 +171,7 @@ static void parse_repeated(struct nl_msg *msg, struct vm_info *vm)
 		if (nla_type(a) == KVM_FT_A_VM_ERROR)
 			parse_error(a, vm);
 		else if (nla_type(a) == KVM_FT_A_VM_OUT_DEV && nla_len(a) == sizeof(uint32_t) &&
-			 devs < (int)(sizeof(vm->out_devs) / sizeof(vm->out_devs[0])))
+			 devs < OUT_DEVS_MAX)
 			vm->out_devs[devs++] = nla_get_u32(a);
 	}
 }
