@@ -95,7 +95,7 @@ static int put_hist(struct sk_buff *skb, int attr, atomic64_t *hist)
 
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+	for (i = 0; i < KVM_FT_HIST_BUCKETS; i++)
 		if (nla_put_u64_64bit(skb, KVM_FT_HIST_A_BUCKET, atomic64_read(&hist[i]),
 				      KVM_FT_HIST_A_PAD))
 			return -EMSGSIZE;

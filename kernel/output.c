@@ -128,8 +128,7 @@ static void reinject(struct kvm_ft_vm *vm, struct sk_buff_head *list)
 		for (n = 0; n < BATCH && (skb = __skb_dequeue(list)); n++) {
 			u64 us = (ktime_get_ns() - OUT_CB(skb)->at_ns) / NSEC_PER_USEC;
 
-			atomic64_inc(&st->out_hold_hist[min_t(int, ilog2(max_t(u64, us, 1)),
-							      KVM_FT_PAUSE_BUCKETS - 1)]);
+			atomic64_inc(&st->out_hold_hist[kvm_ft_hist_bucket(us)]);
 			atomic64_inc(&st->out_released);
 			atomic64_add(skb->len, &st->out_released_bytes);
 			memset(skb->cb, 0, sizeof(struct out_cb));

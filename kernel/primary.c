@@ -251,8 +251,7 @@ static void count_pause(struct kvm_ft_stats *st, u64 ns, u64 nr_pages)
 	atomic64_add(ns, &st->pause_total_ns);
 	if (ns > atomic64_read(&st->pause_max_ns))	/* one writer: no race */
 		atomic64_set(&st->pause_max_ns, ns);
-	atomic64_inc(&st->pause_hist[min_t(int, ilog2(max_t(u64, ns / NSEC_PER_USEC, 1)),
-					   KVM_FT_PAUSE_BUCKETS - 1)]);
+	atomic64_inc(&st->pause_hist[kvm_ft_hist_bucket(ns / NSEC_PER_USEC)]);
 }
 
 static void count_device(struct kvm_ft_vm *vm, const struct kvm_ft_snapshot *s)

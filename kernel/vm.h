@@ -31,8 +31,8 @@ struct kvm_ft_stats {
 	KVM_FT_STATS(KVM_FT_STAT_FIELD)
 #undef KVM_FT_STAT_FIELD
 	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
-	atomic64_t pause_hist[KVM_FT_PAUSE_BUCKETS];
-	atomic64_t out_hold_hist[KVM_FT_PAUSE_BUCKETS];
+	atomic64_t pause_hist[KVM_FT_HIST_BUCKETS];
+	atomic64_t out_hold_hist[KVM_FT_HIST_BUCKETS];
 	/* Boot-time ns (ktime_get_boottime_ns()), 0 for never or down. */
 	atomic64_t commit_at;		/* the last epoch committed */
 	atomic64_t link_up_at;		/* the link to the peer came up */

@@ -662,4 +662,36 @@ TEST(strerror_names_every_error)
 	EXPECT_EQ(0, strcmp("unknown error", kvm_ft_wire_strerror(-1)));
 }
 
+/*
+ * The histograms' buckets (uapi/linux/kvm_ft.h), which the kernel fills
+ * and ftnl and the benchmarks read quantiles from: every value falls in
+ * the bucket whose bounds hold it, the buckets tile the range in order,
+ * and from 4 us each is at most a quarter of its lower end wide.
+ */
+TEST(histogram_buckets_within_a_quarter)
+{
+	unsigned long long us, lo, hi;
+	unsigned int i, b;
+
+	ASSERT_EQ(0, kvm_ft_hist_lower(0));
+	for (i = 0; i + 1 < KVM_FT_HIST_BUCKETS; i++) {
+		lo = kvm_ft_hist_lower(i);
+		hi = kvm_ft_hist_lower(i + 1);
+		ASSERT_LT(lo, hi) TH_LOG("bucket %u", i);
+		if (lo >= 4)
+			EXPECT_GE(lo / 4, hi - lo) TH_LOG("bucket %u: [%llu, %llu)", i, lo, hi);
+		EXPECT_EQ(i, kvm_ft_hist_bucket(lo)) TH_LOG("%llu us", lo);
+		EXPECT_EQ(i, kvm_ft_hist_bucket(hi - 1)) TH_LOG("%llu us", hi - 1);
+	}
+	EXPECT_EQ(1ULL << 24, kvm_ft_hist_lower(KVM_FT_HIST_BUCKETS - 1));
+	for (us = 1ULL << 24; us; us <<= 1)	/* up to 2^63 */
+		EXPECT_EQ(KVM_FT_HIST_BUCKETS - 1, kvm_ft_hist_bucket(us)) TH_LOG("%llu us", us);
+	for (us = 0, b = 0; us < (1ULL << 25); us += 1 + us / 64) {
+		i = kvm_ft_hist_bucket(us);
+		ASSERT_LE(b, i) TH_LOG("%llu us", us);
+		ASSERT_LE(kvm_ft_hist_lower(i), us);
+		b = i;
+	}
+}
+
 TEST_HARNESS_MAIN

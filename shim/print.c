@@ -74,16 +74,17 @@ static const char *hist_quantile(char *buf, size_t len, const uint64_t *hist, do
 	char t[32];
 	int i;
 
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+	for (i = 0; i < KVM_FT_HIST_BUCKETS; i++)
 		total += hist[i];
-	for (i = 0; total && i < KVM_FT_PAUSE_BUCKETS; i++) {
+	for (i = 0; total && i < KVM_FT_HIST_BUCKETS; i++) {
 		seen += hist[i];
 		if (seen < q * total)
 			continue;
-		if (i == KVM_FT_PAUSE_BUCKETS - 1)
-			snprintf(buf, len, "over %s", ns_str(t, sizeof(t), (1ULL << i) * 1000));
+		if (i == KVM_FT_HIST_BUCKETS - 1)
+			snprintf(buf, len, "over %s", ns_str(t, sizeof(t), kvm_ft_hist_lower(i) * 1000));
 		else
-			snprintf(buf, len, "under %s", ns_str(t, sizeof(t), (2ULL << i) * 1000));
+			snprintf(buf, len, "under %s",
+				 ns_str(t, sizeof(t), kvm_ft_hist_lower(i + 1) * 1000));
 		return buf;
 	}
 	return NULL;
@@ -336,7 +337,7 @@ static void json_hist(const char *key, const uint64_t *hist)
 	int i;
 
 	printf(",\"%s\":[", key);
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+	for (i = 0; i < KVM_FT_HIST_BUCKETS; i++)
 		printf("%s%" PRIu64, i ? "," : "", hist[i]);
 	putchar(']');
 }

@@ -84,13 +84,13 @@ static void prom_hist(const struct vm_info *vms, int n, const char *name, const 
 		uint64_t seen = 0;
 
 		/* The last bucket has no upper end: it is only in +Inf. */
-		for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
+		for (i = 0; i < KVM_FT_HIST_BUCKETS; i++) {
 			seen += hist[i];
-			if (i == KVM_FT_PAUSE_BUCKETS - 1)
+			if (i == KVM_FT_HIST_BUCKETS - 1)
 				break;
 			printf("cuju_%s_bucket{", name);
 			label("vm", vms[v].name, false);
-			printf("le=\"%.6f\"} %" PRIu64 "\n", (2 << i) / 1e6, seen);
+			printf("le=\"%.6f\"} %" PRIu64 "\n", kvm_ft_hist_lower(i + 1) / 1e6, seen);
 		}
 		printf("cuju_%s_bucket{", name);
 		label("vm", vms[v].name, false);

@@ -121,7 +121,7 @@ static void parse_hist(struct nlattr *nest, uint64_t *out)
 	if (!nest)
 		return;
 	nla_for_each_nested(a, nest, rem)
-		if (nla_type(a) == KVM_FT_HIST_A_BUCKET && i < KVM_FT_PAUSE_BUCKETS &&
+		if (nla_type(a) == KVM_FT_HIST_A_BUCKET && i < KVM_FT_HIST_BUCKETS &&
 		    nla_len(a) == sizeof(uint64_t))
 			out[i++] = nla_get_u64(a);
 }

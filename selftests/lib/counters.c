@@ -54,9 +54,9 @@ static int take_vm(struct nl_msg *msg, void *arg)
 	s->device_len = u64_of(st, KVM_FT_STAT_DEVICE_LEN);
 	/* The buckets: one attribute each, repeated, in order. */
 	nla_for_each_nested(b, tb[KVM_FT_A_VM_PAUSE_HIST], rem)
-		if (nla_type(b) == KVM_FT_HIST_A_BUCKET && i < KVM_FT_PAUSE_BUCKETS)
+		if (nla_type(b) == KVM_FT_HIST_A_BUCKET && i < KVM_FT_HIST_BUCKETS)
 			s->hist[i++] = nla_get_u64(b);
-	s->ok = i == KVM_FT_PAUSE_BUCKETS;
+	s->ok = i == KVM_FT_HIST_BUCKETS;
 	return NL_OK;
 }
 
@@ -88,12 +88,12 @@ unsigned long long ft_pause_percentile(const struct ft_sample *a, const struct f
 	unsigned long long total = 0, seen = 0;
 	int i;
 
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++)
+	for (i = 0; i < KVM_FT_HIST_BUCKETS; i++)
 		total += b->hist[i] - a->hist[i];
-	for (i = 0; i < KVM_FT_PAUSE_BUCKETS; i++) {
+	for (i = 0; i < KVM_FT_HIST_BUCKETS; i++) {
 		seen += b->hist[i] - a->hist[i];
 		if (total && seen >= q * total)
-			return 2ULL << i;
+			return kvm_ft_hist_lower(i + 1);
 	}
 	return 0;
 }

@@ -183,9 +183,9 @@
  * enum kvm_ft_error_attr: KIND (enum kvm_ft_wire_err) and COUNT (u64).
  * VM_PAUSE_HIST (primary: how long the vCPUs were held per epoch) and
  * VM_OUT_HOLD_HIST (how long each packet of output was held) are nests of
- * enum kvm_ft_hist_attr: KVM_FT_PAUSE_BUCKETS BUCKETs (multi-attr, u64
- * each, in order), bucket i counting [2^i, 2^(i+1)) microseconds (i = 0:
- * under 2 us; the last, 2^23 us and more).  VM_OUT_DEV (multi-attr, u32): the ifindex of each tap the
+ * enum kvm_ft_hist_attr: KVM_FT_HIST_BUCKETS BUCKETs (multi-attr, u64
+ * each, in order), bucket i counting [kvm_ft_hist_lower(i),
+ * kvm_ft_hist_lower(i + 1)) microseconds (below).  VM_OUT_DEV (multi-attr, u32): the ifindex of each tap the
  * output is held on.  VM_COMMIT_AGE_MS: milliseconds since the last epoch
  * was committed (a primary: acknowledged; a backup: applied), absent
  * before the first; what a failover now would lose, at most.
@@ -253,7 +253,35 @@
 #include <linux/ioctl.h>
 
 #define KVM_FT_NAME_LEN			32	/* with the NUL; [A-Za-z0-9._-] */
-#define KVM_FT_PAUSE_BUCKETS		24	/* of VM_PAUSE_HIST: up to 16 s */
+
+/*
+ * The histograms' buckets (VM_PAUSE_HIST, VM_OUT_HOLD_HIST), log-linear:
+ * one a microsecond below 4 us, then four to each power of two, each a
+ * quarter of it wide, so that a quantile read as a bucket's upper end is
+ * at most 25% (and one microsecond) above the true one.  Bucket i counts
+ * [kvm_ft_hist_lower(i), kvm_ft_hist_lower(i + 1)) us; the last, from
+ * 2^24 us (16.8 s) up.
+ */
+#define KVM_FT_HIST_BUCKETS		93
+
+static inline __u32 kvm_ft_hist_bucket(__u64 us)
+{
+	int k;
+
+	if (us < 4)
+		return us;
+	k = 63 - __builtin_clzll(us);			/* 2^k <= us */
+	if (k >= 24)
+		return KVM_FT_HIST_BUCKETS - 1;
+	return 4 * (k - 1) + ((us >> (k - 2)) & 3);
+}
+
+static inline __u64 kvm_ft_hist_lower(__u32 i)
+{
+	if (i < 4)
+		return i;
+	return (__u64)(4 + i % 4) << (i / 4 - 1);
+}
 
 #define KVM_FT_IO			0xCF
 
@@ -336,7 +364,7 @@ enum kvm_ft_state {
 };
 
 #define KVM_FT_GENL_NAME		"kvm_ft"
-#define KVM_FT_GENL_VERSION		2
+#define KVM_FT_GENL_VERSION		3
 #define KVM_FT_GENL_MCGRP_EVENTS	"events"
 
 enum kvm_ft_event {
