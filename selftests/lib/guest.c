@@ -50,15 +50,7 @@ pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsign
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *argv[48] = {
 		"qemu-system-x86_64", "-machine", "q35,accel=kvm,smm=off",
-		/*
-		 * A guest of two vCPUs sends IPIs; in x2APIC mode its ICR
-		 * writes can leave the test host's own APIC timer dead under
-		 * QEMU's TCG with nested SVM (the host halts and never wakes;
-		 * xapic_state_test, Documentation/testing.rst).  One vCPU
-		 * sends none and keeps x2APIC mode, whose state a takeover
-		 * carries.
-		 */
-		"-cpu", ncpus > 1 ? "host,-svm,-x2apic" : "host,-svm", "-m", mem, "-smp", cpus,
+		"-cpu", "host,-svm", "-m", mem, "-smp", cpus,
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd, "-append", append,
 		"-serial", "file:" GUEST_SERIAL,
