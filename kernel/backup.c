@@ -147,6 +147,7 @@ static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 	return KVM_FT_WIRE_OK;
 }
 
+/* PAGES or ZERO (m->pages.data NULL): each page staged, whole. */
 static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 {
 	u32 i;
@@ -163,8 +164,13 @@ static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 				return -ENOMEM;
 			}
 		}
-		memcpy(page_address(page), m->pages.data + i * PAGE_SIZE, PAGE_SIZE);
+		if (m->pages.data)
+			memcpy(page_address(page), m->pages.data + i * PAGE_SIZE, PAGE_SIZE);
+		else
+			clear_page(page_address(page));
 	}
+	if (!m->pages.data)
+		atomic64_add(m->pages.count, &b->vm->stats.zero_pages);
 	return 0;
 }
 
@@ -185,7 +191,8 @@ static void set_consistent(struct kvm_ft_backup *b, bool consistent)
  * written as they arrive rather than staged, so that the backup neither
  * holds a second copy of the VM's memory nor stops reading its socket for
  * as long as applying all of it takes (the primary's sends would time out
- * meanwhile).  What they overwrite is no checkpoint from then on.
+ * meanwhile).  What they overwrite is no checkpoint from then on.  ZERO's
+ * (m->pages.data NULL) are cleared.
  */
 static int write_sync_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 {
@@ -208,15 +215,21 @@ static int write_sync_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_ms
 	for (i = 0; !ret && i < m->pages.count; i++) {
 		unsigned long hva = gfn_to_writable_hva(kvm, kvm_ft_wire_gfn(m, i));
 
-		if (kvm_is_error_hva(hva) ||
-		    copy_to_user((void __user *)hva, m->pages.data + i * PAGE_SIZE, PAGE_SIZE))
+		if (kvm_is_error_hva(hva))
 			ret = -EFAULT;
+		else if (m->pages.data)
+			ret = copy_to_user((void __user *)hva, m->pages.data + i * PAGE_SIZE,
+					   PAGE_SIZE) ? -EFAULT : 0;
+		else
+			ret = clear_user((void __user *)hva, PAGE_SIZE) ? -EFAULT : 0;
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	kthread_unuse_mm(kvm->mm);
 	mmput(kvm->mm);
 	if (!ret)
 		atomic64_add(m->pages.count, &b->vm->stats.pages);
+	if (!ret && !m->pages.data)
+		atomic64_add(m->pages.count, &b->vm->stats.zero_pages);
 out:
 	mutex_unlock(&b->apply_lock);
 	return ret;
@@ -358,6 +371,7 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 		atomic64_set(&b->vm->stats.cur_epoch, m->epoch);
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_PAGES:
+	case KVM_FT_WIRE_ZERO:
 		if (m->epoch == 1)
 			return apply_error(write_sync_pages(b, m));
 		return stage_pages(b, m) ? KVM_FT_WIRE_E_NOMEM : KVM_FT_WIRE_OK;

@@ -57,6 +57,8 @@ struct kvm_ft_primary {
 	int sender_err;			/* why the sender gave up; 0: it did not */
 	u64 sent, acked;		/* epochs */
 	u8 *frame;			/* the sender's frame buffer, FRAME_MAX */
+	u64 kept[KVM_FT_WIRE_MAX_PAGES];	/* the sender's: a frame's pages */
+	u64 zero[KVM_FT_WIRE_MAX_PAGES];	/* and those of them all zero */
 	struct completion unlinked;	/* the link thread is done with the link */
 };
 
@@ -95,22 +97,61 @@ static int send_hello(struct kvm_ft_primary *p)
 }
 
 /*
- * PAGES frames for @n frames @gfns: their contents from @data (a snapshot)
- * or, if NULL, read from the running guest (the sync).
+ * The PAGES frame of @count frames @gfns in p->frame, their contents in
+ * place after the numbers: sent as it is or, if the backup takes ZERO
+ * frames, with the pages all zero taken out and sent after it as a ZERO
+ * frame, their numbers only.  Sender thread.
+ */
+static int send_chunk(struct kvm_ft_primary *p, u64 epoch, u32 count, const u64 *gfns)
+{
+	u8 *pages = p->frame + HDR_LEN, *content = pages + PAGES_HDR + count * 8, *to;
+	DECLARE_BITMAP(is_zero, KVM_FT_WIRE_MAX_PAGES);
+	u32 i, kept = 0, zero = 0;
+
+	if (!(p->features & KVM_FT_WIRE_FEAT_ZERO))
+		return send_frame(p, KVM_FT_WIRE_PAGES, epoch,
+				  kvm_ft_wire_put_pages(pages, count, gfns));
+	bitmap_zero(is_zero, KVM_FT_WIRE_MAX_PAGES);
+	for (i = 0; i < count; i++) {
+		if (memchr_inv(content + i * PAGE_SIZE, 0, PAGE_SIZE)) {
+			p->kept[kept++] = gfns[i];
+		} else {
+			p->zero[zero++] = gfns[i];
+			__set_bit(i, is_zero);
+		}
+	}
+	if (zero && kept) {
+		/* Down, in order, behind the shorter list of numbers: no overlap ahead. */
+		to = pages + PAGES_HDR + kept * 8;
+		for_each_clear_bit(i, is_zero, count) {
+			memmove(to, content + i * PAGE_SIZE, PAGE_SIZE);
+			to += PAGE_SIZE;
+		}
+	}
+	if (kept && send_frame(p, KVM_FT_WIRE_PAGES, epoch,
+			       kvm_ft_wire_put_pages(pages, kept, p->kept)))
+		return -EIO;
+	if (!zero)
+		return 0;
+	atomic64_add(zero, &p->vm->stats.zero_pages);
+	return send_frame(p, KVM_FT_WIRE_ZERO, epoch, kvm_ft_wire_put_zero(pages, zero, p->zero));
+}
+
+/*
+ * PAGES (and ZERO) frames for @n frames @gfns: their contents from @data
+ * (a snapshot) or, if NULL, read from the running guest (the sync).
  */
 static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoch,
 		      const u64 *gfns, u64 n, const void *data, atomic64_t *done)
 {
 	u8 *pages = p->frame + HDR_LEN;
 	u64 i = 0;
-	u32 count, len;
-	int ret;
+	u32 count;
 
 	while (i < n) {
 		u8 *content;
 
 		count = min_t(u64, n - i, KVM_FT_WIRE_MAX_PAGES);
-		len = kvm_ft_wire_put_pages(pages, count, gfns + i);
 		/* The contents follow the count gfns directly. */
 		content = pages + PAGES_HDR + count * 8;
 		if (!data && sender_done(p))
@@ -119,8 +160,7 @@ static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoc
 			memcpy(content, data + i * PAGE_SIZE, count * PAGE_SIZE);
 		else if (kvm_ft_epoch_read(e, gfns + i, count, content))
 			return KVM_FT_WIRE_E_SNAPSHOT;
-		ret = send_frame(p, KVM_FT_WIRE_PAGES, epoch, len);
-		if (ret)
+		if (send_chunk(p, epoch, count, gfns + i))
 			return KVM_FT_WIRE_E_IO;
 		i += count;
 		atomic64_add(count, &p->vm->stats.pages);

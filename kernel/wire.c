@@ -148,6 +148,11 @@ __u32 kvm_ft_wire_put_pages(void *p, __u32 count, const __u64 *gfns)
 	return 8 + count * (8 + KVM_FT_WIRE_PAGE_SIZE);
 }
 
+__u32 kvm_ft_wire_put_zero(void *p, __u32 count, const __u64 *gfns)
+{
+	return kvm_ft_wire_put_pages(p, count, gfns) - count * KVM_FT_WIRE_PAGE_SIZE;
+}
+
 __u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size)
 {
 	kvm_ft_wire_put_le32(p, index);
@@ -184,6 +189,9 @@ static int len_ok(__u8 type, __u32 len)
 		return len > sizeof(struct kvm_ft_wire_pages) &&
 		       len <= sizeof(struct kvm_ft_wire_pages) +
 			      KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE);
+	case KVM_FT_WIRE_ZERO:
+		return len > sizeof(struct kvm_ft_wire_pages) &&
+		       len <= sizeof(struct kvm_ft_wire_pages) + KVM_FT_WIRE_MAX_PAGES * 8;
 	case KVM_FT_WIRE_VCPU:
 		return len > sizeof(struct kvm_ft_wire_vcpu) &&
 		       len <= sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE;
@@ -211,7 +219,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_MAGIC;
 	if (h[4] != KVM_FT_WIRE_VERSION)
 		return KVM_FT_WIRE_E_VERSION;
-	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_CONFIRM)
+	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_ZERO)
 		return KVM_FT_WIRE_E_TYPE;
 	if (get_le16(h + 6))
 		return KVM_FT_WIRE_E_RESERVED;
@@ -239,19 +247,19 @@ static int decode_hello(const __u8 *p, struct kvm_ft_wire_msg *m)
 	return KVM_FT_WIRE_OK;
 }
 
-static int decode_pages(const __u8 *p, struct kvm_ft_wire_msg *m)
+/* PAGES, or ZERO (@data_len 0: numbers only; then m->pages.data is NULL). */
+static int decode_pages(const __u8 *p, struct kvm_ft_wire_msg *m, __u32 data_len)
 {
 	__u32 count = get_le32(p);
 
 	if (get_le32(p + 4))
 		return KVM_FT_WIRE_E_RESERVED;
 	/* count is checked before the multiplication: no overflow. */
-	if (!count || count > KVM_FT_WIRE_MAX_PAGES ||
-	    m->len != 8 + count * (8 + KVM_FT_WIRE_PAGE_SIZE))
+	if (!count || count > KVM_FT_WIRE_MAX_PAGES || m->len != 8 + count * (8 + data_len))
 		return KVM_FT_WIRE_E_LEN;
 	m->pages.count = count;
 	m->pages.gfns = p + 8;
-	m->pages.data = p + 8 + count * 8;
+	m->pages.data = data_len ? p + 8 + count * 8 : NULL;
 	return KVM_FT_WIRE_OK;
 }
 
@@ -284,7 +292,9 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
 	case KVM_FT_WIRE_HELLO:
 		return decode_hello(p, m);
 	case KVM_FT_WIRE_PAGES:
-		return decode_pages(p, m);
+		return decode_pages(p, m, KVM_FT_WIRE_PAGE_SIZE);
+	case KVM_FT_WIRE_ZERO:
+		return decode_pages(p, m, 0);
 	case KVM_FT_WIRE_VCPU:
 		return decode_vcpu(p, m);
 	case KVM_FT_WIRE_DEVICE:
@@ -360,7 +370,8 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_OK;
 	}
 	/* No ACK to a receiver of epochs; the handshake is over. */
-	if (!rx->hello_seen || m->type == KVM_FT_WIRE_ACK || m->type >= KVM_FT_WIRE_INIT)
+	if (!rx->hello_seen || m->type == KVM_FT_WIRE_ACK ||
+	    (m->type >= KVM_FT_WIRE_INIT && m->type <= KVM_FT_WIRE_CONFIRM))
 		return KVM_FT_WIRE_E_ORDER;
 	if (m->type == KVM_FT_WIRE_EPOCH_BEGIN) {
 		if (rx->in_epoch)
@@ -379,6 +390,11 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 
 	switch (m->type) {
 	case KVM_FT_WIRE_PAGES:
+		return rx_pages(rx, m);
+	case KVM_FT_WIRE_ZERO:
+		/* Only from a primary that said it would send them. */
+		if (!(rx->features & KVM_FT_WIRE_FEAT_ZERO))
+			return KVM_FT_WIRE_E_ORDER;
 		return rx_pages(rx, m);
 	case KVM_FT_WIRE_VCPU:
 		if (m->vcpu.index >= rx->nr_vcpus)

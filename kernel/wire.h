@@ -32,7 +32,7 @@ struct kvm_ft_wire_msg {
 		struct {
 			__u32 count;
 			const __u8 *gfns;	/* count little-endian __u64 */
-			const __u8 *data;	/* count pages */
+			const __u8 *data;	/* count pages; ZERO: NULL */
 		} pages;
 		struct {
 			__u32 index, size;
@@ -80,12 +80,14 @@ void kvm_ft_wire_put_crc(void *hdr, const void *payload);
 /*
  * The payloads, encoded into @p; each returns the payload's length.
  * PAGES: its count and frame numbers, the @count pages' contents to be
- * put after them (at @p + 8 + 8 * count) by the caller.  VCPU: its
+ * put after them (at @p + 8 + 8 * count) by the caller.  ZERO: its count
+ * and frame numbers, of pages all zero (no contents).  VCPU: its
  * header, the @size bytes of kvm_ft_wire_put_vcpu() after it.
  */
 __u32 kvm_ft_wire_put_hello(void *p, __u64 mem_pages, __u32 nr_vcpus, __u32 flags,
 			    const char *name, __u32 machine);
 __u32 kvm_ft_wire_put_pages(void *p, __u32 count, const __u64 *gfns);
+__u32 kvm_ft_wire_put_zero(void *p, __u32 count, const __u64 *gfns);
 __u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size);
 __u32 kvm_ft_wire_put_end(void *p, __u64 nr_pages, __u32 nr_vcpus, __u32 device_len);
 __u32 kvm_ft_wire_put_verify(void *p, __u32 crc);

@@ -67,7 +67,7 @@ static void guest_patterns(uint64_t pages, uint64_t unused)
 	uint64_t seed = 0x9e3779b97f4a7c15UL, round, i, first;
 
 	for (round = 1;; round++) {
-		switch (round % 4) {
+		switch (round % 5) {
 		case 0:		/* random pages, a word each */
 			for (i = 0; i < 64; i++) {
 				uint64_t r = next_random(&seed);
@@ -87,6 +87,11 @@ static void guest_patterns(uint64_t pages, uint64_t unused)
 		case 3:		/* the whole slot */
 			for (i = 0; i < pages; i++)
 				put(i, round + i, round * i);
+			break;
+		case 4:		/* a random page cleared whole: a ZERO frame */
+			first = next_random(&seed) % pages;
+			for (i = 0; i < PAGE / 8; i++)
+				put(first, i, 0);
 			break;
 		}
 		cons_round = round;
@@ -159,7 +164,7 @@ static bool epochs_checked(const char *vm, unsigned long long want, unsigned lon
  */
 TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 {
-	unsigned long long epochs;
+	unsigned long long epochs, zero_synced;
 
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "cons", "0.0.0.0", PORT, TEST_KEY))
@@ -171,6 +176,7 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 		/* Each epoch but the sync came with its checksum, and matched. */
 		EXPECT_EQ(epochs - 1, ftnl_last_counter("\"verified\":")) TH_LOG("%s", ftnl_last());
 		EXPECT_EQ(0, ftnl_last_counter("\"verify\":")) TH_LOG("%s", ftnl_last());
+		EXPECT_LT(0, ftnl_last_counter("\"zero_pages\":")) TH_LOG("%s", ftnl_last());
 		ASSERT_EQ(0, FTNL(self->out, "show", "cons"));
 		EXPECT_NE(NULL, strstr(self->out, "verified:")) TH_LOG("%s", self->out);
 		return;
@@ -181,10 +187,15 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 	ASSERT_EQ(0, FTNL(self->out, "pair", "cons", self->peer, PORT, TEST_KEY)) TH_LOG("%s", self->out);
 	EVENT("cons: linked");
 	EVENT("cons: synced");
+	/* The sync's memory is mostly untouched: zero pages, sent as such. */
+	zero_synced = ftnl_counter("cons", "\"zero_pages\":");
+	EXPECT_LT(0, zero_synced) TH_LOG("%s", ftnl_last());
 	ASSERT_TRUE(epochs_checked("cons", EPOCHS, MIN_EPOCHS, time(NULL) + BUDGET_S))
 		TH_LOG("%s", ftnl_last());
 	ASSERT_EQ(UCALL_SYNC, guest_thread_stop(&self->run));
-	EXPECT_LT(4 * 4, self->run.uc.args[0]) TH_LOG("each pattern more than 4 times");
+	EXPECT_LT(5 * 4, self->run.uc.args[0]) TH_LOG("each pattern more than 4 times");
+	/* Pages the guest cleared went as ZERO frames in the epochs after. */
+	EXPECT_LT(zero_synced, ftnl_counter("cons", "\"zero_pages\":")) TH_LOG("%s", ftnl_last());
 	/* The guest's last writes checked too, then a clean stop. */
 	epochs = ftnl_counter("cons", "\"epochs\":");
 	COUNTER_REACHES("\"epochs\":", epochs + 2);

@@ -48,6 +48,17 @@ static __u32 pages(__u8 *p, __u32 count, __u64 gfn0)
 	return 8 + count * (8 + KVM_FT_WIRE_PAGE_SIZE);
 }
 
+/* A ZERO payload: @count frames from @gfn0 up, their numbers only. */
+static __u32 zero(__u8 *p, __u32 count, __u64 gfn0)
+{
+	__u64 gfns[KVM_FT_WIRE_MAX_PAGES];
+	__u32 i;
+
+	for (i = 0; i < count && i < KVM_FT_WIRE_MAX_PAGES; i++)
+		gfns[i] = gfn0 + i;
+	return kvm_ft_wire_put_zero(p, count, gfns);
+}
+
 static __u32 vcpu(__u8 *p, __u32 index, __u32 size)
 {
 	kvm_ft_wire_put_le32(p, index);
@@ -126,6 +137,34 @@ TEST_F(rx, whole_epochs_in_sequence)
 		ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
 		ASSERT_EQ(e, self->rx.last_epoch);
 	}
+}
+
+/*
+ * ZERO frames: numbers only, checked as PAGES' are (in range, in an
+ * epoch), and counted among the epoch's pages.
+ */
+TEST_F(rx, zero_frames_count_as_pages)
+{
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_ZERO, 1, pl, zero(pl, 3, 1021));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	EXPECT_EQ(3, self->m.pages.count);
+	EXPECT_EQ(1023, kvm_ft_wire_gfn(&self->m, 2));
+	EXPECT_EQ(NULL, self->m.pages.data);
+	build(KVM_FT_WIRE_ZERO, 1, pl, zero(pl, 2, 1023));		/* 1023, 1024 */
+	EXPECT_EQ(KVM_FT_WIRE_E_GFN, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_ZERO, 1, pl, zero(pl, KVM_FT_WIRE_MAX_PAGES, 0));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_PAGES, 1, pl, pages(pl, 2, 100));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_END, 1, pl, end(pl, 2 + KVM_FT_WIRE_MAX_PAGES, 0, 0));
+	EXPECT_EQ(KVM_FT_WIRE_E_TOTALS, feed(&self->rx, &self->m));	/* the 3 left out */
+	build(KVM_FT_WIRE_EPOCH_END, 1, pl, end(pl, 5 + KVM_FT_WIRE_MAX_PAGES, 0, 0));
+	EXPECT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	/* Outside an epoch. */
+	build(KVM_FT_WIRE_ZERO, 2, pl, zero(pl, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&self->rx, &self->m));
 }
 
 TEST_F(rx, order_and_sequence_refused)
@@ -269,7 +308,7 @@ TEST(header_refused)
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[5] = 0;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
-	frame[5] = KVM_FT_WIRE_CONFIRM + 1;
+	frame[5] = KVM_FT_WIRE_ZERO + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[7] = 1;
@@ -289,6 +328,8 @@ TEST(lengths_refused)
 		{ KVM_FT_WIRE_DEVICE, 0 },
 		{ KVM_FT_WIRE_DEVICE, KVM_FT_WIRE_MAX_DEVICE + 1 },
 		{ KVM_FT_WIRE_EPOCH_END, 17 },
+		{ KVM_FT_WIRE_ZERO, 8 },
+		{ KVM_FT_WIRE_ZERO, 8 + (KVM_FT_WIRE_MAX_PAGES + 1) * 8 },
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -309,6 +350,13 @@ TEST(lengths_refused)
 	vcpu(pl, 0, 16);
 	build(KVM_FT_WIRE_VCPU, 1, pl, 8 + 15);
 	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	zero(pl, 3, 0);			/* says 3, has 2 */
+	build(KVM_FT_WIRE_ZERO, 1, pl, 8 + 2 * 8);
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	zero(pl, 1, 0);
+	kvm_ft_wire_put_le32(pl + 4, 1);
+	build(KVM_FT_WIRE_ZERO, 1, pl, 8 + 8);
+	EXPECT_EQ(KVM_FT_WIRE_E_RESERVED, decode(&m));
 }
 
 /*
@@ -321,11 +369,11 @@ TEST(replies_from_a_backup)
 {
 	static const __u8 types[] = {
 		KVM_FT_WIRE_HELLO, KVM_FT_WIRE_PAGES, KVM_FT_WIRE_VCPU, KVM_FT_WIRE_DEVICE,
-		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY,
+		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY, KVM_FT_WIRE_ZERO,
 	};
 	static const __u32 lens[] = {
 		sizeof(struct kvm_ft_wire_hello), 8 + 8 + KVM_FT_WIRE_PAGE_SIZE, 8 + 16, 1,
-		sizeof(struct kvm_ft_wire_epoch_end), sizeof(struct kvm_ft_wire_verify),
+		sizeof(struct kvm_ft_wire_epoch_end), sizeof(struct kvm_ft_wire_verify), 8 + 8,
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -379,6 +427,24 @@ TEST(verify_only_if_both_speak_it)
 	memset(pl, 0, 8);
 	build(KVM_FT_WIRE_VERIFY, 1, pl, 8);
 	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
+}
+
+/* A backup that did not say it takes ZERO frames refuses them. */
+TEST(zero_only_if_both_speak_it)
+{
+	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
+				     .flags = KVM_FT_WIRE_HELLO_F_DEVICE,
+				     .gfn_valid = gfn_below_1024,
+				     .features = KVM_FT_WIRE_FEAT_VERIFY };
+	struct kvm_ft_wire_msg m;
+
+	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	build(KVM_FT_WIRE_ZERO, 1, pl, zero(pl, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
+	EXPECT_EQ(0, rx.pages);
 }
 
 /* ---- The handshake ------------------------------------------------------- */

@@ -216,6 +216,9 @@
  *   EPOCH_BEGIN  empty; hdr.epoch opens an epoch (one more than the last)
  *   PAGES        struct kvm_ft_wire_pages, count x __le64 guest frame numbers,
  *                then count x KVM_FT_WIRE_PAGE_SIZE bytes of page data
+ *   ZERO         struct kvm_ft_wire_pages, count x __le64 guest frame numbers
+ *                of pages all zero (no data), only if both speak
+ *                KVM_FT_WIRE_FEAT_ZERO; they count as pages in EPOCH_END
  *   VCPU         struct kvm_ft_wire_vcpu, then size bytes of vCPU state
  *   DEVICE       the VMM's device-state blob, opaque to the kernel
  *   EPOCH_END    struct kvm_ft_wire_epoch_end: totals to check the epoch by
@@ -537,6 +540,7 @@ enum kvm_ft_wire_type {
 	KVM_FT_WIRE_INIT	= 0x0a,	/* the handshake, in the clear: */
 	KVM_FT_WIRE_REPLY	= 0x0b,
 	KVM_FT_WIRE_CONFIRM	= 0x0c,
+	KVM_FT_WIRE_ZERO	= 0x0d,	/* pages all zero: their numbers only */
 };
 
 struct kvm_ft_wire_hdr {
@@ -551,7 +555,8 @@ struct kvm_ft_wire_hdr {
 
 /* The features a side speaks (INIT, REPLY): the pair uses those both do. */
 #define KVM_FT_WIRE_FEAT_VERIFY		(1U << 0)	/* VERIFY frames */
-#define KVM_FT_WIRE_FEAT_ALL		KVM_FT_WIRE_FEAT_VERIFY
+#define KVM_FT_WIRE_FEAT_ZERO		(1U << 1)	/* ZERO frames */
+#define KVM_FT_WIRE_FEAT_ALL		(KVM_FT_WIRE_FEAT_VERIFY | KVM_FT_WIRE_FEAT_ZERO)
 
 /* INIT and REPLY's flags. */
 #define KVM_FT_WIRE_HS_F_KEYED		(1U << 0)	/* this side has a key */
@@ -601,7 +606,7 @@ struct kvm_ft_wire_hello {
 struct kvm_ft_wire_pages {
 	__le32 count;		/* 1..KVM_FT_WIRE_MAX_PAGES */
 	__le32 reserved;	/* 0 */
-	/* __le64 gfn[count]; __u8 data[count][KVM_FT_WIRE_PAGE_SIZE]; */
+	/* __le64 gfn[count]; PAGES: __u8 data[count][KVM_FT_WIRE_PAGE_SIZE]; */
 } __attribute__((packed));
 
 struct kvm_ft_wire_vcpu {

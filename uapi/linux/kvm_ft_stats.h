@@ -58,6 +58,8 @@
 	X(OUT_DEPTH, out_depth, "bytes", GAUGE, PRIMARY, \
 	  "bytes of guest output held now") \
 	X(CHECKPOINT, checkpoint, "epoch", GAUGE, BACKUP, \
-	  "the epoch a failover now would resume from (0: no checkpoint)")
+	  "the epoch a failover now would resume from (0: no checkpoint)") \
+	X(ZERO_PAGES, zero_pages, "pages", COUNTER, BOTH, \
+	  "of pages, those all zero: sent as their numbers only (primary), or cleared (backup)")
 
 #endif
