@@ -413,17 +413,29 @@ TEST(every_flipped_bit_refused)
 	ASSERT_EQ(KVM_FT_WIRE_OK, decode(&m));
 }
 
+/* A receiver whose handshake agreed on @features only, in epoch 1. */
+static int in_epoch_with(struct kvm_ft_wire_rx *rx, __u32 features)
+{
+	struct kvm_ft_wire_msg m;
+	int err;
+
+	*rx = (struct kvm_ft_wire_rx){ .mem_pages = 1024, .nr_vcpus = 2,
+				       .flags = KVM_FT_WIRE_HELLO_F_DEVICE,
+				       .gfn_valid = gfn_below_1024, .features = features };
+	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
+	err = feed(rx, &m);
+	if (err)
+		return err;
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	return feed(rx, &m);
+}
+
 TEST(verify_only_if_both_speak_it)
 {
-	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
-				     .flags = KVM_FT_WIRE_HELLO_F_DEVICE,
-				     .gfn_valid = gfn_below_1024 };
+	struct kvm_ft_wire_rx rx;
 	struct kvm_ft_wire_msg m;
 
-	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
-	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
-	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
-	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	ASSERT_EQ(KVM_FT_WIRE_OK, in_epoch_with(&rx, KVM_FT_WIRE_FEAT_ZERO));
 	memset(pl, 0, 8);
 	build(KVM_FT_WIRE_VERIFY, 1, pl, 8);
 	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
@@ -432,16 +444,10 @@ TEST(verify_only_if_both_speak_it)
 /* A backup that did not say it takes ZERO frames refuses them. */
 TEST(zero_only_if_both_speak_it)
 {
-	struct kvm_ft_wire_rx rx = { .mem_pages = 1024, .nr_vcpus = 2,
-				     .flags = KVM_FT_WIRE_HELLO_F_DEVICE,
-				     .gfn_valid = gfn_below_1024,
-				     .features = KVM_FT_WIRE_FEAT_VERIFY };
+	struct kvm_ft_wire_rx rx;
 	struct kvm_ft_wire_msg m;
 
-	build(KVM_FT_WIRE_HELLO, 0, pl, hello(pl, 1024, 2, "vm0"));
-	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
-	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
-	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	ASSERT_EQ(KVM_FT_WIRE_OK, in_epoch_with(&rx, KVM_FT_WIRE_FEAT_VERIFY));
 	build(KVM_FT_WIRE_ZERO, 1, pl, zero(pl, 1, 0));
 	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
 	EXPECT_EQ(0, rx.pages);
