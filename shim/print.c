@@ -199,9 +199,10 @@ static void show_primary(const struct vm_info *vm)
 		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)), c);
 	else
 		printf("  paused:    never yet\n");
-	printf("  sent:      %s, %" PRIu64 " page%s; %" PRIu64 " epoch%s in flight, %" PRIu64
-	       " stall%s\n", size_str(a, sizeof(a), S(vm, BYTES_TX)), S(vm, PAGES),
-	       plural(S(vm, PAGES)), S(vm, INFLIGHT), plural(S(vm, INFLIGHT)), S(vm, STALLS),
+	printf("  sent:      %s, %" PRIu64 " page%s (%" PRIu64 " all zero); %" PRIu64
+	       " epoch%s in flight, %" PRIu64 " stall%s\n",
+	       size_str(a, sizeof(a), S(vm, BYTES_TX)), S(vm, PAGES), plural(S(vm, PAGES)),
+	       S(vm, ZERO_PAGES), S(vm, INFLIGHT), plural(S(vm, INFLIGHT)), S(vm, STALLS),
 	       plural(S(vm, STALLS)));
 	printf("  devices:   last state %s; %" PRIu64 " epoch%s late, %" PRIu64
 	       " not taken (a vCPU not held)\n", size_str(a, sizeof(a), S(vm, DEVICE_LEN)),
@@ -262,9 +263,10 @@ void print_show(const struct vm_info *vm, bool first)
 		show_primary(vm);
 		show_output(vm);
 	} else {
-		printf("  received:  %s, %" PRIu64 " page%s; %" PRIu64 " heartbeat%s\n",
-		       size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES), plural(S(vm, PAGES)),
-		       S(vm, HEARTBEATS), plural(S(vm, HEARTBEATS)));
+		printf("  received:  %s, %" PRIu64 " page%s (%" PRIu64 " all zero); %" PRIu64
+		       " heartbeat%s\n", size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES),
+		       plural(S(vm, PAGES)), S(vm, ZERO_PAGES), S(vm, HEARTBEATS),
+		       plural(S(vm, HEARTBEATS)));
 		if (S(vm, CHECKPOINT))
 			printf("  resume:    from epoch %" PRIu64 " (what a failover now starts from)\n",
 			       S(vm, CHECKPOINT));
