@@ -216,6 +216,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	char line[256];
 
 	qemu_start(_metadata, self, "backup");
+	guest_kvm_trace_on();		/* what the guest does at and after the takeover */
 	ASSERT_EQ(0, guest_step(0)) TH_LOG("the backup's guest must not run before a takeover");
 	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM
@@ -228,13 +229,17 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	EVENT(VM ": failover started at epoch");
 	EVENT(VM ": took over at epoch");
 	guest_narrate("host a: %s; QEMU loads the devices and runs the guest", self->h.mon.event);
-	if (!guest_step(RESULT_S))
+	if (!guest_step(RESULT_S)) {
 		guest_qemu_dump(self->h.qemu);
+		guest_kvm_trace_dump(300);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &resumed);
 	ASSERT_LT(0, guest_step(0)) TH_LOG("the guest says nothing after the takeover");
 	guest_narrate("host a: the guest goes on here, at step %llu", guest_step(0));
 	guest_demo_show(VM);
-	ASSERT_TRUE(guest_line("guest: result ", RESULT_S, line, sizeof(line)))
+	if (!guest_line("guest: result ", RESULT_S, line, sizeof(line)))
+		guest_kvm_trace_dump(300);
+	ASSERT_TRUE(guest_line("guest: result ", 0, line, sizeof(line)))
 		TH_LOG("the guest did not finish after the takeover (at step %llu)", guest_step(0));
 	ASSERT_EQ(2, sscanf(line, "guest: result %llu %llu", &n, &h)) TH_LOG("%s", line);
 	EXPECT_EQ(STEPS, n);

@@ -91,6 +91,14 @@ bool guest_registered(const char *vm, int wait_s);
 void guest_qemu_dump(pid_t pid);
 /* What the guest's kernel says of its disks, interrupts and tasks (its shell). */
 void guest_diagnose(void);
+/*
+ * KVM's tracepoints of this host (exits, injected exceptions and
+ * interrupts, exits to QEMU) into the kernel's trace buffer, from now on;
+ * and its last @lines lines into the test's log, for a guest that reset
+ * or stopped: what it did last.  The buffer keeps the newest events.
+ */
+void guest_kvm_trace_on(void);
+void guest_kvm_trace_dump(int lines);
 
 /* The guest's chain of @n steps, computed here. */
 unsigned long long guest_chain(unsigned long long n);

@@ -290,6 +290,56 @@ bool guest_command(const char *cmd)
 	return say_to(GUEST_CMD, cmd);
 }
 
+static const char *tracefs(void)
+{
+	return access("/sys/kernel/tracing/trace", R_OK) ? "/sys/kernel/debug/tracing" :
+							   "/sys/kernel/tracing";
+}
+
+static void trace_write(const char *file, const char *what)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tracefs(), file);
+	f = fopen(path, "w");
+	if (!f || fputs(what, f) < 0 || fclose(f))
+		printf("# cannot write '%s' to %s\n", what, path);
+}
+
+void guest_kvm_trace_on(void)
+{
+	static const char *const events[] = {
+		"kvm/kvm_exit", "kvm/kvm_inj_exception", "kvm/kvm_userspace_exit",
+		"kvm/kvm_msi_set_irq", "kvm/kvm_apic_ipi", "kvm/kvm_apic_accept_irq",
+		"kvm/kvm_inj_virq", "kvm/kvm_ioapic_set_irq",
+	};
+	char file[128];
+	size_t i;
+
+	trace_write("buffer_size_kb", "8192");
+	trace_write("trace", "");
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		snprintf(file, sizeof(file), "events/%s/enable", events[i]);
+		trace_write(file, "1");
+	}
+	trace_write("tracing_on", "1");
+}
+
+void guest_kvm_trace_dump(int lines)
+{
+	char cmd[160], out[65536];
+
+	trace_write("tracing_on", "0");
+	snprintf(cmd, sizeof(cmd), "tail -n %d %s/trace", lines, tracefs());
+	if (run_capture(0, out, sizeof(out), "sh", (const char *const[]){
+			"sh", "-c", cmd, NULL }) < 0)
+		return;
+	printf("# KVM's last %d events on this host:\n", lines);
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"))
+		printf("# trace: %s\n", l);
+}
+
 /*
  * What the guest's kernel says of itself, for a test's log when the guest
  * stopped doing something (its disk's reader hangs, say): the requests a
