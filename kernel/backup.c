@@ -147,23 +147,33 @@ static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 	return KVM_FT_WIRE_OK;
 }
 
+/* This epoch's page for @gfn; @fresh: it was not staged yet.  NULL: no memory. */
+static struct page *staged_page(struct kvm_ft_backup *b, unsigned long gfn, bool *fresh)
+{
+	struct page *page = xa_load(&b->staged, gfn);
+
+	*fresh = !page;
+	if (page)
+		return page;
+	page = alloc_page(GFP_KERNEL_ACCOUNT);
+	if (page && xa_err(xa_store(&b->staged, gfn, page, GFP_KERNEL_ACCOUNT))) {
+		__free_page(page);
+		page = NULL;
+	}
+	return page;
+}
+
 /* PAGES or ZERO (m->pages.data NULL): each page staged, whole. */
 static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 {
+	bool fresh;
 	u32 i;
 
 	for (i = 0; i < m->pages.count; i++) {
-		unsigned long gfn = kvm_ft_wire_gfn(m, i);
-		struct page *page = xa_load(&b->staged, gfn);
+		struct page *page = staged_page(b, kvm_ft_wire_gfn(m, i), &fresh);
 
-		if (!page) {
-			page = alloc_page(GFP_KERNEL_ACCOUNT);
-			if (!page || xa_err(xa_store(&b->staged, gfn, page, GFP_KERNEL_ACCOUNT))) {
-				if (page)
-					__free_page(page);
-				return -ENOMEM;
-			}
-		}
+		if (!page)
+			return -ENOMEM;
 		if (m->pages.data)
 			memcpy(page_address(page), m->pages.data + i * PAGE_SIZE, PAGE_SIZE);
 		else
@@ -172,6 +182,60 @@ static int stage_pages(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 	if (!m->pages.data)
 		atomic64_add(m->pages.count, &b->vm->stats.zero_pages);
 	return 0;
+}
+
+/*
+ * A DELTA page's base: this epoch's page if staged already, else the
+ * guest's memory as the last epoch left it (nothing writes it between
+ * epochs: its vCPUs do not run).  Under kthread_use_mm() and kvm->srcu.
+ */
+static int delta_base(struct kvm_ft_backup *b, struct page *page, bool fresh, u64 gfn)
+{
+	unsigned long hva = gfn_to_writable_hva(b->vm->kvm, gfn);
+
+	if (!fresh)
+		return KVM_FT_WIRE_OK;
+	if (kvm_is_error_hva(hva) ||
+	    copy_from_user(page_address(page), (void __user *)hva, PAGE_SIZE))
+		return KVM_FT_WIRE_E_GFN;
+	return KVM_FT_WIRE_OK;
+}
+
+/*
+ * DELTA: each page staged as its delta makes it of the backup's copy,
+ * only if that copy is the page the delta was made against (E_DELTA:
+ * refused, and with it the epoch).  Not in the sync (the codec refuses).
+ */
+static int stage_delta(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
+{
+	struct kvm *kvm = b->vm->kvm;
+	struct kvm_ft_wire_delta_page d;
+	int idx, ret = KVM_FT_WIRE_OK;
+	u32 i, pos = 0;
+	bool fresh;
+
+	if (!mmget_not_zero(kvm->mm))
+		return VMM_GONE;
+	kthread_use_mm(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
+	for (i = 0; !ret && i < m->delta.count; i++) {
+		struct page *page;
+
+		pos = kvm_ft_wire_delta_get(m, pos, &d);
+		page = staged_page(b, d.gfn, &fresh);
+		ret = page ? delta_base(b, page, fresh, d.gfn) : KVM_FT_WIRE_E_NOMEM;
+		if (!ret)
+			ret = kvm_ft_wire_delta_apply(page_address(page), &d);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
+	if (!ret)
+		atomic64_add(m->delta.count, &b->vm->stats.delta_pages);
+	else if (ret == KVM_FT_WIRE_E_DELTA)
+		pr_err("%s: epoch %llu: the delta of page %llu does not fit this backup's copy\n",
+		       b->vm->name, m->epoch, d.gfn);
+	return ret;
 }
 
 /*
@@ -375,6 +439,8 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 		if (m->epoch == 1)
 			return apply_error(write_sync_pages(b, m));
 		return stage_pages(b, m) ? KVM_FT_WIRE_E_NOMEM : KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_DELTA:
+		return stage_delta(b, m);
 	case KVM_FT_WIRE_VCPU:
 		return stage_vcpu(b, m);
 	case KVM_FT_WIRE_DEVICE:

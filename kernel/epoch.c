@@ -53,13 +53,25 @@
 
 static DEFINE_XARRAY(engines);		/* struct kvm * -> struct kvm_ft_epoch * */
 
+/*
+ * The tick's period: the VM's epoch length, or epoch_min_us when epochs
+ * may end early (the sender then decides at each tick whether one is
+ * due: primary.c).
+ */
+static ktime_t period(struct kvm_ft_epoch *e)
+{
+	u32 us = READ_ONCE(*e->epoch_us), min = READ_ONCE(kvm_ft_defaults.epoch_min_us);
+
+	return ns_to_ktime((u64)(min && min < us ? min : us) * NSEC_PER_USEC);
+}
+
 static enum hrtimer_restart tick(struct hrtimer *t)
 {
 	struct kvm_ft_epoch *e = container_of(t, struct kvm_ft_epoch, timer);
 
 	WRITE_ONCE(e->tick, true);
 	wake_up(e->tick_wq);
-	hrtimer_forward_now(t, ns_to_ktime(READ_ONCE(*e->epoch_us) * NSEC_PER_USEC));
+	hrtimer_forward_now(t, period(e));
 	return HRTIMER_RESTART;
 }
 
@@ -466,7 +478,7 @@ int kvm_ft_epoch_start(struct kvm_ft_epoch *e)
 
 	if (ret)
 		return ret;
-	hrtimer_start(&e->timer, ns_to_ktime(READ_ONCE(*e->epoch_us) * NSEC_PER_USEC), HRTIMER_MODE_REL);
+	hrtimer_start(&e->timer, period(e), HRTIMER_MODE_REL);
 	return 0;
 }
 

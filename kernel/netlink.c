@@ -135,6 +135,7 @@ static int put_counts(struct sk_buff *skb, struct kvm_ft_vm *vm)
 	return put_stats(skb, st) ?: put_errors(skb, st) ?:
 	       put_hist(skb, KVM_FT_A_VM_PAUSE_HIST, st->pause_hist) ?:
 	       put_hist(skb, KVM_FT_A_VM_OUT_HOLD_HIST, st->out_hold_hist) ?:
+	       put_hist(skb, KVM_FT_A_VM_EPOCH_HIST, st->epoch_hist) ?:
 	       put_out_devs(skb, vm) ?:
 	       put_age(skb, KVM_FT_A_VM_COMMIT_AGE_MS, &st->commit_at) ?:
 	       put_age(skb, KVM_FT_A_VM_LINK_AGE_MS, &st->link_up_at);

@@ -92,6 +92,7 @@ static unsigned int hold(void *priv, struct sk_buff *skb, const struct nf_hook_s
 	OUT_CB(skb)->epoch = o->epoch;
 	OUT_CB(skb)->at_ns = ktime_get_ns();
 	__skb_queue_tail(&o->held, skb);
+	WRITE_ONCE(o->waiting, true);
 	o->bytes += skb->len;
 	atomic64_set(&st->out_depth, o->bytes);
 	spin_unlock(&o->lock);
@@ -170,11 +171,17 @@ void kvm_ft_output_next(struct kvm_ft_vm *vm)
 {
 	spin_lock_bh(&vm->out.lock);
 	vm->out.epoch++;
+	WRITE_ONCE(vm->out.waiting, false);
 	if (vm->out.armed) {
 		vm->out.armed = false;
 		WRITE_ONCE(vm->out.holding, true);
 	}
 	spin_unlock_bh(&vm->out.lock);
+}
+
+bool kvm_ft_output_waiting(struct kvm_ft_vm *vm)
+{
+	return READ_ONCE(vm->out.waiting);
 }
 
 void kvm_ft_output_unprotect(struct kvm_ft_vm *vm)

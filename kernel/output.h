@@ -34,6 +34,7 @@ struct kvm_ft_output {
 	u64 epoch;			/* what the guest sends now is this epoch's */
 	bool armed;			/* paired: hold from the next snapshot on */
 	bool holding;			/* protected: hold; else let pass */
+	bool waiting;			/* held: some of this epoch's (@epoch) */
 	struct kvm_ft_output_tap devs[KVM_FT_OUTPUT_DEVS];
 };
 
@@ -51,6 +52,8 @@ int kvm_ft_output_add_dev(struct kvm_ft_vm *vm, void __user *argp);
 void kvm_ft_output_protect(struct kvm_ft_vm *vm);
 /* Every vCPU held for a snapshot: what comes now is the next epoch's. */
 void kvm_ft_output_next(struct kvm_ft_vm *vm);
+/* Does output the guest sent in the open epoch wait for it?  Any context. */
+bool kvm_ft_output_waiting(struct kvm_ft_vm *vm);
 /*
  * The pair ended (backup lost, stopped): nothing more is held, and what
  * was is released, this primary being the VM now.  Any context but hard

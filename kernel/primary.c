@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <linux/wait.h>
 
+#include "delta.h"
 #include "epoch.h"
 #include "netlink.h"
 #include "output.h"
@@ -59,6 +60,8 @@ struct kvm_ft_primary {
 	u8 *frame;			/* the sender's frame buffer, FRAME_MAX */
 	u64 kept[KVM_FT_WIRE_MAX_PAGES];	/* the sender's: a frame's pages */
 	u64 zero[KVM_FT_WIRE_MAX_PAGES];	/* and those of them all zero */
+	struct kvm_ft_delta *delta;	/* the sender's, if deltas are on */
+	u64 snap_ns, snap_pages;	/* the sender's: the last snapshot */
 	struct completion unlinked;	/* the link thread is done with the link */
 };
 
@@ -97,39 +100,78 @@ static int send_hello(struct kvm_ft_primary *p)
 }
 
 /*
+ * How page @i of a chunk goes: as zeros (ZERO frames), as a delta (its
+ * entry appended to the DELTA frame being built, @*dlen bytes long), or
+ * whole (false).  Sender thread.
+ */
+static bool not_whole(struct kvm_ft_primary *p, u64 gfn, const void *content,
+		      u32 *nzero, u32 *ndelta, u32 *dlen)
+{
+	u8 *entries = p->delta ? p->delta->frame + HDR_LEN + PAGES_HDR : NULL;
+	u32 len;
+
+	if ((p->features & KVM_FT_WIRE_FEAT_ZERO) && !memchr_inv(content, 0, PAGE_SIZE)) {
+		p->zero[(*nzero)++] = gfn;
+		if (p->delta)
+			kvm_ft_delta_forget(p->delta, gfn);
+		return true;
+	}
+	if (!p->delta)
+		return false;
+	len = kvm_ft_delta_make(p->delta, gfn, content, entries + *dlen);
+	if (!len)
+		return false;
+	*dlen += len;
+	(*ndelta)++;
+	return true;
+}
+
+static int send_delta(struct kvm_ft_primary *p, u64 epoch, u32 count, u32 len)
+{
+	u8 *frame = p->delta->frame;
+
+	len += kvm_ft_wire_put_delta_hdr(frame + HDR_LEN, count);
+	kvm_ft_wire_put_hdr(frame, KVM_FT_WIRE_DELTA, epoch, len);
+	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
+	atomic64_add(count, &p->vm->stats.delta_pages);
+	return kvm_ft_link_send(&p->link, frame, frame + HDR_LEN);
+}
+
+/*
  * The PAGES frame of @count frames @gfns in p->frame, their contents in
- * place after the numbers: sent as it is or, if the backup takes ZERO
- * frames, with the pages all zero taken out and sent after it as a ZERO
- * frame, their numbers only.  Sender thread.
+ * place after the numbers: the pages all zero go as a ZERO frame (their
+ * numbers only) and those a delta sends in fewer bytes as a DELTA frame,
+ * if the backup takes those; the rest, moved down over the gaps, as
+ * PAGES.  Sender thread.
  */
 static int send_chunk(struct kvm_ft_primary *p, u64 epoch, u32 count, const u64 *gfns)
 {
 	u8 *pages = p->frame + HDR_LEN, *content = pages + PAGES_HDR + count * 8, *to;
-	DECLARE_BITMAP(is_zero, KVM_FT_WIRE_MAX_PAGES);
-	u32 i, kept = 0, zero = 0;
+	DECLARE_BITMAP(gone, KVM_FT_WIRE_MAX_PAGES);
+	u32 i, kept = 0, zero = 0, delta = 0, dlen = 0;
 
-	if (!(p->features & KVM_FT_WIRE_FEAT_ZERO))
+	if (!(p->features & KVM_FT_WIRE_FEAT_ZERO) && !p->delta)
 		return send_frame(p, KVM_FT_WIRE_PAGES, epoch,
 				  kvm_ft_wire_put_pages(pages, count, gfns));
-	bitmap_zero(is_zero, KVM_FT_WIRE_MAX_PAGES);
+	bitmap_zero(gone, KVM_FT_WIRE_MAX_PAGES);
 	for (i = 0; i < count; i++) {
-		if (memchr_inv(content + i * PAGE_SIZE, 0, PAGE_SIZE)) {
+		if (not_whole(p, gfns[i], content + i * PAGE_SIZE, &zero, &delta, &dlen))
+			__set_bit(i, gone);
+		else
 			p->kept[kept++] = gfns[i];
-		} else {
-			p->zero[zero++] = gfns[i];
-			__set_bit(i, is_zero);
-		}
 	}
-	if (zero && kept) {
+	if (kept < count && kept) {
 		/* Down, in order, behind the shorter list of numbers: no overlap ahead. */
 		to = pages + PAGES_HDR + kept * 8;
-		for_each_clear_bit(i, is_zero, count) {
+		for_each_clear_bit(i, gone, count) {
 			memmove(to, content + i * PAGE_SIZE, PAGE_SIZE);
 			to += PAGE_SIZE;
 		}
 	}
 	if (kept && send_frame(p, KVM_FT_WIRE_PAGES, epoch,
 			       kvm_ft_wire_put_pages(pages, kept, p->kept)))
+		return -EIO;
+	if (delta && send_delta(p, epoch, delta, dlen))
 		return -EIO;
 	if (!zero)
 		return 0;
@@ -283,6 +325,16 @@ static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot 
 	return ret;
 }
 
+/* The epoch that ends at the snapshot begun at @now: how long it was, what it carried. */
+static void count_epoch(struct kvm_ft_primary *p, u64 now, u64 nr_pages)
+{
+	if (p->snap_ns)
+		atomic64_inc(&p->vm->stats.epoch_hist[kvm_ft_hist_bucket((now - p->snap_ns) /
+									  NSEC_PER_USEC)]);
+	p->snap_ns = now;
+	p->snap_pages = nr_pages;
+}
+
 static void count_pause(struct kvm_ft_stats *st, u64 ns, u64 nr_pages)
 {
 	if (nr_pages > atomic64_read(&st->epoch_pages_max))	/* one writer */
@@ -309,6 +361,7 @@ static void count_device(struct kvm_ft_vm *vm, const struct kvm_ft_snapshot *s)
 static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 {
 	struct kvm_ft_snapshot s;
+	u64 begun;
 	int ret;
 
 	mutex_lock(&p->epoch_lock);
@@ -318,6 +371,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	}
 	s.verify = READ_ONCE(kvm_ft_defaults.verify_memory) &&
 		   (p->features & KVM_FT_WIRE_FEAT_VERIFY);
+	begun = ktime_get_ns();
 	ret = kvm_ft_epoch_snapshot(e, &s);
 	if (ret == -ETIME) {
 		/* No epoch this tick: what it would have had goes in the next. */
@@ -326,6 +380,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 				    p->vm->name, READ_ONCE(kvm_ft_defaults.failover_timeout_ms));
 		ret = 0;
 	} else if (!ret) {
+		count_epoch(p, begun, s.nr_pages);
 		count_pause(&p->vm->stats, s.pause_ns, s.nr_pages);
 		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);
@@ -342,7 +397,36 @@ static void output_next(void *vm)
 	kvm_ft_output_next(vm);
 }
 
-/* One epoch per tick, while fewer than inflight_max await their ACK. */
+/*
+ * Is an epoch due at this tick?  Every tick is, unless epochs follow the
+ * output (epoch_min_us, epoch_max_us; the tick then comes every
+ * epoch_min_us): an epoch ends early, once epoch_min_us old, when the
+ * guest's output waits for it and the link is idle (its ACK then comes a
+ * transfer and a round trip later, rather than half an epoch more); it
+ * stretches, up to epoch_max_us, while nothing waits and the last epoch
+ * carried little (fewer pauses for a guest that says nothing).
+ */
+static bool epoch_due(struct kvm_ft_primary *p)
+{
+	u64 age = div_u64(ktime_get_ns() - p->snap_ns, NSEC_PER_USEC);
+	u32 us = READ_ONCE(p->vm->epoch_us);
+	u32 min = READ_ONCE(kvm_ft_defaults.epoch_min_us);
+	u32 max = READ_ONCE(kvm_ft_defaults.epoch_max_us);
+	u32 tick = min && min < us ? min : us;	/* as epoch.c's period() */
+	bool waiting = kvm_ft_output_waiting(p->vm);
+
+	if (!p->snap_ns || (!min && !max))
+		return true;
+	if (min && waiting && p->sent == READ_ONCE(p->acked) && age >= min)
+		return true;
+	/* Half a tick early is on time: the ticks do not wait for snapshots. */
+	if (age + tick / 2 < us)
+		return false;
+	return !(max > us && !waiting && p->snap_pages <= KVM_FT_EPOCH_STRETCH_PAGES &&
+		 age + tick / 2 < max);
+}
+
+/* One epoch per due tick, while fewer than inflight_max await their ACK. */
 static int run_epochs(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 {
 	struct kvm_ft_stats *st = &p->vm->stats;
@@ -353,6 +437,8 @@ static int run_epochs(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		if (sender_done(p))
 			return 0;
 		WRITE_ONCE(e->tick, false);
+		if (!epoch_due(p))
+			continue;
 		if (p->sent - READ_ONCE(p->acked) >= READ_ONCE(kvm_ft_defaults.inflight_max)) {
 			/* The VM runs on; this epoch just grows until the backup catches up. */
 			atomic64_inc(&st->stalls);
@@ -366,6 +452,18 @@ static int run_epochs(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 		if (ret)
 			return ret;
 	}
+}
+
+/* After the sync, which sends all of memory whole: copies from then on. */
+static void start_deltas(struct kvm_ft_primary *p)
+{
+	unsigned int max_mb = READ_ONCE(kvm_ft_defaults.delta_max_mb);
+
+	if (!(p->features & KVM_FT_WIRE_FEAT_DELTA) || !max_mb)
+		return;
+	p->delta = kvm_ft_delta_create(max_mb);
+	if (!p->delta)
+		pr_warn("%s: no memory for deltas: pages go whole\n", p->vm->name);
 }
 
 static int sender_thread(void *arg)
@@ -393,7 +491,10 @@ static int sender_thread(void *arg)
 			pr_info("%s: memory synced to the backup (%lld pages)\n", vm->name,
 				atomic64_read(&vm->stats.sync_total));
 			kvm_ft_netlink_event(vm, KVM_FT_EV_SYNCED, 0);
+			start_deltas(p);
 			ret = run_epochs(p, e);
+			kvm_ft_delta_destroy(p->delta);
+			p->delta = NULL;
 		}
 		kvm_ft_epoch_destroy(e);
 	}

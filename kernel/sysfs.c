@@ -23,6 +23,7 @@ struct kvm_ft_defaults kvm_ft_defaults = {
 	.heartbeat_ms = KVM_FT_HEARTBEAT_MS_DEFAULT,
 	.auto_failover = 1,
 	.output_max_kb = KVM_FT_OUTPUT_KB_DEFAULT,
+	.delta_max_mb = KVM_FT_DELTA_MB_DEFAULT,
 };
 
 static DEFINE_MUTEX(knob_lock);
@@ -39,6 +40,12 @@ struct knob {
 	.attr = __ATTR(_name, 0644, knob_show, knob_store),		\
 	.value = &kvm_ft_defaults._name,				\
 	.min = _min, .max = _max, .fits = _fits,			\
+}
+
+/* Off, or an epoch length the engine can keep. */
+static bool epoch_bound_fits(unsigned int val)
+{
+	return !val || val >= KVM_FT_EPOCH_US_MIN;
 }
 
 /* A heartbeat must come well within the silence that means death. */
@@ -90,6 +97,9 @@ static struct knob knobs[] = {
 	KNOB(auto_failover, 0, 1, NULL),
 	KNOB(verify_memory, 0, 1, NULL),
 	KNOB(output_max_kb, KVM_FT_OUTPUT_KB_MIN, KVM_FT_OUTPUT_KB_MAX, NULL),
+	KNOB(delta_max_mb, KVM_FT_DELTA_MB_MIN, KVM_FT_DELTA_MB_MAX, NULL),
+	KNOB(epoch_min_us, 0, KVM_FT_EPOCH_US_MAX, epoch_bound_fits),
+	KNOB(epoch_max_us, 0, KVM_FT_EPOCH_US_MAX, epoch_bound_fits),
 };
 
 static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];

@@ -13,6 +13,9 @@ struct kvm_ft_defaults {
 	unsigned int auto_failover;
 	unsigned int verify_memory;
 	unsigned int output_max_kb;
+	unsigned int delta_max_mb;
+	unsigned int epoch_min_us;
+	unsigned int epoch_max_us;
 };
 
 extern struct kvm_ft_defaults kvm_ft_defaults;

@@ -33,6 +33,7 @@ struct kvm_ft_stats {
 	atomic64_t errors[KVM_FT_WIRE_E_MAX];	/* refusals, by kind */
 	atomic64_t pause_hist[KVM_FT_HIST_BUCKETS];
 	atomic64_t out_hold_hist[KVM_FT_HIST_BUCKETS];
+	atomic64_t epoch_hist[KVM_FT_HIST_BUCKETS];	/* from snapshot to snapshot */
 	/* Boot-time ns (ktime_get_boottime_ns()), 0 for never or down. */
 	atomic64_t commit_at;		/* the last epoch committed */
 	atomic64_t link_up_at;		/* the link to the peer came up */

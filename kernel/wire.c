@@ -19,6 +19,9 @@ unsigned int crc32c(unsigned int crc, const void *buf, unsigned long len);
 
 #define HDR_LEN		sizeof(struct kvm_ft_wire_hdr)
 #define CRC_OFF		12	/* offsetof(struct kvm_ft_wire_hdr, crc) */
+#define PAGE		KVM_FT_WIRE_PAGE_SIZE
+#define DELTA_HDR	sizeof(struct kvm_ft_wire_delta)
+#define RUN_HDR		4	/* __le16 offset, __le16 n */
 
 static __u32 get_le16(const __u8 *p)
 {
@@ -78,6 +81,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_INSECURE] = "one side has a key and the other none",
 	[KVM_FT_WIRE_E_BUSY]	 = "the backup is linked to another primary",
 	[KVM_FT_WIRE_E_HANDSHAKE] = "no handshake within its time bound",
+	[KVM_FT_WIRE_E_DELTA]	 = "a page's delta does not apply to the backup's copy",
 };
 
 const char *kvm_ft_wire_strerror(int err)
@@ -153,6 +157,66 @@ __u32 kvm_ft_wire_put_zero(void *p, __u32 count, const __u64 *gfns)
 	return kvm_ft_wire_put_pages(p, count, gfns) - count * KVM_FT_WIRE_PAGE_SIZE;
 }
 
+__u32 kvm_ft_wire_put_delta_hdr(void *p, __u32 count)
+{
+	kvm_ft_wire_put_le32(p, count);
+	kvm_ft_wire_put_le32((__u8 *)p + 4, 0);
+	return sizeof(struct kvm_ft_wire_pages);
+}
+
+/* Bytes @a and @b differ in the word at @i (8 bytes; no alignment assumed). */
+static int word_differs(const __u8 *a, const __u8 *b, __u32 i)
+{
+	return memcmp(a + i, b + i, 8) != 0;
+}
+
+/*
+ * Runs of changed bytes, found a word at a time and trimmed to the bytes
+ * that differ at either end: a run costs RUN_HDR bytes, so two runs apart
+ * by a whole equal word are cheaper than one over it.
+ */
+__u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out)
+{
+	const __u8 *a = base, *b = page;
+	__u32 len = 0, i = 0, start, end;
+	__u8 *o = out;
+
+	while (i < PAGE) {
+		while (i < PAGE && !word_differs(a, b, i))
+			i += 8;
+		if (i == PAGE)
+			break;
+		start = i;
+		while (i < PAGE && word_differs(a, b, i))
+			i += 8;
+		end = i;
+		while (a[start] == b[start])
+			start++;
+		while (a[end - 1] == b[end - 1])
+			end--;
+		if (len + RUN_HDR + (end - start) > KVM_FT_WIRE_DELTA_MAX)
+			return KVM_FT_WIRE_DELTA_MAX + 1;
+		o[len] = start;
+		o[len + 1] = start >> 8;
+		o[len + 2] = end - start;
+		o[len + 3] = (end - start) >> 8;
+		memcpy(o + len + RUN_HDR, b + start, end - start);
+		len += RUN_HDR + (end - start);
+	}
+	return len;
+}
+
+__u32 kvm_ft_wire_put_delta(void *p, __u64 gfn, __u32 base, __u32 crc, __u32 len)
+{
+	__u8 *e = p;
+
+	kvm_ft_wire_put_le64(e, gfn);
+	kvm_ft_wire_put_le32(e + 8, base);
+	kvm_ft_wire_put_le32(e + 12, crc);
+	kvm_ft_wire_put_le32(e + 16, len);
+	return DELTA_HDR + len;
+}
+
 __u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size)
 {
 	kvm_ft_wire_put_le32(p, index);
@@ -192,6 +256,10 @@ static int len_ok(__u8 type, __u32 len)
 	case KVM_FT_WIRE_ZERO:
 		return len > sizeof(struct kvm_ft_wire_pages) &&
 		       len <= sizeof(struct kvm_ft_wire_pages) + KVM_FT_WIRE_MAX_PAGES * 8;
+	case KVM_FT_WIRE_DELTA:
+		return len > sizeof(struct kvm_ft_wire_pages) &&
+		       len <= sizeof(struct kvm_ft_wire_pages) + KVM_FT_WIRE_MAX_PAGES *
+			      (DELTA_HDR + KVM_FT_WIRE_DELTA_MAX);
 	case KVM_FT_WIRE_VCPU:
 		return len > sizeof(struct kvm_ft_wire_vcpu) &&
 		       len <= sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE;
@@ -219,7 +287,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_MAGIC;
 	if (h[4] != KVM_FT_WIRE_VERSION)
 		return KVM_FT_WIRE_E_VERSION;
-	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_ZERO)
+	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_DELTA)
 		return KVM_FT_WIRE_E_TYPE;
 	if (get_le16(h + 6))
 		return KVM_FT_WIRE_E_RESERVED;
@@ -263,6 +331,82 @@ static int decode_pages(const __u8 *p, struct kvm_ft_wire_msg *m, __u32 data_len
 	return KVM_FT_WIRE_OK;
 }
 
+/* The runs of a DELTA page: in order, apart, each within the page, @len bytes in all. */
+static int runs_ok(const __u8 *r, __u32 len)
+{
+	__u32 pos = 0, end = 0, off, n;
+
+	while (pos < len) {
+		if (len - pos < RUN_HDR)
+			return 0;
+		off = get_le16(r + pos);
+		n = get_le16(r + pos + 2);
+		if (!n || off < end || off + n > PAGE || n > len - pos - RUN_HDR)
+			return 0;
+		end = off + n;
+		pos += RUN_HDR + n;
+	}
+	return 1;
+}
+
+/* DELTA: every page's header and runs, exactly m->len bytes in all. */
+static int decode_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
+{
+	__u32 count = get_le32(p), pos = sizeof(struct kvm_ft_wire_pages), i, len;
+
+	if (get_le32(p + 4))
+		return KVM_FT_WIRE_E_RESERVED;
+	if (!count || count > KVM_FT_WIRE_MAX_PAGES)
+		return KVM_FT_WIRE_E_LEN;
+	for (i = 0; i < count; i++) {
+		if (m->len - pos < DELTA_HDR)
+			return KVM_FT_WIRE_E_LEN;
+		len = get_le32(p + pos + 16);
+		if (len > KVM_FT_WIRE_DELTA_MAX || len > m->len - pos - DELTA_HDR ||
+		    !runs_ok(p + pos + DELTA_HDR, len))
+			return KVM_FT_WIRE_E_LEN;
+		pos += DELTA_HDR + len;
+	}
+	if (pos != m->len)
+		return KVM_FT_WIRE_E_LEN;
+	m->delta.count = count;
+	m->delta.pages = p + sizeof(struct kvm_ft_wire_pages);
+	return KVM_FT_WIRE_OK;
+}
+
+__u32 kvm_ft_wire_delta_get(const struct kvm_ft_wire_msg *m, __u32 pos,
+			    struct kvm_ft_wire_delta_page *d)
+{
+	const __u8 *e = m->delta.pages + pos;
+
+	d->gfn = get_le64(e);
+	d->base = get_le32(e + 8);
+	d->crc = get_le32(e + 12);
+	d->len = get_le32(e + 16);
+	d->runs = e + DELTA_HDR;
+	return pos + DELTA_HDR + d->len;
+}
+
+__u32 kvm_ft_wire_page_crc(const void *page)
+{
+	return ~crc32c(~0U, page, PAGE);
+}
+
+int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d)
+{
+	__u8 *to = page;
+	__u32 pos = 0, n;
+
+	if (kvm_ft_wire_page_crc(page) != d->base)
+		return KVM_FT_WIRE_E_DELTA;	/* not the page it was made against */
+	while (pos < d->len) {
+		n = get_le16(d->runs + pos + 2);
+		memcpy(to + get_le16(d->runs + pos), d->runs + pos + RUN_HDR, n);
+		pos += RUN_HDR + n;
+	}
+	return kvm_ft_wire_page_crc(page) == d->crc ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_DELTA;
+}
+
 static int decode_vcpu(const __u8 *p, struct kvm_ft_wire_msg *m)
 {
 	m->vcpu.index = get_le32(p);
@@ -295,6 +439,8 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
 		return decode_pages(p, m, KVM_FT_WIRE_PAGE_SIZE);
 	case KVM_FT_WIRE_ZERO:
 		return decode_pages(p, m, 0);
+	case KVM_FT_WIRE_DELTA:
+		return decode_delta(p, m);
 	case KVM_FT_WIRE_VCPU:
 		return decode_vcpu(p, m);
 	case KVM_FT_WIRE_DEVICE:
@@ -336,6 +482,23 @@ static int rx_pages(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		if (!rx->gfn_valid(rx->ctx, kvm_ft_wire_gfn(m, i)))
 			return KVM_FT_WIRE_E_GFN;
 	rx->pages += m->pages.count;
+	return KVM_FT_WIRE_OK;
+}
+
+/* Only from a primary that said it would, after the sync, to pages we have. */
+static int rx_delta(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
+{
+	struct kvm_ft_wire_delta_page d;
+	__u32 i, pos = 0;
+
+	if (!(rx->features & KVM_FT_WIRE_FEAT_DELTA) || m->epoch == 1)
+		return KVM_FT_WIRE_E_ORDER;
+	for (i = 0; i < m->delta.count; i++) {
+		pos = kvm_ft_wire_delta_get(m, pos, &d);
+		if (!rx->gfn_valid(rx->ctx, d.gfn))
+			return KVM_FT_WIRE_E_GFN;
+	}
+	rx->pages += m->delta.count;
 	return KVM_FT_WIRE_OK;
 }
 
@@ -396,6 +559,8 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		if (!(rx->features & KVM_FT_WIRE_FEAT_ZERO))
 			return KVM_FT_WIRE_E_ORDER;
 		return rx_pages(rx, m);
+	case KVM_FT_WIRE_DELTA:
+		return rx_delta(rx, m);
 	case KVM_FT_WIRE_VCPU:
 		if (m->vcpu.index >= rx->nr_vcpus)
 			return KVM_FT_WIRE_E_VCPU;

@@ -35,6 +35,10 @@ struct kvm_ft_wire_msg {
 			const __u8 *data;	/* count pages; ZERO: NULL */
 		} pages;
 		struct {
+			__u32 count;
+			const __u8 *pages;	/* the first struct kvm_ft_wire_delta */
+		} delta;
+		struct {
 			__u32 index, size;
 			const __u8 *state;
 		} vcpu;
@@ -89,6 +93,40 @@ __u32 kvm_ft_wire_put_hello(void *p, __u64 mem_pages, __u32 nr_vcpus, __u32 flag
 __u32 kvm_ft_wire_put_pages(void *p, __u32 count, const __u64 *gfns);
 __u32 kvm_ft_wire_put_zero(void *p, __u32 count, const __u64 *gfns);
 __u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size);
+
+/*
+ * DELTA.  Its payload: kvm_ft_wire_put_delta_hdr(), then per page the
+ * runs by which @page differs from @base, put by kvm_ft_wire_delta_runs()
+ * at the page's header + sizeof(struct kvm_ft_wire_delta) (room for
+ * KVM_FT_WIRE_DELTA_MAX bytes: it returns their length, or more than that
+ * when the page differs too much for a delta), and then that header
+ * before them, by kvm_ft_wire_put_delta() (which returns the page's whole
+ * length).  kvm_ft_wire_page_crc() gives @base and @crc.
+ */
+__u32 kvm_ft_wire_put_delta_hdr(void *p, __u32 count);
+__u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out);
+__u32 kvm_ft_wire_put_delta(void *p, __u64 gfn, __u32 base, __u32 crc, __u32 len);
+__u32 kvm_ft_wire_page_crc(const void *page);
+
+/* A page of a decoded DELTA frame. */
+struct kvm_ft_wire_delta_page {
+	__u64 gfn;
+	__u32 base, crc, len;
+	const __u8 *runs;
+};
+
+/*
+ * The page of decoded DELTA @m at @pos (0 for the first; then what the
+ * last call returned) into @d; the next page's @pos.
+ */
+__u32 kvm_ft_wire_delta_get(const struct kvm_ft_wire_msg *m, __u32 pos,
+			    struct kvm_ft_wire_delta_page *d);
+/*
+ * Apply @d to @page, the receiver's copy of it: E_DELTA if @page is not
+ * the page @d was made against (the runs are then not applied) or the
+ * result is not the page @d describes (@page is then garbage).
+ */
+int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d);
 __u32 kvm_ft_wire_put_end(void *p, __u64 nr_pages, __u32 nr_vcpus, __u32 device_len);
 __u32 kvm_ft_wire_put_verify(void *p, __u32 crc);
 

@@ -46,6 +46,8 @@
 #define MEM_PAGES	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + SLOT_PAGES)
 #define TEST_GFN	(VMM_TEST_GPA / VMM_PAGE_SIZE + 5)	/* the sync's page */
 #define STAGED_GFN	(TEST_GFN + 2)			/* epoch 2's */
+#define DELTA_GFN	(TEST_GFN + 1)			/* epoch 2's delta */
+#define DELTA_AT	100				/* where it writes 8 bytes */
 #define HOLE_GFN	(VMM_MAIN_SIZE / VMM_PAGE_SIZE + 1)	/* between the slots */
 #define HDR		sizeof(struct kvm_ft_wire_hdr)
 #define TAG		KVM_FT_WIRE_TAG_LEN
@@ -56,7 +58,8 @@ enum send_what {
 	SEND_GFN_BEYOND, SEND_VCPU_INDEX, SEND_TRUNCATED_EPOCH, SEND_GARBAGE,
 	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE, SEND_BAD_VERIFY,
 	SEND_WRONG_KEY, SEND_NO_KEY, SEND_FLIPPED, SEND_REPLAY, SEND_REORDER,
-	SEND_OLD_CONN, SEND_SECOND, SEND_SILENT, SEND_OLD_VERSION,
+	SEND_OLD_CONN, SEND_SECOND, SEND_SILENT, SEND_OLD_VERSION, SEND_DELTA,
+	SEND_BAD_DELTA,
 };
 
 FIXTURE(rx) {
@@ -108,12 +111,16 @@ VARIANT(unsupported_version_offered, 20, SEND_OLD_VERSION, "version", false, fal
 /* Both sides insecure, on purpose: the checksum guards each frame. */
 VARIANT(insecure_epoch_applied, 21, SEND_VALID_EPOCH, NULL, true, true, true);
 VARIANT(insecure_bad_checksum, 9, SEND_BAD_CRC, "checksum", true, false, true);
+/* A page as its difference from the backup's copy: applied with the epoch ... */
+VARIANT(delta_applied, 22, SEND_DELTA, NULL, true, true, false);
+/* ... unless the backup's copy is not the delta's base: the epoch refused. */
+VARIANT(delta_wrong_base, 23, SEND_BAD_DELTA, "delta", true, false, false);
 
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
 	"order", "epoch", "gfn", "vcpu", "totals", "truncated", "io", "silence",
 	"snapshot", "nomem", "verify", "layout", "machine", "auth", "key",
-	"insecure", "busy", "handshake",
+	"insecure", "busy", "handshake", "delta",
 };
 /* Every kind the kernel counts, in its order: ftnl prints them so. */
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == KVM_FT_WIRE_E_MAX - 1,
@@ -162,6 +169,26 @@ static size_t build_pages_of(uint64_t gfn, uint8_t pattern)
 static size_t build_pages(uint64_t gfn)
 {
 	return build_pages_of(gfn, PATTERN);
+}
+
+/*
+ * DELTA of epoch 2 for DELTA_GFN, a page of zeros on the backup: 8 bytes
+ * of PATTERN at DELTA_AT; made against a page of PATTERN instead if
+ * @wrong_base.
+ */
+static size_t build_delta(bool wrong_base)
+{
+	static uint8_t p[8 + sizeof(struct kvm_ft_wire_delta) + KVM_FT_WIRE_DELTA_MAX];
+	static uint8_t base[KVM_FT_WIRE_PAGE_SIZE], page[KVM_FT_WIRE_PAGE_SIZE];
+	uint32_t h = kvm_ft_wire_put_delta_hdr(p, 1), len;
+
+	memset(base, wrong_base ? PATTERN : 0, sizeof(base));
+	memcpy(page, base, sizeof(page));
+	memset(page + DELTA_AT, PATTERN, 8);
+	len = kvm_ft_wire_delta_runs(base, page, p + h + sizeof(struct kvm_ft_wire_delta));
+	len = kvm_ft_wire_put_delta(p + h, DELTA_GFN, kvm_ft_wire_page_crc(base),
+				    kvm_ft_wire_page_crc(page), len);
+	return build(KVM_FT_WIRE_DELTA, 2, p, h + len);
 }
 
 /* EPOCH_END of @epoch with @pages pages and nothing else. */
@@ -481,6 +508,15 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 		SEND(fd, m);				/* the later frame first */
 		ASSERT_EQ(0, send_all(fd, copy, n));
 		break;
+	case SEND_DELTA:
+		SEND(fd, build_delta(false));
+		SEND(fd, build_end_of(2, 2));
+		expect_ack(_metadata, fd, s, 2);
+		break;
+	case SEND_BAD_DELTA:
+		SEND(fd, build_delta(true));
+		SEND(fd, build_end_of(2, 2));
+		break;
 	case SEND_BAD_VERIFY:
 		/* No memory has this CRC-32C... as it is. */
 		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, kvm_ft_wire_put_verify(p, 0x12345678)));
@@ -589,7 +625,7 @@ FIXTURE_TEARDOWN(rx)
 TEST_F(rx, stream)
 {
 	bool applied = variant->applied, synced = variant->synced;
-	uint8_t *page, *staged;
+	uint8_t *page, *staged, *delta;
 	char want[512];
 	int i;
 
@@ -614,10 +650,19 @@ TEST_F(rx, stream)
 		ASSERT_EQ(synced ? PATTERN : 0, page[i]) TH_LOG("sync, byte %d", i);
 		ASSERT_EQ(applied ? PATTERN : 0, staged[i]) TH_LOG("epoch 2, byte %d", i);
 	}
+	delta = self->slot + 6 * VMM_PAGE_SIZE;
+	for (i = 0; i < VMM_PAGE_SIZE; i++) {
+		bool in_delta = variant->what == SEND_DELTA && i >= DELTA_AT && i < DELTA_AT + 8;
+
+		ASSERT_EQ(in_delta ? PATTERN : 0, delta[i]) TH_LOG("delta's page, byte %d", i);
+	}
 	for (i = 0; i < SLOT_PAGES * VMM_PAGE_SIZE; i++)
-		if (i / VMM_PAGE_SIZE != 5 && i / VMM_PAGE_SIZE != 7)
+		if (i / VMM_PAGE_SIZE < 5 || i / VMM_PAGE_SIZE > 7)
 			ASSERT_EQ(0, self->slot[i]) TH_LOG("byte %d written", i);
-	if (applied && variant->what != SEND_BAD_VERIFY) {
+	if (variant->what == SEND_DELTA) {
+		EXPECT_NE(NULL, strstr(self->out, "\"epochs\":2,\"pages\":3,")) TH_LOG("%s", self->out);
+		EXPECT_NE(NULL, strstr(self->out, "\"delta_pages\":1,")) TH_LOG("%s", self->out);
+	} else if (applied && variant->what != SEND_BAD_VERIFY) {
 		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":2,\"last_epoch\":2,\"epochs\":2,\"pages\":2,"))
 			TH_LOG("%s", self->out);
 	}

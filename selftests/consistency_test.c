@@ -10,7 +10,9 @@
  * backup's kernel applies the epoch, checksums its own memory, and only
  * then acknowledges it.  So every acknowledged epoch after the sync is one
  * commit point checked; a difference would end the link (error "verify",
- * which backup_test shows is caught).
+ * which backup_test shows is caught).  Pages written again after the
+ * sync go as deltas (delta_max_mb's default): each applied to the
+ * backup's copy, the checksums prove them right.
  *
  *   host a: VM "cons" (backup), counts verified epochs
  *   host b: VM "cons" (primary), guest writes patterns, verify_memory=1
@@ -177,6 +179,9 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 		EXPECT_EQ(epochs - 1, ftnl_last_counter("\"verified\":")) TH_LOG("%s", ftnl_last());
 		EXPECT_EQ(0, ftnl_last_counter("\"verify\":")) TH_LOG("%s", ftnl_last());
 		EXPECT_LT(0, ftnl_last_counter("\"zero_pages\":")) TH_LOG("%s", ftnl_last());
+		/* Pages written again came as deltas, each applied to its base. */
+		EXPECT_LT(0, ftnl_last_counter("\"delta_pages\":")) TH_LOG("%s", ftnl_last());
+		EXPECT_EQ(0, ftnl_last_counter("\"delta\":")) TH_LOG("%s", ftnl_last());
 		ASSERT_EQ(0, FTNL(self->out, "show", "cons"));
 		EXPECT_NE(NULL, strstr(self->out, "verified:")) TH_LOG("%s", self->out);
 		return;
@@ -196,6 +201,8 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 	EXPECT_LT(5 * 4, self->run.uc.args[0]) TH_LOG("each pattern more than 4 times");
 	/* Pages the guest cleared went as ZERO frames in the epochs after. */
 	EXPECT_LT(zero_synced, ftnl_counter("cons", "\"zero_pages\":")) TH_LOG("%s", ftnl_last());
+	/* The words the guest wrote on pages sent before went as deltas. */
+	EXPECT_LT(0, ftnl_counter("cons", "\"delta_pages\":")) TH_LOG("%s", ftnl_last());
 	/* The guest's last writes checked too, then a clean stop. */
 	epochs = ftnl_counter("cons", "\"epochs\":");
 	COUNTER_REACHES("\"epochs\":", epochs + 2);

@@ -32,7 +32,7 @@
 
 FIXTURE(gold) {
 	struct vm *p, *b;
-	char out[32768];
+	char out[65536];
 	char script[131072];	/* the transcript so far */
 	size_t len;
 	bool linked;		/* mask what a running link changes */
@@ -273,6 +273,7 @@ TEST_F(gold, prometheus_parses)
 		"assert fams['cuju_epochs'].type == 'counter', 'epochs type'\n"
 		"assert value('cuju_epochs', vm='gold-b')[0] >= 2, 'epochs'\n"
 		"assert fams['cuju_pause_seconds'].type == 'histogram', 'histogram'\n"
+		"assert value('cuju_epoch_length_seconds_count', vm='gold-p')[0] >= 1, 'epochs'\n"
 		"assert value('cuju_errors', vm='gold-p', kind='silence') == [0], 'errors'\n"
 		"assert value('cuju_commit_age_seconds', vm='gold-p')[0] < 60, 'age'\n"
 		"print('families', len(fams))\n";

@@ -17,7 +17,9 @@
  * the round trip of the replication link (b measures it with ping before
  * pairing); what is left over is the transfer of the epoch, the snapshot's
  * pause and the acknowledgement's scheduling.  Host b prints the engine's
- * own view: how long its packets were held (p50, p99).
+ * own view: how long its packets were held (p50, p99).  A third phase
+ * ("adapt") measures again with epochs that follow the output
+ * (epoch_min_us ADAPT_MIN_US): an epoch ends early when a reply waits.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -46,6 +48,7 @@
 #define STREAM_S	10
 #define WINDOW		(64 * STREAM_REC)
 #define SETTLE_EPOCHS	20
+#define ADAPT_MIN_US	1000
 
 struct figures {
 	double rtt_p50, rtt_p99;	/* ms */
@@ -68,6 +71,8 @@ FIXTURE_SETUP(nb)
 
 FIXTURE_TEARDOWN(nb)
 {
+	if (!self->client)
+		knob_set("epoch_min_us", 0);
 	guest_host_teardown(&self->h, VM);
 }
 
@@ -209,7 +214,7 @@ static bool note_for(int fd, const char *want, char *buf, size_t len, int wait_s
 
 static void client_side(struct __test_metadata *_metadata)
 {
-	struct figures off, on;
+	struct figures off, on, adapt;
 	unsigned int epoch_us = 0, link_us = 0;
 	double floor_ms, added;
 	char buf[64];
@@ -223,6 +228,9 @@ static void client_side(struct __test_metadata *_metadata)
 	ASSERT_EQ(2, sscanf(buf, "on %u %u", &epoch_us, &link_us)) TH_LOG("note '%s'", buf);
 	measure(_metadata, "on", &on);
 	flow_note(FLOW_B_IP, "done");
+	ASSERT_TRUE(note_for(note, "adapt", buf, sizeof(buf), WAIT_S)) TH_LOG("b never adapted");
+	measure(_metadata, "adapt", &adapt);
+	flow_note(FLOW_B_IP, "done");
 	close(note);
 
 	floor_ms = epoch_us / 2000.0 + link_us / 1000.0;
@@ -234,6 +242,12 @@ static void client_side(struct __test_metadata *_metadata)
 	printf("# ratios on/off: ping p50 %.2f, p99 %.2f; echo stream %.3f; source stream %.3f\n",
 	       on.rtt_p50 / off.rtt_p50, on.rtt_p99 / off.rtt_p99,
 	       on.echo_kib_s / off.echo_kib_s, on.source_kib_s / off.source_kib_s);
+	printf("# with epochs that follow output (epoch_min_us %d): ping +%.2f ms at p50 "
+	       "(floor: the link's round trip %.2f ms); ratios adapt/off: ping p50 %.2f, "
+	       "p99 %.2f; echo stream %.3f; source stream %.3f\n", ADAPT_MIN_US,
+	       adapt.rtt_p50 - off.rtt_p50, link_us / 1000.0, adapt.rtt_p50 / off.rtt_p50,
+	       adapt.rtt_p99 / off.rtt_p99, adapt.echo_kib_s / off.echo_kib_s,
+	       adapt.source_kib_s / off.source_kib_s);
 }
 
 /* The replication link's round trip, ms, from busybox ping's average. */
@@ -282,6 +296,13 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(nb) *se
 	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
 	printf("# the engine, FT on:\n%s", self->h.out);
 	EXPECT_LT(0, ftnl_counter(VM, "\"out_released\":")) TH_LOG("nothing held: %s", ftnl_last());
+	ASSERT_TRUE(knob_set("epoch_min_us", ADAPT_MIN_US));
+	while (flow_note_wait(note, line, sizeof(line), 0))
+		;
+	flow_note(FLOW_CLIENT_IP, "adapt");
+	ASSERT_TRUE(note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished adapt");
+	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
+	printf("# the engine, epochs following output:\n%s", self->h.out);
 	close(note);
 }
 

@@ -52,6 +52,11 @@
 #define FRAME_DATA	1000	/* bytes of UDP payload */
 #define BOUND_KB	64	/* output_max_kb during the cut */
 #define CUT_PORT	7979	/* b tells a to cut its link */
+#define ADAPT_PORT	"7930"	/* epochs that follow output */
+#define LONG_US		1000000	/* the VM's epoch length there: 1 s */
+#define SHORT_US	250000	/* an epoch ended this early ended for output */
+#define STRETCH_US	200000	/* epoch_max_us there ... */
+#define STRETCHED_US	150000	/* ... an epoch this long was stretched */
 
 FIXTURE(out) {
 	const char *role;
@@ -246,6 +251,8 @@ FIXTURE_TEARDOWN(out)
 	if (self->tap >= 0)
 		close(self->tap);	/* deletes the tap: the engine lets go of it */
 	knob_set("output_max_kb", KVM_FT_OUTPUT_KB_DEFAULT);
+	knob_set("epoch_min_us", 0);
+	knob_set("epoch_max_us", 0);
 	pair_teardown(&self->mon, VM);
 	IP(out, "link", "set", "eth0", "up");
 	vm_destroy(self->vm);
@@ -347,6 +354,82 @@ TEST_F_TIMEOUT(out, held_until_committed, 4 * WAIT_S)
 	held = ftnl_counter(VM, "\"out_held\":");
 	EXPECT_EQ(held, ftnl_last_counter("\"out_released\":")) TH_LOG("%s", ftnl_last());
 	printf("# %llu frames held in all, %llu dropped at %u KiB\n", held, dropped, BOUND_KB);
+}
+
+/*
+ * Epochs of the VM's epoch_hist (ftnl -j show) at most @short_us long
+ * (the upper end of their bucket), or at least @long_us (its lower end).
+ */
+static unsigned long long epochs_of(const char *json, unsigned long long short_us,
+				    unsigned long long long_us)
+{
+	const char *p = strstr(json, "\"epoch_hist\":[");
+	unsigned long long n = 0, c;
+	int i;
+
+	for (i = 0; p && i < KVM_FT_HIST_BUCKETS; i++) {
+		p = strpbrk(p, "[,");
+		if (!p || sscanf(p + 1, "%llu", &c) != 1)
+			return 0;
+		p++;
+		if ((short_us && kvm_ft_hist_lower(i + 1) <= short_us) ||
+		    (long_us && kvm_ft_hist_lower(i) >= long_us))
+			n += c;
+	}
+	return n;
+}
+
+/*
+ * Epochs that follow output (epoch_min_us, epoch_max_us): with the VM's
+ * epochs 1 s long, each frame the guest writes ends its epoch early once
+ * the link is idle, so that it comes out in far less than an epoch; and
+ * with nothing to send and nothing dirtied, epochs of 10 ms stretch
+ * towards epoch_max_us.  Told by the epochs' lengths (epoch_hist).
+ */
+TEST_F_TIMEOUT(out, epochs_follow_output, 2 * WAIT_S)
+{
+	unsigned long long early, stretched;
+	char us[16];
+
+
+	if (!strcmp(self->role, "a")) {
+		ASSERT_EQ(0, FTNL(self->out, "listen", VM, "0.0.0.0", ADAPT_PORT, TEST_KEY))
+			TH_LOG("%s", self->out);
+		EVENT(VM ": linked");
+		EVENT(VM ": peer lost (closed)");
+		return;
+	}
+	ASSERT_EQ(0, FTNL(self->out, "pair", VM, getenv("CUJU_PEER"), ADAPT_PORT, TEST_KEY))
+		TH_LOG("%s", self->out);
+	EVENT(VM ": linked");
+	EVENT(VM ": synced");
+	ASSERT_TRUE(ftnl_counter_reaches(VM, "\"cur_epoch\":", 2, WAIT_S)) TH_LOG("%s", ftnl_last());
+
+	/* Counted from here on: the 10 ms epochs so far are short too. */
+	snprintf(us, sizeof(us), "%d", LONG_US);
+	ASSERT_EQ(0, FTNL(self->out, "set", VM, "epoch-us", us)) TH_LOG("%s", self->out);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", VM));
+	early = epochs_of(self->out, SHORT_US, 0);
+	ASSERT_TRUE(knob_set("epoch_min_us", KVM_FT_EPOCH_US_MIN));
+	pass(_metadata, self, 20, 5000);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", VM));
+	early = epochs_of(self->out, SHORT_US, 0) - early;
+	EXPECT_LE(10, early) TH_LOG("%s", self->out);
+	ASSERT_TRUE(knob_set("epoch_min_us", 0));
+
+	/* And from here on: an epoch of 1 s may have come before the frames. */
+	stretched = epochs_of(self->out, 0, STRETCHED_US);
+	ASSERT_EQ(0, FTNL(self->out, "set", VM, "epoch-us", "10000")) TH_LOG("%s", self->out);
+	ASSERT_TRUE(knob_set("epoch_max_us", STRETCH_US));
+	sleep(3);
+	ASSERT_EQ(0, FTNL(self->out, "-j", "show", VM));
+	stretched = epochs_of(self->out, 0, STRETCHED_US) - stretched;
+	EXPECT_LE(5, stretched) TH_LOG("%s", self->out);
+	ASSERT_TRUE(knob_set("epoch_max_us", 0));
+	ASSERT_EQ(0, FTNL(self->out, "show", VM));
+	EXPECT_NE(NULL, strstr(self->out, "lengths:   of epochs, 50% ")) TH_LOG("%s", self->out);
+	printf("# %llu epochs ended early for output, %llu stretched\n", early, stretched);
+	EXPECT_EQ(0, FTNL(self->out, "stop", VM)) TH_LOG("%s", self->out);
 }
 
 TEST_HARNESS_MAIN

@@ -20,6 +20,8 @@
 #define EPOCH_US KNOB("epoch_us")
 #define FAILOVER KNOB("failover_timeout_ms")
 #define HEARTBEAT KNOB("heartbeat_ms")
+#define EPOCH_MIN KNOB("epoch_min_us")
+#define EPOCH_MAX KNOB("epoch_max_us")
 
 static const struct knob {
 	const char *path;
@@ -34,6 +36,12 @@ static const struct knob {
 	  KVM_FT_HEARTBEAT_MS_MAX },
 	{ KNOB("auto_failover"), 1, 0, 1 },
 	{ KNOB("verify_memory"), 0, 0, 1 },
+	{ KNOB("output_max_kb"), KVM_FT_OUTPUT_KB_DEFAULT, KVM_FT_OUTPUT_KB_MIN,
+	  KVM_FT_OUTPUT_KB_MAX },
+	{ KNOB("delta_max_mb"), KVM_FT_DELTA_MB_DEFAULT, KVM_FT_DELTA_MB_MIN,
+	  KVM_FT_DELTA_MB_MAX },
+	{ EPOCH_MIN, 0, 0, KVM_FT_EPOCH_US_MAX },
+	{ EPOCH_MAX, 0, 0, KVM_FT_EPOCH_US_MAX },
 };
 
 #define NR_KNOBS ARRAY_SIZE(knobs)
@@ -202,6 +210,21 @@ TEST_F(knobs, heartbeat_stays_below_failover_timeout)
 	EXPECT_EQ(1000, knob_read(_metadata, FAILOVER));
 	ASSERT_EQ(0, knob_set(FAILOVER, 1001));
 	ASSERT_EQ(0, knob_set(HEARTBEAT, 1000));
+}
+
+/* The bounds of epochs that follow output: off (0), or an epoch length. */
+TEST_F(knobs, epoch_bounds_off_or_an_epoch)
+{
+	const char *const bounds[] = { EPOCH_MIN, EPOCH_MAX };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, knob_set(bounds[i], KVM_FT_EPOCH_US_MIN)) TH_LOG("%s", bounds[i]);
+		EXPECT_EQ(EINVAL, knob_set(bounds[i], 1)) TH_LOG("%s", bounds[i]);
+		EXPECT_EQ(EINVAL, knob_set(bounds[i], KVM_FT_EPOCH_US_MIN - 1)) TH_LOG("%s", bounds[i]);
+		EXPECT_EQ(KVM_FT_EPOCH_US_MIN, knob_read(_metadata, bounds[i]));
+		ASSERT_EQ(0, knob_set(bounds[i], 0)) TH_LOG("%s", bounds[i]);
+	}
 }
 
 TEST_F(knobs, unprivileged_write_refused)

@@ -59,6 +59,25 @@ static __u32 zero(__u8 *p, __u32 count, __u64 gfn0)
 	return kvm_ft_wire_put_zero(p, count, gfns);
 }
 
+/*
+ * A DELTA payload of one page, @gfn: @base with bytes 100..107 and 3000
+ * set to @v (two runs).  The page it makes into @after, if not NULL.
+ */
+static __u32 delta1(__u8 *p, __u64 gfn, const __u8 *base, __u8 v, __u8 *after)
+{
+	__u8 page[KVM_FT_WIRE_PAGE_SIZE];
+	__u32 len, h = kvm_ft_wire_put_delta_hdr(p, 1);
+
+	memcpy(page, base, sizeof(page));
+	memset(page + 100, v, 8);
+	page[3000] = v;
+	len = kvm_ft_wire_delta_runs(base, page, p + h + sizeof(struct kvm_ft_wire_delta));
+	if (after)
+		memcpy(after, page, sizeof(page));
+	return h + kvm_ft_wire_put_delta(p + h, gfn, kvm_ft_wire_page_crc(base),
+					 kvm_ft_wire_page_crc(page), len);
+}
+
 static __u32 vcpu(__u8 *p, __u32 index, __u32 size)
 {
 	kvm_ft_wire_put_le32(p, index);
@@ -308,7 +327,7 @@ TEST(header_refused)
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[5] = 0;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
-	frame[5] = KVM_FT_WIRE_ZERO + 1;
+	frame[5] = KVM_FT_WIRE_DELTA + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[7] = 1;
@@ -330,6 +349,9 @@ TEST(lengths_refused)
 		{ KVM_FT_WIRE_EPOCH_END, 17 },
 		{ KVM_FT_WIRE_ZERO, 8 },
 		{ KVM_FT_WIRE_ZERO, 8 + (KVM_FT_WIRE_MAX_PAGES + 1) * 8 },
+		{ KVM_FT_WIRE_DELTA, 8 },
+		{ KVM_FT_WIRE_DELTA, 8 + KVM_FT_WIRE_MAX_PAGES *
+				     (sizeof(struct kvm_ft_wire_delta) + KVM_FT_WIRE_DELTA_MAX) + 1 },
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -369,11 +391,12 @@ TEST(replies_from_a_backup)
 {
 	static const __u8 types[] = {
 		KVM_FT_WIRE_HELLO, KVM_FT_WIRE_PAGES, KVM_FT_WIRE_VCPU, KVM_FT_WIRE_DEVICE,
-		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY, KVM_FT_WIRE_ZERO,
+		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY, KVM_FT_WIRE_ZERO, KVM_FT_WIRE_DELTA,
 	};
 	static const __u32 lens[] = {
 		sizeof(struct kvm_ft_wire_hello), 8 + 8 + KVM_FT_WIRE_PAGE_SIZE, 8 + 16, 1,
 		sizeof(struct kvm_ft_wire_epoch_end), sizeof(struct kvm_ft_wire_verify), 8 + 8,
+		8 + sizeof(struct kvm_ft_wire_delta),
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -394,6 +417,126 @@ TEST(replies_from_a_backup)
 		EXPECT_EQ(KVM_FT_WIRE_E_ORDER, kvm_ft_wire_decode_reply(frame, 0, &m))
 			TH_LOG("type %u", types[i]);
 	}
+}
+
+/* ---- DELTA ------------------------------------------------------------ */
+
+static __u8 base_page[KVM_FT_WIRE_PAGE_SIZE], page_after[KVM_FT_WIRE_PAGE_SIZE];
+
+static void some_page(__u8 *page, __u8 seed)
+{
+	__u32 i;
+
+	for (i = 0; i < KVM_FT_WIRE_PAGE_SIZE; i++)
+		page[i] = seed + i * 7 + (i >> 5);
+}
+
+/* A delta round-trips: decoded, counted as a page, applied to its base only. */
+TEST_F(rx, delta_applies_to_its_base_only)
+{
+	struct kvm_ft_wire_delta_page d;
+	__u8 copy[KVM_FT_WIRE_PAGE_SIZE];
+
+	some_page(base_page, 3);
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_DELTA, 1, pl, delta1(pl, 5, base_page, 0xee, page_after));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&self->rx, &self->m)) TH_LOG("not in the sync");
+	build(KVM_FT_WIRE_EPOCH_END, 1, pl, end(pl, 0, 0, 0));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 2, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_DELTA, 2, pl, delta1(pl, 5, base_page, 0xee, page_after));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	ASSERT_EQ(1, self->m.delta.count);
+	EXPECT_EQ(self->m.len - 8, kvm_ft_wire_delta_get(&self->m, 0, &d));
+	EXPECT_EQ(5, d.gfn);
+	EXPECT_EQ(2 * 4 + 8 + 1, d.len) TH_LOG("two runs: 8 bytes at 100, 1 at 3000");
+	memcpy(copy, base_page, sizeof(copy));
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_delta_apply(copy, &d));
+	EXPECT_EQ(0, memcmp(copy, page_after, sizeof(copy)));
+	/* Applied again: its base is gone. */
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_delta_apply(copy, &d));
+	EXPECT_EQ(0, memcmp(copy, page_after, sizeof(copy))) TH_LOG("refused, left alone");
+	/* A base one bit off. */
+	memcpy(copy, base_page, sizeof(copy));
+	copy[4095] ^= 0x10;
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_delta_apply(copy, &d));
+	build(KVM_FT_WIRE_DELTA, 2, pl, delta1(pl, 1024, base_page, 1, NULL));
+	EXPECT_EQ(KVM_FT_WIRE_E_GFN, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_END, 2, pl, end(pl, 1, 0, 0));
+	EXPECT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m)) TH_LOG("deltas count as pages");
+}
+
+/* Unchanged: no runs; changed all over: more than a delta may carry. */
+TEST(delta_runs_bounded)
+{
+	__u8 out[KVM_FT_WIRE_DELTA_MAX + 64], other[KVM_FT_WIRE_PAGE_SIZE];
+	__u32 i;
+
+	some_page(base_page, 9);
+	EXPECT_EQ(0, kvm_ft_wire_delta_runs(base_page, base_page, out));
+	some_page(other, 10);
+	EXPECT_LT(KVM_FT_WIRE_DELTA_MAX, kvm_ft_wire_delta_runs(base_page, other, out));
+	/* One byte in every other word: many runs of one byte, 5 bytes each. */
+	memcpy(other, base_page, sizeof(other));
+	for (i = 0; i < 200; i++)
+		other[i * 16 + 3] ^= 0xff;
+	EXPECT_EQ(200 * 5, kvm_ft_wire_delta_runs(base_page, other, out));
+	/* The first and last bytes of the page. */
+	memcpy(other, base_page, sizeof(other));
+	other[0] ^= 1;
+	other[4095] ^= 1;
+	EXPECT_EQ(2 * 5, kvm_ft_wire_delta_runs(base_page, other, out));
+}
+
+/* Runs out of order, overlapping, past the page, or longer than the page's length: refused. */
+TEST(delta_malformed_refused)
+{
+	static const struct { __u16 off, n; } bad[][2] = {
+		{ { 100, 8 }, { 50, 1 } },		/* out of order */
+		{ { 100, 8 }, { 104, 1 } },		/* overlapping */
+		{ { 4090, 8 }, { 0, 0 } },		/* past the page */
+		{ { 100, 0 }, { 0, 0 } },		/* empty run */
+	};
+	struct kvm_ft_wire_msg m;
+	__u32 i, h, len, r;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		h = kvm_ft_wire_put_delta_hdr(pl, 1);
+		len = 0;
+		for (r = 0; r < 2 && (r == 0 || bad[i][r].n); r++) {
+			__u8 *run = pl + h + sizeof(struct kvm_ft_wire_delta) + len;
+
+			run[0] = bad[i][r].off;
+			run[1] = bad[i][r].off >> 8;
+			run[2] = bad[i][r].n;
+			run[3] = bad[i][r].n >> 8;
+			memset(run + 4, 0x5a, bad[i][r].n);
+			len += 4 + bad[i][r].n;
+		}
+		build(KVM_FT_WIRE_DELTA, 2, pl, h + kvm_ft_wire_put_delta(pl + h, 1, 0, 0, len));
+		EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m)) TH_LOG("case %u", i);
+	}
+	/* A page's length past the frame's end, or short of it. */
+	some_page(base_page, 1);
+	len = delta1(pl, 1, base_page, 2, NULL);
+	build(KVM_FT_WIRE_DELTA, 2, pl, len);
+	ASSERT_EQ(KVM_FT_WIRE_OK, decode(&m));
+	build(KVM_FT_WIRE_DELTA, 2, pl, len - 1);
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	memset(pl + len, 0, 4);
+	build(KVM_FT_WIRE_DELTA, 2, pl, len + 4);
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	/* Says two pages, has one. */
+	kvm_ft_wire_put_le32(pl, 2);
+	build(KVM_FT_WIRE_DELTA, 2, pl, len);
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	/* Runs longer than a delta may be. */
+	h = kvm_ft_wire_put_delta_hdr(pl, 1);
+	build(KVM_FT_WIRE_DELTA, 2, pl, h + kvm_ft_wire_put_delta(pl + h, 1, 0, 0,
+								  KVM_FT_WIRE_DELTA_MAX + 1));
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
 }
 
 TEST(every_flipped_bit_refused)
@@ -449,6 +592,23 @@ TEST(zero_only_if_both_speak_it)
 
 	ASSERT_EQ(KVM_FT_WIRE_OK, in_epoch_with(&rx, KVM_FT_WIRE_FEAT_VERIFY));
 	build(KVM_FT_WIRE_ZERO, 1, pl, zero(pl, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
+	EXPECT_EQ(0, rx.pages);
+}
+
+/* A backup that did not say it takes DELTA frames refuses them. */
+TEST(delta_only_if_both_speak_it)
+{
+	struct kvm_ft_wire_rx rx;
+	struct kvm_ft_wire_msg m;
+
+	ASSERT_EQ(KVM_FT_WIRE_OK, in_epoch_with(&rx, KVM_FT_WIRE_FEAT_ZERO | KVM_FT_WIRE_FEAT_VERIFY));
+	build(KVM_FT_WIRE_EPOCH_END, 1, pl, end(pl, 0, 0, 0));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 2, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&rx, &m));
+	some_page(base_page, 4);
+	build(KVM_FT_WIRE_DELTA, 2, pl, delta1(pl, 1, base_page, 2, NULL));
 	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
 	EXPECT_EQ(0, rx.pages);
 }

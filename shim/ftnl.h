@@ -55,6 +55,7 @@ struct vm_info {
 	uint64_t stat[KVM_FT_STAT_MAX + 1];	/* by enum kvm_ft_stat */
 	uint64_t errors[KVM_FT_WIRE_E_MAX];
 	uint64_t pause_hist[KVM_FT_HIST_BUCKETS], out_hold_hist[KVM_FT_HIST_BUCKETS];
+	uint64_t epoch_hist[KVM_FT_HIST_BUCKETS];
 	uint32_t out_devs[OUT_DEVS_MAX];	/* ifindex of each tap held on, in order; 0 ends */
 	int64_t commit_age_ms, link_age_ms;	/* -1: not known */
 	bool keyed, insecure;

@@ -199,10 +199,13 @@ static void show_primary(const struct vm_info *vm)
 		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)), c);
 	else
 		printf("  paused:    never yet\n");
-	printf("  sent:      %s, %" PRIu64 " page%s (%" PRIu64 " all zero); %" PRIu64
-	       " epoch%s in flight, %" PRIu64 " stall%s\n",
+	if (hist_quantile(a, sizeof(a), vm->epoch_hist, 0.5) &&
+	    hist_quantile(b, sizeof(b), vm->epoch_hist, 0.99))
+		printf("  lengths:   of epochs, 50%% %s, 99%% %s\n", a, b);
+	printf("  sent:      %s, %" PRIu64 " page%s (%" PRIu64 " all zero, %" PRIu64
+	       " as deltas); %" PRIu64 " epoch%s in flight, %" PRIu64 " stall%s\n",
 	       size_str(a, sizeof(a), S(vm, BYTES_TX)), S(vm, PAGES), plural(S(vm, PAGES)),
-	       S(vm, ZERO_PAGES), S(vm, INFLIGHT), plural(S(vm, INFLIGHT)), S(vm, STALLS),
+	       S(vm, ZERO_PAGES), S(vm, DELTA_PAGES), S(vm, INFLIGHT), plural(S(vm, INFLIGHT)), S(vm, STALLS),
 	       plural(S(vm, STALLS)));
 	printf("  devices:   last state %s; %" PRIu64 " epoch%s late, %" PRIu64
 	       " not taken (a vCPU not held)\n", size_str(a, sizeof(a), S(vm, DEVICE_LEN)),
@@ -263,9 +266,10 @@ void print_show(const struct vm_info *vm, bool first)
 		show_primary(vm);
 		show_output(vm);
 	} else {
-		printf("  received:  %s, %" PRIu64 " page%s (%" PRIu64 " all zero); %" PRIu64
-		       " heartbeat%s\n", size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES),
-		       plural(S(vm, PAGES)), S(vm, ZERO_PAGES), S(vm, HEARTBEATS),
+		printf("  received:  %s, %" PRIu64 " page%s (%" PRIu64 " all zero, %" PRIu64
+		       " as deltas); %" PRIu64 " heartbeat%s\n",
+		       size_str(a, sizeof(a), S(vm, BYTES_RX)), S(vm, PAGES),
+		       plural(S(vm, PAGES)), S(vm, ZERO_PAGES), S(vm, DELTA_PAGES), S(vm, HEARTBEATS),
 		       plural(S(vm, HEARTBEATS)));
 		if (S(vm, CHECKPOINT))
 			printf("  resume:    from epoch %" PRIu64 " (what a failover now starts from)\n",
@@ -384,6 +388,7 @@ void print_json(const struct vm_info *vm, bool first)
 	putchar('}');
 	json_hist("pause_hist", vm->pause_hist);
 	json_hist("out_hold_hist", vm->out_hold_hist);
+	json_hist("epoch_hist", vm->epoch_hist);
 	json_devs(vm);
 	putchar('}');
 }

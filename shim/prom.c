@@ -183,4 +183,7 @@ void print_prom(const struct vm_info *vms, int n)
 		  offsetof(struct vm_info, pause_hist), KVM_FT_STAT_PAUSE_TOTAL_NS);
 	prom_hist(vms, n, "output_hold_seconds", "how long each packet of output was held",
 		  offsetof(struct vm_info, out_hold_hist), 0);
+	prom_hist(vms, n, "epoch_length_seconds",
+		  "how long each epoch was, snapshot to snapshot (primary)",
+		  offsetof(struct vm_info, epoch_hist), 0);
 }

@@ -52,6 +52,7 @@ static const struct {
 	[KVM_FT_WIRE_E_INSECURE] = { "insecure", "one side keyed, the other insecure" },
 	[KVM_FT_WIRE_E_BUSY] = { "busy", "the backup serves another primary" },
 	[KVM_FT_WIRE_E_HANDSHAKE] = { "handshake", "handshake failed or timed out" },
+	[KVM_FT_WIRE_E_DELTA] = { "delta", "a delta did not fit the backup's page" },
 };
 
 const char *error_name(uint32_t kind)
@@ -196,6 +197,7 @@ static struct nla_policy policy[KVM_FT_A_MAX + 1] = {
 	[KVM_FT_A_VM_STATS] = { .type = NLA_NESTED },
 	[KVM_FT_A_VM_PAUSE_HIST] = { .type = NLA_NESTED },
 	[KVM_FT_A_VM_OUT_HOLD_HIST] = { .type = NLA_NESTED },
+	[KVM_FT_A_VM_EPOCH_HIST] = { .type = NLA_NESTED },
 	[KVM_FT_A_EVENT] = { .type = NLA_U32 },
 	[KVM_FT_A_EVENT_REASON] = { .type = NLA_U32 },
 	[KVM_FT_A_EVENT_EPOCH] = { .type = NLA_U64 },
@@ -237,6 +239,7 @@ int vm_parse(struct nl_msg *msg, struct vm_info *vm)
 		parse_stats(a[KVM_FT_A_VM_STATS], vm);
 	parse_hist(a[KVM_FT_A_VM_PAUSE_HIST], vm->pause_hist);
 	parse_hist(a[KVM_FT_A_VM_OUT_HOLD_HIST], vm->out_hold_hist);
+	parse_hist(a[KVM_FT_A_VM_EPOCH_HIST], vm->epoch_hist);
 	parse_repeated(msg, vm);
 	vm->commit_age_ms = a[KVM_FT_A_VM_COMMIT_AGE_MS] ?
 			    (int64_t)nla_get_u64(a[KVM_FT_A_VM_COMMIT_AGE_MS]) : -1;

@@ -112,6 +112,34 @@ static void vcpu_state(const uint8_t *p, uint32_t len)
 		abort();	/* decoded to something else than was sent */
 }
 
+/*
+ * A DELTA's pages, each applied as a backup would, to a page whose
+ * checksum is its base (else it is refused unapplied): every run stays
+ * in the page, and a page it made has the checksum it said.
+ */
+static void delta_pages(const struct kvm_ft_wire_msg *m)
+{
+	static uint8_t page[KVM_FT_WIRE_PAGE_SIZE], before[KVM_FT_WIRE_PAGE_SIZE];
+	struct kvm_ft_wire_delta_page d;
+	__u32 i, pos = 0;
+	int err;
+
+	for (i = 0; i < m->delta.count; i++) {
+		pos = kvm_ft_wire_delta_get(m, pos, &d);
+		if (!gfn_valid(NULL, d.gfn))
+			abort();
+		memset(page, (uint8_t)d.gfn, sizeof(page));
+		memcpy(before, page, sizeof(page));
+		err = kvm_ft_wire_delta_apply(page, &d);
+		if (err == KVM_FT_WIRE_OK && kvm_ft_wire_page_crc(page) != d.crc)
+			abort();
+		if (err && kvm_ft_wire_page_crc(before) != d.base && memcmp(page, before, sizeof(page)))
+			abort();	/* refused for its base, yet written */
+	}
+	if (pos != m->len - sizeof(struct kvm_ft_wire_pages))
+		abort();		/* the pages did not cover the frame */
+}
+
 /* What a backup does with a primary's frames. */
 static void backup_rx(const uint8_t *data, size_t size, int valid, int sealed, int device)
 {
@@ -146,6 +174,8 @@ static void backup_rx(const uint8_t *data, size_t size, int valid, int sealed, i
 						abort();	/* a frame outside memory */
 			if (m.type == KVM_FT_WIRE_VCPU)
 				vcpu_state(m.vcpu.state, m.vcpu.size);
+			if (m.type == KVM_FT_WIRE_DELTA)
+				delta_pages(&m);
 		}
 		free(payload);
 		if (!ok)

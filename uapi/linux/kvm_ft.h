@@ -219,6 +219,12 @@
  *   ZERO         struct kvm_ft_wire_pages, count x __le64 guest frame numbers
  *                of pages all zero (no data), only if both speak
  *                KVM_FT_WIRE_FEAT_ZERO; they count as pages in EPOCH_END
+ *   DELTA        struct kvm_ft_wire_pages, then count x (struct
+ *                kvm_ft_wire_delta, then its len bytes of runs: __le16
+ *                offset, __le16 n, n bytes): pages as their differences
+ *                from the backup's copy, checked against it before and
+ *                after, only if both speak KVM_FT_WIRE_FEAT_DELTA and not
+ *                in the sync (epoch 1); they count as pages in EPOCH_END
  *   VCPU         struct kvm_ft_wire_vcpu, then size bytes of vCPU state
  *   DEVICE       the VMM's device-state blob, opaque to the kernel
  *   EPOCH_END    struct kvm_ft_wire_epoch_end: totals to check the epoch by
@@ -235,6 +241,13 @@
 #define KVM_FT_EPOCH_US_DEFAULT		10000U		/* 10 ms */
 #define KVM_FT_EPOCH_US_MIN		1000U		/* 1 ms */
 #define KVM_FT_EPOCH_US_MAX		2000000U	/* 2 s */
+/*
+ * Epochs that follow output (0: off): one ends early, once at least
+ * epoch_min_us old, when the guest's output waits for it and no epoch is
+ * in flight; and stretches, up to epoch_max_us, when nothing waits and the
+ * last one carried at most KVM_FT_EPOCH_STRETCH_PAGES pages.
+ */
+#define KVM_FT_EPOCH_STRETCH_PAGES	64U
 
 #define KVM_FT_INFLIGHT_DEFAULT		2U
 #define KVM_FT_INFLIGHT_MIN		1U
@@ -252,13 +265,19 @@
 #define KVM_FT_OUTPUT_KB_MIN		64U
 #define KVM_FT_OUTPUT_KB_MAX		1048576U	/* 1 GiB */
 
+/* The primary's copies of pages last sent, per VM, to send deltas against. */
+#define KVM_FT_DELTA_MB_DEFAULT	64U
+#define KVM_FT_DELTA_MB_MIN		0U		/* no deltas */
+#define KVM_FT_DELTA_MB_MAX		65536U		/* 64 GiB */
+
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
 #define KVM_FT_NAME_LEN			32	/* with the NUL; [A-Za-z0-9._-] */
 
 /*
- * The histograms' buckets (VM_PAUSE_HIST, VM_OUT_HOLD_HIST), log-linear:
+ * The histograms' buckets (VM_PAUSE_HIST, VM_OUT_HOLD_HIST,
+ * VM_EPOCH_HIST), log-linear:
  * one a microsecond below 4 us, then four to each power of two, each a
  * quarter of it wide, so that a quantile read as a bucket's upper end is
  * at most 25% (and one microsecond) above the true one.  Bucket i counts
@@ -436,6 +455,7 @@ enum kvm_ft_attr {
 	KVM_FT_A_VM_OUT_DEV,		/* u32, multi-attr: ifindex held on */
 	KVM_FT_A_VM_COMMIT_AGE_MS,	/* u64 */
 	KVM_FT_A_VM_LINK_AGE_MS,	/* u64 */
+	KVM_FT_A_VM_EPOCH_HIST,		/* nest: enum kvm_ft_hist_attr */
 	__KVM_FT_A_MAX
 };
 #define KVM_FT_A_MAX (__KVM_FT_A_MAX - 1)
@@ -495,6 +515,8 @@ enum kvm_ft_hist_attr {
 #define KVM_FT_WIRE_VCPU_MAX		10560U		/* what v2's encoding of a
 							 * vCPU's state takes, at most */
 #define KVM_FT_WIRE_MAX_DEVICE		(16U << 20)
+#define KVM_FT_WIRE_DELTA_MAX		2048U		/* bytes of runs per page:
+							 * a larger delta goes whole */
 
 /* Why a receiver refused a stream; each kind is counted (VM_ERROR). */
 enum kvm_ft_wire_err {
@@ -524,6 +546,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_INSECURE,	/* one side has a key, the other none */
 	KVM_FT_WIRE_E_BUSY,	/* the backup is linked to another primary */
 	KVM_FT_WIRE_E_HANDSHAKE,/* no handshake within its time bound */
+	KVM_FT_WIRE_E_DELTA,	/* a DELTA's base is not the backup's page */
 	KVM_FT_WIRE_E_MAX
 };
 
@@ -541,6 +564,7 @@ enum kvm_ft_wire_type {
 	KVM_FT_WIRE_REPLY	= 0x0b,
 	KVM_FT_WIRE_CONFIRM	= 0x0c,
 	KVM_FT_WIRE_ZERO	= 0x0d,	/* pages all zero: their numbers only */
+	KVM_FT_WIRE_DELTA	= 0x0e,	/* pages as differences from the backup's */
 };
 
 struct kvm_ft_wire_hdr {
@@ -556,7 +580,9 @@ struct kvm_ft_wire_hdr {
 /* The features a side speaks (INIT, REPLY): the pair uses those both do. */
 #define KVM_FT_WIRE_FEAT_VERIFY		(1U << 0)	/* VERIFY frames */
 #define KVM_FT_WIRE_FEAT_ZERO		(1U << 1)	/* ZERO frames */
-#define KVM_FT_WIRE_FEAT_ALL		(KVM_FT_WIRE_FEAT_VERIFY | KVM_FT_WIRE_FEAT_ZERO)
+#define KVM_FT_WIRE_FEAT_DELTA		(1U << 2)	/* DELTA frames */
+#define KVM_FT_WIRE_FEAT_ALL		(KVM_FT_WIRE_FEAT_VERIFY | KVM_FT_WIRE_FEAT_ZERO | \
+					 KVM_FT_WIRE_FEAT_DELTA)
 
 /* INIT and REPLY's flags. */
 #define KVM_FT_WIRE_HS_F_KEYED		(1U << 0)	/* this side has a key */
@@ -607,6 +633,20 @@ struct kvm_ft_wire_pages {
 	__le32 count;		/* 1..KVM_FT_WIRE_MAX_PAGES */
 	__le32 reserved;	/* 0 */
 	/* __le64 gfn[count]; PAGES: __u8 data[count][KVM_FT_WIRE_PAGE_SIZE]; */
+} __attribute__((packed));
+
+/*
+ * A page of a DELTA frame: the backup's copy must have CRC-32C @base; its
+ * @len bytes of runs (each __le16 offset, __le16 n, then n bytes to put
+ * there; in increasing order, apart, within the page) make the page
+ * whose CRC-32C is @crc.  A delta that does not apply to the backup's
+ * copy is refused (KVM_FT_WIRE_E_DELTA), never applied.
+ */
+struct kvm_ft_wire_delta {
+	__le64 gfn;
+	__le32 base;		/* CRC-32C of the page the backup must hold */
+	__le32 crc;		/* CRC-32C of the page the runs make of it */
+	__le32 len;		/* 0..KVM_FT_WIRE_DELTA_MAX bytes of runs follow */
 } __attribute__((packed));
 
 struct kvm_ft_wire_vcpu {

@@ -60,6 +60,8 @@
 	X(CHECKPOINT, checkpoint, "epoch", GAUGE, BACKUP, \
 	  "the epoch a failover now would resume from (0: no checkpoint)") \
 	X(ZERO_PAGES, zero_pages, "pages", COUNTER, BOTH, \
-	  "of pages, those all zero: sent as their numbers only (primary), or cleared (backup)")
+	  "of pages, those all zero: sent as their numbers only (primary), or cleared (backup)") \
+	X(DELTA_PAGES, delta_pages, "pages", COUNTER, BOTH, \
+	  "of pages, those sent as their differences from the backup's copy (primary), or applied so (backup)")
 
 #endif
