@@ -201,17 +201,6 @@ static void measure(struct __test_metadata *_metadata, const char *phase, struct
 	fflush(stdout);
 }
 
-/* Wait for a note that starts with @want; its text into @buf. */
-static bool note_for(int fd, const char *want, char *buf, size_t len, int wait_s)
-{
-	time_t deadline = time(NULL) + wait_s;
-
-	while (time(NULL) < deadline)
-		if (flow_note_wait(fd, buf, len, 1) && !strncmp(buf, want, strlen(want)))
-			return true;
-	return false;
-}
-
 static void client_side(struct __test_metadata *_metadata)
 {
 	struct figures off, on, adapt;
@@ -221,14 +210,14 @@ static void client_side(struct __test_metadata *_metadata)
 	int note = flow_note_socket();
 
 	ASSERT_LE(0, note) TH_LOG("cannot bind UDP %d", FLOW_NOTE_PORT);
-	ASSERT_TRUE(note_for(note, "off", buf, sizeof(buf), WAIT_S)) TH_LOG("no word from b");
+	ASSERT_TRUE(flow_note_for(note, "off", buf, sizeof(buf), WAIT_S)) TH_LOG("no word from b");
 	measure(_metadata, "off", &off);
 	flow_note(FLOW_B_IP, "done");
-	ASSERT_TRUE(note_for(note, "on ", buf, sizeof(buf), WAIT_S)) TH_LOG("b never paired");
+	ASSERT_TRUE(flow_note_for(note, "on ", buf, sizeof(buf), WAIT_S)) TH_LOG("b never paired");
 	ASSERT_EQ(2, sscanf(buf, "on %u %u", &epoch_us, &link_us)) TH_LOG("note '%s'", buf);
 	measure(_metadata, "on", &on);
 	flow_note(FLOW_B_IP, "done");
-	ASSERT_TRUE(note_for(note, "adapt", buf, sizeof(buf), WAIT_S)) TH_LOG("b never adapted");
+	ASSERT_TRUE(flow_note_for(note, "adapt", buf, sizeof(buf), WAIT_S)) TH_LOG("b never adapted");
 	measure(_metadata, "adapt", &adapt);
 	flow_note(FLOW_B_IP, "done");
 	close(note);
@@ -277,7 +266,7 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(nb) *se
 	link_us = link_rtt_us(self->h.peer);
 	ASSERT_LT(0, link_us) TH_LOG("no ping to %s", self->h.peer);
 	flow_note(FLOW_CLIENT_IP, "off");
-	ASSERT_TRUE(note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished off");
+	ASSERT_TRUE(flow_note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished off");
 	EXPECT_EQ(0, ftnl_counter(VM, "\"out_held\":")) TH_LOG("held unprotected: %s", ftnl_last());
 
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
@@ -289,18 +278,16 @@ static void primary_side(struct __test_metadata *_metadata, FIXTURE_DATA(nb) *se
 	snprintf(buf, sizeof(buf), "on %u %u", (unsigned int)ftnl_counter(VM, "\"epoch_us\":"),
 		 link_us);
 	/* Late "done"s of the first phase are read away first. */
-	while (flow_note_wait(note, line, sizeof(line), 0))
-		;
+	flow_note_drain(note);
 	flow_note(FLOW_CLIENT_IP, buf);
-	ASSERT_TRUE(note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished on");
+	ASSERT_TRUE(flow_note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished on");
 	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
 	printf("# the engine, FT on:\n%s", self->h.out);
 	EXPECT_LT(0, ftnl_counter(VM, "\"out_released\":")) TH_LOG("nothing held: %s", ftnl_last());
 	ASSERT_TRUE(knob_set("epoch_min_us", ADAPT_MIN_US));
-	while (flow_note_wait(note, line, sizeof(line), 0))
-		;
+	flow_note_drain(note);
 	flow_note(FLOW_CLIENT_IP, "adapt");
-	ASSERT_TRUE(note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished adapt");
+	ASSERT_TRUE(flow_note_for(note, "done", buf, sizeof(buf), WAIT_S)) TH_LOG("c never finished adapt");
 	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
 	printf("# the engine, epochs following output:\n%s", self->h.out);
 	close(note);

@@ -72,40 +72,6 @@ FIXTURE_TEARDOWN(qbench)
 #define EVENT(want) ASSERT_TRUE(monitor_next(&self->h.mon, want, WAIT_S)) \
 	TH_LOG("expected event '%s', got '%s'", want, self->h.mon.event)
 
-/* The "total" of wl's last line on the console; 0 if none yet. */
-static unsigned long long wl_total(void)
-{
-	unsigned long long total = 0;
-	char line[256];
-	const char *p;
-
-	if (guest_line("WL seq=", 0, line, sizeof(line)) && (p = strstr(line, "total=")))
-		total = strtoull(p + 6, NULL, 10);
-	return total;
-}
-
-/*
- * Work units per second of the test host's clock over about @secs: from
- * the first wl line that comes to the last one before the end, each
- * timestamped as it is seen (polled every 20 ms).
- */
-static double wl_rate(int secs)
-{
-	unsigned long long t0 = wl_total(), first = 0, last = 0, now;
-	double start = ft_now(), t_first = 0, t_last = 0;
-
-	while (ft_now() - start < secs) {
-		usleep(20 * 1000);
-		now = wl_total();
-		if (now == t0 || now == last)
-			continue;
-		if (!first)
-			first = now, t_first = ft_now();
-		last = now, t_last = ft_now();
-	}
-	return last > first ? (last - first) / (t_last - t_first) : 0;
-}
-
 static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 		   const struct ft_sample *a, const struct ft_sample *b)
 {
@@ -155,14 +121,14 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 		return;
 	}
 	sleep(WARMUP_S);
-	off = wl_rate(MEASURE_S);
+	off = guest_wl_rate(MEASURE_S);
 
 	ASSERT_EQ(0, FTNL(self->h.out, "pair", VM, self->h.peer, PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	EVENT(VM ": linked");
 	EVENT(VM ": synced");
 	sleep(WARMUP_S);
 	ASSERT_EQ(0, ft_sample(&self->counters, VM, &a));
-	on = wl_rate(MEASURE_S);
+	on = guest_wl_rate(MEASURE_S);
 	ASSERT_EQ(0, ft_sample(&self->counters, VM, &b));
 	report(variant, off, on, &a, &b);
 	EXPECT_LT(0, b.epochs - a.epochs);

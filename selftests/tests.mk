@@ -31,6 +31,9 @@ QEMU_TRIO_TESTS := stream_test
 BENCH_TESTS := bench_test qemu_bench_test
 # make bench: trio, the client's view of output commit (ping, streams).
 BENCH_TRIO_TESTS := net_bench_test
+# make bench-peers: pair, Debian's QEMU COLO beside the real-guest bench
+#       (qemu_bench_test), in the same hosts and the same run.
+PEER_TESTS := colo_bench_test
 # make soak: SOAK_KILLS kills of the primary's host in a row, a fresh
 #       backup booted after each (selftests/testbed/run --soak); not part
 #       of make check (about an hour).

@@ -56,5 +56,9 @@ int flow_note_socket(void);
 void flow_note(const char *ip, const char *what);
 /* A note into @buf within @wait_s seconds (0: only one already there). */
 bool flow_note_wait(int fd, char *buf, size_t len, int wait_s);
+/* A note that starts with @want into @buf within @wait_s seconds; others are read away. */
+bool flow_note_for(int fd, const char *want, char *buf, size_t len, int wait_s);
+/* Read away the notes that came (late copies of earlier ones). */
+void flow_note_drain(int fd);
 
 #endif /* CUJU_SELFTEST_FLOW_H */

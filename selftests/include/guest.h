@@ -107,6 +107,13 @@ unsigned long long guest_chain(unsigned long long n);
  * @prefix, within @wait_s seconds, into @line; false if none came.
  */
 bool guest_line(const char *prefix, int wait_s, char *line, size_t len);
+/*
+ * wl's work rate (the guest's init runs it with cuju_job=wl): units per
+ * second of this host's clock over about @secs, from the first of its
+ * lines that comes to the last one before the end, each timestamped as
+ * it is seen (polled every 20 ms); 0 if fewer than two came.
+ */
+double guest_wl_rate(int secs);
 /* The step of the guest's last progress line within @wait_s s; 0 if none. */
 unsigned long long guest_step(int wait_s);
 /* @cmd (a line) to the guest's shell; its answer comes on the console. */

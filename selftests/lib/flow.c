@@ -142,6 +142,24 @@ void flow_note(const char *ip, const char *what)
 	close(fd);
 }
 
+bool flow_note_for(int fd, const char *want, char *buf, size_t len, int wait_s)
+{
+	time_t deadline = time(NULL) + wait_s;
+
+	while (time(NULL) < deadline)
+		if (flow_note_wait(fd, buf, len, 1) && !strncmp(buf, want, strlen(want)))
+			return true;
+	return false;
+}
+
+void flow_note_drain(int fd)
+{
+	char buf[256];
+
+	while (flow_note_wait(fd, buf, sizeof(buf), 0))
+		;
+}
+
 bool flow_note_wait(int fd, char *buf, size_t len, int wait_s)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };

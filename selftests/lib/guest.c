@@ -258,6 +258,43 @@ bool guest_line(const char *prefix, int wait_s, char *line, size_t len)
 	return false;
 }
 
+/* The "total" of wl's last line on the console; 0 if none yet. */
+static unsigned long long wl_total(void)
+{
+	unsigned long long total = 0;
+	char line[256];
+	const char *p;
+
+	if (guest_line("WL seq=", 0, line, sizeof(line)) && (p = strstr(line, "total=")))
+		total = strtoull(p + 6, NULL, 10);
+	return total;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+double guest_wl_rate(int secs)
+{
+	unsigned long long t0 = wl_total(), first = 0, last = 0, now;
+	double start = now_s(), t_first = 0, t_last = 0;
+
+	while (now_s() - start < secs) {
+		usleep(20 * 1000);
+		now = wl_total();
+		if (now == t0 || now == last)
+			continue;
+		if (!first)
+			first = now, t_first = now_s();
+		last = now, t_last = now_s();
+	}
+	return last > first ? (last - first) / (t_last - t_first) : 0;
+}
+
 unsigned long long guest_step(int wait_s)
 {
 	unsigned long long i = 0, h;
