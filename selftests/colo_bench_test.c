@@ -47,6 +47,7 @@ FIXTURE(colo) {
 	pid_t qemu;
 	int qemu_fd, note;
 	char out[4096];
+	char tag[32];		/* this test's, in every note: none is another's */
 };
 
 FIXTURE_VARIANT(colo) {
@@ -67,7 +68,16 @@ FIXTURE_SETUP(colo)
 	self->peer = getenv("CUJU_PEER");
 	self->qemu = -1;
 	ASSERT_TRUE(self->role && self->peer) TH_LOG("run by the test runner, on two hosts");
-	self->note = flow_note_socket();
+	/*
+	 * One socket for all the tests: a note that comes while this host
+	 * is between two tests (a secondary QEMU can take 30 s to stop)
+	 * waits in it rather than being lost.
+	 */
+	static int note = -1;
+
+	if (note < 0)
+		note = flow_note_socket();
+	self->note = note;
 	ASSERT_LE(0, self->note) TH_LOG("cannot bind UDP %d", FLOW_NOTE_PORT);
 }
 
@@ -75,8 +85,6 @@ FIXTURE_TEARDOWN(colo)
 {
 	if (self->qemu > 0)
 		guest_qemu_stop(self->qemu, self->qemu_fd, self->out, sizeof(self->out));
-	if (self->note >= 0)
-		close(self->note);
 }
 
 /*
@@ -211,23 +219,39 @@ static unsigned long long link_tx_bytes(void)
 	return n;
 }
 
+/* Send the peer @what, tagged with this test. */
+static void say(FIXTURE_DATA(colo) *self, const char *what)
+{
+	char note[64];
+
+	snprintf(note, sizeof(note), "%s %s", what, self->tag);
+	flow_note(self->peer, note);
+}
+
+/* This test's note @what from the peer, within WAIT_S. */
+static bool heard(FIXTURE_DATA(colo) *self, const char *what)
+{
+	char want[64], buf[64];
+
+	snprintf(want, sizeof(want), "%s %s", what, self->tag);
+	return flow_note_for(self->note, want, buf, sizeof(buf), WAIT_S);
+}
+
 /* Host a: the secondary, started when b asks, told "done" or to fail over. */
 static void secondary(struct __test_metadata *_metadata, FIXTURE_DATA(colo) *self,
 		      const FIXTURE_VARIANT(colo) *variant, bool failover)
 {
-	char buf[64], line[256] = "WL seq=0";
+	char line[256] = "WL seq=0";
 	unsigned long long seq;
 	double t0;
 
-	ASSERT_TRUE(flow_note_for(self->note, "start", buf, sizeof(buf), WAIT_S))
-		TH_LOG("b never asked for a secondary");
+	ASSERT_TRUE(heard(self, "start")) TH_LOG("b never asked for a secondary");
 	self->qemu = stock_qemu(false, variant->rate, variant->delay_ms, self->peer,
 				&self->qemu_fd);
 	ASSERT_LT(0, self->qemu) TH_LOG("no " STOCK_QEMU " or guest (make guest)");
 	ASSERT_TRUE(hmp_until(self, "info status\n", "inmigrate", 60)) TH_LOG("%s", self->out);
-	flow_note(self->peer, "listening");
-	ASSERT_TRUE(flow_note_for(self->note, failover ? "failover" : "done", buf, sizeof(buf),
-				  WAIT_S)) TH_LOG("b never finished");
+	say(self, "listening");
+	ASSERT_TRUE(heard(self, failover ? "failover" : "done")) TH_LOG("b never finished");
 	if (!failover)
 		return;
 	guest_line("WL seq=", 0, line, sizeof(line));
@@ -261,17 +285,15 @@ static void primary(struct __test_metadata *_metadata, FIXTURE_DATA(colo) *self,
 	sleep(WARMUP_S);
 	off = failover ? 0 : guest_wl_rate(MEASURE_S);
 
-	flow_note_drain(self->note);
-	flow_note(self->peer, "start");
-	ASSERT_TRUE(flow_note_for(self->note, "listening", buf, sizeof(buf), WAIT_S))
-		TH_LOG("a never listened");
+	say(self, "start");
+	ASSERT_TRUE(heard(self, "listening")) TH_LOG("a never listened");
 	snprintf(buf, sizeof(buf), "migrate -d tcp:%s:%s\n", self->peer, MIG_PORT);
 	ASSERT_TRUE(hmp_until(self, buf, NULL, 60)) TH_LOG("%s", self->out);
 	ASSERT_TRUE(in_colo(self, WAIT_S)) TH_LOG("%s", self->out);
 	sleep(WARMUP_S);
 	if (failover) {
 		kill(self->qemu, SIGKILL);	/* as a crash would; the teardown reaps it */
-		flow_note(self->peer, "failover");
+		say(self, "failover");
 		return;
 	}
 	tx0 = link_tx_bytes();
@@ -286,11 +308,12 @@ static void primary(struct __test_metadata *_metadata, FIXTURE_DATA(colo) *self,
 	       (tx1 - tx0) / (t1 - t0) / 1e6);
 	EXPECT_LT(0, off);
 	EXPECT_LT(0, on);
-	flow_note(self->peer, "done");
+	say(self, "done");
 }
 
 TEST_F_TIMEOUT(colo, work_rate_off_and_on, 2 * WAIT_S)
 {
+	snprintf(self->tag, sizeof(self->tag), "wr-%u-%u", variant->delay_ms, variant->rate);
 	if (!strcmp(self->role, "a"))
 		secondary(_metadata, self, variant, false);
 	else
@@ -301,6 +324,7 @@ TEST_F_TIMEOUT(colo, failover_time, 2 * WAIT_S)
 {
 	if (variant->rate != 1000 || variant->delay_ms != 1000)
 		return;		/* once is enough */
+	snprintf(self->tag, sizeof(self->tag), "fo-%u-%u", variant->delay_ms, variant->rate);
 	if (!strcmp(self->role, "a"))
 		secondary(_metadata, self, variant, true);
 	else
