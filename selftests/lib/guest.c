@@ -15,6 +15,8 @@
 #include "guest.h"
 #include "run.h"
 
+static bool tracing;		/* KVM traced since guest_kvm_trace_on() */
+
 #define GUEST_CMD	"/run/qemu_guest.cmd"	/* the guest's ttyS1 */
 
 bool guest_tap_up(void)
@@ -185,9 +187,12 @@ void guest_host_teardown(struct guest_host *h, const char *vm)
 	if (h->qemu > 0) {
 		/* QEMU leaves by itself when its guest resets (-no-reboot). */
 		if (!waitid(P_PID, h->qemu, &si, WEXITED | WNOHANG | WNOWAIT) &&
-		    si.si_pid == h->qemu)
+		    si.si_pid == h->qemu) {
 			printf("# QEMU had exited by itself (%s %d)\n",
 			       si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+			if (tracing)	/* its guest reset: what KVM saw it do last */
+				guest_kvm_trace_dump(300);
+		}
 		status = guest_qemu_stop(h->qemu, h->qemu_fd, h->out, sizeof(h->out));
 		if (*h->out)
 			printf("# QEMU said: %s\n", h->out);
@@ -361,6 +366,7 @@ void guest_kvm_trace_on(void)
 		trace_write(file, "1");
 	}
 	trace_write("tracing_on", "1");
+	tracing = true;
 }
 
 void guest_kvm_trace_dump(int lines)
@@ -368,6 +374,7 @@ void guest_kvm_trace_dump(int lines)
 	char cmd[160], out[65536];
 
 	trace_write("tracing_on", "0");
+	tracing = false;
 	snprintf(cmd, sizeof(cmd), "tail -n %d %s/trace", lines, tracefs());
 	if (run_capture(0, out, sizeof(out), "sh", (const char *const[]){
 			"sh", "-c", cmd, NULL }) < 0)
