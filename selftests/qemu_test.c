@@ -284,6 +284,7 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	char line[256];
 
 	qemu_start(_metadata, self, "primary");
+	guest_kvm_trace_on();		/* a guest that resets while protected */
 	if (!guest_line("guest: up", 120, line, sizeof(line)))
 		guest_qemu_dump(self->h.qemu);
 	ASSERT_TRUE(guest_line("guest: up", 0, line, sizeof(line))) TH_LOG("no guest");
