@@ -48,6 +48,7 @@
 #define KILL_ME		"# cuju: kill me"
 #define CHECKPOINT_AGE_CS 100		/* 1 s: see check_clock()'s caller */
 #define DISK		"/run/qemu_test.disk"
+#define HMP		"/run/qemu_test.hmp"
 #define DISK_BYTES	(1 << 20)
 
 /*
@@ -182,7 +183,7 @@ static bool disk_make(char *md5, size_t len)
 static void qemu_start(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *self,
 		       const char *role)
 {
-	ASSERT_TRUE(guest_host_qemu(&self->h, VM, role, GUEST_COMPUTE(STEPS), 128, NULL));
+	ASSERT_TRUE(guest_host_qemu(&self->h, VM, role, GUEST_COMPUTE(STEPS), 128, HMP));
 	ASSERT_EQ(0, FTNL(self->h.out, "show", VM));
 	EXPECT_NE(NULL, strstr(self->h.out, role)) TH_LOG("%s", self->h.out);
 }
@@ -215,8 +216,8 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	struct timespec lost, resumed;
 	char line[256];
 
-	qemu_start(_metadata, self, "backup");
 	guest_kvm_trace_on();		/* what the guest does at and after the takeover */
+	qemu_start(_metadata, self, "backup");
 	ASSERT_EQ(0, guest_step(0)) TH_LOG("the backup's guest must not run before a takeover");
 	ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	guest_narrate("host a: backup QEMU built the same machine, paused; ftnl listen " VM
@@ -232,6 +233,7 @@ static void backup_side(struct __test_metadata *_metadata, FIXTURE_DATA(qemu) *s
 	if (!guest_step(RESULT_S)) {
 		guest_qemu_dump(self->h.qemu);
 		guest_kvm_trace_dump(300);
+		guest_sysrq(HMP, "wlt");	/* its tasks: where is init's loop? */
 	}
 	clock_gettime(CLOCK_MONOTONIC, &resumed);
 	ASSERT_LT(0, guest_step(0)) TH_LOG("the guest says nothing after the takeover");
@@ -283,8 +285,8 @@ TEST_F_TIMEOUT(qemu, primary_host_killed, 2 * WAIT_S)
 	}
 	char line[256];
 
+	guest_kvm_trace_on();		/* a guest that resets, at boot or protected */
 	qemu_start(_metadata, self, "primary");
-	guest_kvm_trace_on();		/* a guest that resets while protected */
 	if (!guest_line("guest: up", 120, line, sizeof(line)))
 		guest_qemu_dump(self->h.qemu);
 	ASSERT_TRUE(guest_line("guest: up", 0, line, sizeof(line))) TH_LOG("no guest");

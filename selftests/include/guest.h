@@ -92,6 +92,13 @@ void guest_qemu_dump(pid_t pid);
 /* What the guest's kernel says of its disks, interrupts and tasks (its shell). */
 void guest_diagnose(void);
 /*
+ * The same without its shell (a guest whose init still computes): SysRq
+ * @keys pressed on its keyboard through QEMU's HMP monitor @hmp (the
+ * guest boots with sysrq_always_enabled), and what its kernel printed
+ * on the console within 30 s, at most 600 lines.
+ */
+void guest_sysrq(const char *hmp, const char *keys);
+/*
  * KVM's tracepoints of this host (exits, injected exceptions and
  * interrupts, exits to QEMU) into the kernel's trace buffer, from now on;
  * and its last @lines lines into the test's log, for a guest that reset

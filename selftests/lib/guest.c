@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,7 +72,8 @@ pid_t guest_qemu_start(const char *vm, const char *role, const char *job, unsign
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", dir);
 	snprintf(object, sizeof(object), "cuju,id=ft,name=%s,role=%s", vm, role);
-	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 %s cuju_ip=" GUEST_IP "/24",
+	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 sysrq_always_enabled %s cuju_ip="
+		 GUEST_IP "/24",
 		 job);
 	snprintf(cpus, sizeof(cpus), "%ld", ncpus);
 	snprintf(mem, sizeof(mem), "%u", mib);
@@ -354,7 +356,7 @@ void guest_kvm_trace_on(void)
 	static const char *const events[] = {
 		"kvm/kvm_exit", "kvm/kvm_inj_exception", "kvm/kvm_userspace_exit",
 		"kvm/kvm_msi_set_irq", "kvm/kvm_apic_ipi", "kvm/kvm_apic_accept_irq",
-		"kvm/kvm_inj_virq", "kvm/kvm_ioapic_set_irq",
+		"kvm/kvm_inj_virq", "kvm/kvm_ioapic_set_irq", "kvm/kvm_pio",
 	};
 	char file[128];
 	size_t i;
@@ -419,6 +421,43 @@ void guest_diagnose(void)
 	}
 	if (f)
 		fclose(f);
+}
+
+static long console_size(void)
+{
+	struct stat st;
+
+	return stat(GUEST_SERIAL, &st) ? 0 : st.st_size;
+}
+
+void guest_sysrq(const char *hmp, const char *keys)
+{
+	long from = console_size(), last = from;
+	char cmd[64], buf[256];
+	int quiet = 0, n = 0;
+	FILE *f;
+
+	for (; *keys; keys++) {
+		snprintf(cmd, sizeof(cmd), "sendkey alt-sysrq-%c\n", *keys);
+		if (!guest_hmp(hmp, cmd, NULL, 0))
+			printf("# HMP did not take '%.*s'\n", (int)strcspn(cmd, "\n"), cmd);
+	}
+	/* Done once the console has not grown for 2 s. */
+	for (int s = 0; s < 30 && quiet < 2; s++) {
+		sleep(1);
+		quiet = console_size() == last ? quiet + 1 : 0;
+		last = console_size();
+	}
+	f = fopen(GUEST_SERIAL, "r");
+	if (!f || fseek(f, from, SEEK_SET)) {
+		printf("# no console to read SysRq's answer from\n");
+		if (f)
+			fclose(f);
+		return;
+	}
+	while (fgets(buf, sizeof(buf), f) && n++ < 600)
+		printf("# sysrq: %.*s\n", (int)strcspn(buf, "\r\n"), buf);
+	fclose(f);
 }
 
 /*
