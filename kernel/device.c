@@ -5,7 +5,8 @@
  * VMM's eventfd and waits, at most timeout_ms, for one KVM_FT_DEVICE_PUT;
  * the blob then travels with the epoch, opaque to the kernel.
  *
- * The PUT returns once the vCPUs run again, so that a VMM that writes guest
+ * The PUT returns once the vCPUs run again and the epoch's frames are
+ * copied (cow.c), so that a VMM that writes guest
  * memory for its devices (and marks it, KVM_FT_MARK_DIRTY) knows the
  * window in which a write would land in this epoch's memory but not in the
  * state it handed in: from reading the eventfd to the PUT's return.

@@ -44,6 +44,7 @@
 #include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
+#include "../mmu.h"		/* tdp_enabled */
 #include "epoch.h"
 #include "kvm_ft.h"
 #include "resume.h"
@@ -189,6 +190,30 @@ int kvm_ft_vcpu_park(struct kvm_vcpu *vcpu, bool entry)
 	}
 	park_done(e);
 	return ret;
+}
+
+/*
+ * A frame of @kvm is about to be written (kvm_ft_cow(), the hooks of patch
+ * 0008, and KVM_FT_MARK_DIRTY): if the snapshot just taken still has it
+ * to copy, copy it first.  The engine is found as kvm_ft_vcpu_park()
+ * finds it; while its copies are armed the sender thread, which alone
+ * destroys it, waits for every writer inside (kvm_ft_cow_finish()).
+ * Process context; sleeps.
+ */
+void kvm_ft_cow_slow(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_ft_epoch *e;
+	bool armed = false;
+
+	rcu_read_lock();
+	e = xa_load(&engines, (unsigned long)kvm);
+	if (e)
+		armed = kvm_ft_cow_enter(&e->cow);
+	rcu_read_unlock();
+	if (!armed)
+		return;
+	kvm_ft_cow_claim(&e->cow, gfn, true);
+	kvm_ft_cow_leave(&e->cow);
 }
 
 bool kvm_ft_dirty_log_owned(struct kvm *kvm)
@@ -376,8 +401,8 @@ static int take_vcpus(struct kvm_ft_epoch *e)
 	return ret ?: e->save_err;
 }
 
-/* The snapshot's copies of the dirty frames, in a buffer kept across epochs. */
-static int copy_dirty(struct kvm_ft_epoch *e)
+/* Room for the snapshot's copies of the dirty frames, kept across epochs. */
+static int pages_room(struct kvm_ft_epoch *e)
 {
 	u64 n = e->dirty.nr;
 
@@ -390,7 +415,85 @@ static int copy_dirty(struct kvm_ft_epoch *e)
 			return -ENOMEM;
 		e->pages_cap = n;
 	}
-	return kvm_ft_epoch_read(e, e->dirty.gfns, n, e->pages);
+	return 0;
+}
+
+/*
+ * Run @fn on @e with the VM's mm, as the engine's thread copies guest
+ * memory; -ESRCH: the VM's process is gone.
+ */
+static int with_mm(struct kvm_ft_epoch *e, int (*fn)(struct kvm_ft_epoch *e))
+{
+	struct mm_struct *mm = e->kvm->mm;
+	int ret;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	kthread_use_mm(mm);
+	ret = fn(e);
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * The steal-time frames, now, while every vCPU is held: KVM writes their
+ * "preempted" byte from a vCPU's sched-out, where no copy can be made.
+ */
+static int copy_steal_time(struct kvm_ft_epoch *e)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	u64 msr;
+
+	kvm_for_each_vcpu(i, vcpu, e->kvm) {
+		if (i >= e->nr_vcpus)
+			break;
+		msr = READ_ONCE(vcpu->arch.st.msr_val);
+		if (msr & KVM_MSR_ENABLED)
+			kvm_ft_cow_claim(&e->cow, gpa_to_gfn(msr & KVM_STEAL_VALID_BITS), false);
+	}
+	return 0;
+}
+
+/*
+ * The copies after resume, to the last, and disarmed; without the VM's
+ * mm (its process is gone) each is left undone, with an error.
+ */
+static int finish_copies(struct kvm_ft_epoch *e)
+{
+	struct mm_struct *mm = e->kvm->mm;
+	bool got = mmget_not_zero(mm);
+	int ret;
+
+	if (got)
+		kthread_use_mm(mm);
+	ret = kvm_ft_cow_finish(&e->cow, &e->early);
+	if (got) {
+		kthread_unuse_mm(mm);
+		mmput(mm);
+	}
+	return ret;
+}
+
+/*
+ * The dirty frames, every vCPU held: copied now, or, with copy after
+ * resume (cow.c), left for whoever comes first once the vCPUs run:
+ * *@armed says so, and the caller must then finish_copies().
+ */
+static int take_memory(struct kvm_ft_epoch *e, bool *armed)
+{
+	int ret = pages_room(e);
+
+	*armed = false;
+	if (ret)
+		return ret;
+	if (e->dirty.nr && READ_ONCE(kvm_ft_defaults.copy_after_resume) && tdp_enabled &&
+	    !kvm_ft_cow_arm(&e->cow, e->kvm, e->dirty.gfns, e->dirty.nr, e->pages)) {
+		*armed = true;
+		return with_mm(e, copy_steal_time);
+	}
+	return kvm_ft_epoch_read(e, e->dirty.gfns, e->dirty.nr, e->pages);
 }
 
 int kvm_ft_epoch_read(struct kvm_ft_epoch *e, const u64 *gfns, u64 n, void *dst)
@@ -436,12 +539,16 @@ static int take_device(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
  * state taken after it (the other way round, it would be in neither).
  * The devices before the memory: what the VMM wrote into guest memory for
  * the state it hands in, it marked before (KVM_FT_MARK_DIRTY), so the
- * harvest has it.  From the sender thread.
+ * harvest has it.  The memory is the dirty log's harvest; its frames are
+ * copied in the pause, or after it as they were at this instant (copy
+ * after resume, cow.c), and only then may the VMM's PUT return.  The
+ * pause ends when the vCPUs are let go.  From the sender thread.
  */
 int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 {
 	u64 t0 = ktime_get_ns();
-	int ret;
+	bool armed = false;
+	int ret, fin;
 
 	/* A vCPU added while paired would run outside every snapshot. */
 	if (atomic_read(&e->kvm->online_vcpus) != e->nr_vcpus)
@@ -456,19 +563,25 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (!ret)
 		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (!ret)
-		ret = copy_dirty(e);
+		ret = take_memory(e, &armed);
 	if (!ret && s->verify)
 		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc, NULL);
 	release_all(e);
+	s->pause_ns = ktime_get_ns() - t0;
+	e->early = 0;
+	if (armed) {
+		fin = finish_copies(e);
+		ret = ret ?: fin;
+	}
 	if (e->device)
 		kvm_ft_device_released(e->device);	/* its PUT may return */
 
+	s->early_pages = e->early;
 	s->nr_pages = e->dirty.nr;
 	s->gfns = e->dirty.gfns;
 	s->pages = e->pages;
 	s->nr_vcpus = e->nr_vcpus;
 	s->vcpus = e->vcpus;
-	s->pause_ns = ktime_get_ns() - t0;
 	return ret;
 }
 
@@ -484,6 +597,7 @@ int kvm_ft_epoch_start(struct kvm_ft_epoch *e)
 
 static void epoch_free(struct kvm_ft_epoch *e)
 {
+	kvm_ft_cow_free(&e->cow);
 	kvm_ft_dirty_free(&e->dirty);
 	vfree(e->pages);
 	kvfree(e->vcpus);
@@ -514,6 +628,7 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 	init_waitqueue_head(&e->release);
 	hrtimer_init(&e->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	e->timer.function = tick;
+	kvm_ft_cow_init(&e->cow);
 
 	e->parked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);
 	e->locked = bitmap_zalloc(max(n, 1U), GFP_KERNEL_ACCOUNT);

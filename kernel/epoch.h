@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 
+#include "cow.h"
 #include "device.h"
 #include "dirty.h"
 #include "kvm_ft.h"
@@ -28,6 +29,7 @@ struct kvm_ft_snapshot {
 	bool verify;				/* in: take mem_crc too */
 	u32 mem_crc;				/* all memory, for VERIFY */
 	u64 pause_ns;				/* how long the vCPUs were held */
+	u64 early_pages;			/* copied after resume by a writer */
 };
 
 /* The epoch engine of one primary VM; used by its link's threads only. */
@@ -61,6 +63,8 @@ struct kvm_ft_epoch {
 	struct kvm_ft_dirty dirty;
 	void *pages;			/* the copies of dirty frames */
 	u64 pages_cap;
+	struct kvm_ft_cow cow;		/* those still to copy after resume */
+	u64 early;			/* of them, copied by a writer */
 	struct kvm_ft_arch_vcpu *vcpus;
 };
 

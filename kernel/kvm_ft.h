@@ -6,8 +6,10 @@
 #ifndef KVM_FT_H
 #define KVM_FT_H
 
+#include <linux/atomic.h>
 #include <linux/compiler_types.h>
 #include <linux/kvm.h>
+#include <linux/kvm_types.h>
 
 struct kvm;
 struct kvm_vcpu;
@@ -47,6 +49,23 @@ bool kvm_ft_dirty_log_owned(struct kvm *kvm);
  * (patch 0007), under kvm->lock.
  */
 int kvm_ft_vcpu_precreate(struct kvm *kvm);
+
+/*
+ * Frame @gfn of @kvm is about to be written, or mapped writable: by a
+ * vCPU's page fault (TDP: the fault's address is the frame's), by KVM on
+ * a vCPU's behalf, or by the VMM (KVM_FT_MARK_DIRTY).  While the epoch
+ * just taken still has frames to copy (kernel/cow.c), the engine copies
+ * it first.  Process context, the VM's mm or none; may sleep.  Hooks of
+ * patch 0008; kvm_ft_cow_armed counts the VMs with copies pending.
+ */
+extern atomic_t kvm_ft_cow_armed;
+void kvm_ft_cow_slow(struct kvm *kvm, gfn_t gfn);
+
+static inline void kvm_ft_cow(struct kvm *kvm, gfn_t gfn)
+{
+	if (unlikely(atomic_read(&kvm_ft_cow_armed)))
+		kvm_ft_cow_slow(kvm, gfn);
+}
 
 #include "vcpu_state.h"
 

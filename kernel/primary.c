@@ -382,6 +382,7 @@ static int one_epoch(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	} else if (!ret) {
 		count_epoch(p, begun, s.nr_pages);
 		count_pause(&p->vm->stats, s.pause_ns, s.nr_pages);
+		atomic64_add(s.early_pages, &p->vm->stats.early_copies);
 		count_device(p->vm, &s);
 		ret = send_snapshot(p, &s);
 	} else if (!sender_done(p)) {

@@ -24,6 +24,7 @@ struct kvm_ft_defaults kvm_ft_defaults = {
 	.auto_failover = 1,
 	.output_max_kb = KVM_FT_OUTPUT_KB_DEFAULT,
 	.delta_max_mb = KVM_FT_DELTA_MB_DEFAULT,
+	.copy_after_resume = 1,
 };
 
 static DEFINE_MUTEX(knob_lock);
@@ -100,6 +101,7 @@ static struct knob knobs[] = {
 	KNOB(delta_max_mb, KVM_FT_DELTA_MB_MIN, KVM_FT_DELTA_MB_MAX, NULL),
 	KNOB(epoch_min_us, 0, KVM_FT_EPOCH_US_MAX, epoch_bound_fits),
 	KNOB(epoch_max_us, 0, KVM_FT_EPOCH_US_MAX, epoch_bound_fits),
+	KNOB(copy_after_resume, 0, 1, NULL),
 };
 
 static struct attribute *knob_attrs[ARRAY_SIZE(knobs) + 1];

@@ -16,6 +16,7 @@ struct kvm_ft_defaults {
 	unsigned int delta_max_mb;
 	unsigned int epoch_min_us;
 	unsigned int epoch_max_us;
+	unsigned int copy_after_resume;
 };
 
 extern struct kvm_ft_defaults kvm_ft_defaults;

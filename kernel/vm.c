@@ -25,10 +25,10 @@
  *   link->lock, link->send_lock    a link's socket, its frames (each sealed
  *                        under send_lock: its counter is the nonce)
  *   kvm->mmu_lock        write side, a memslot's dirty bits at a time
- *   e->lock, r->lock     spinlocks of the engine and of a backup's vCPUs,
- *   out->lock            of a VM's held output (taken in softirq too),
- *   vm->info_lock        and of its peer's name and link address,
- *                        innermost, never held across a sleep
+ *   e->lock, c->lock     spinlocks of the engine, of its copies after resume
+ *   r->lock, out->lock   (cow.c), of a backup's vCPUs, of a VM's held output
+ *   vm->info_lock        (taken in softirq too), and of its peer's name and
+ *                        link address, innermost, never held across a sleep
  *
  * kvm_ft_vms_lock, the registry's, is taken with none of these held and
  * takes none of them but kvm->srcu and vm->info_lock: it is held only to
@@ -510,14 +510,28 @@ static int vm_device(struct kvm *kvm, int (*op)(struct kvm_ft_vm *, void __user 
 	return ret;
 }
 
-/* KVM_FT_MARK_DIRTY: any VM; its next harvest takes the pages. */
+/*
+ * KVM_FT_MARK_DIRTY: any VM; its next harvest takes the pages.  Made
+ * before the VMM writes them, it also has those the epoch just taken
+ * still has to copy copied first (cow.c).
+ */
 static int vm_mark_dirty(struct kvm *kvm, void __user *argp)
 {
 	struct kvm_ft_range r;
+	u64 gfn;
+	int ret;
 
 	if (copy_from_user(&r, argp, sizeof(r)))
 		return -EFAULT;
-	return kvm_ft_dirty_mark(kvm, r.gpa, r.size);
+	ret = kvm_ft_dirty_mark(kvm, r.gpa, r.size);
+	/* A valid range: within memslots, so the loop is bounded by them. */
+	for (gfn = r.gpa >> PAGE_SHIFT; !ret && r.size && gfn <= (r.gpa + r.size - 1) >> PAGE_SHIFT;
+	     gfn++) {
+		kvm_ft_cow(kvm, gfn);
+		if (!(gfn % 1024))
+			cond_resched();
+	}
+	return ret;
 }
 
 long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)

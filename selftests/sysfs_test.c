@@ -42,6 +42,7 @@ static const struct knob {
 	  KVM_FT_DELTA_MB_MAX },
 	{ EPOCH_MIN, 0, 0, KVM_FT_EPOCH_US_MAX },
 	{ EPOCH_MAX, 0, 0, KVM_FT_EPOCH_US_MAX },
+	{ KNOB("copy_after_resume"), 1, 0, 1 },
 };
 
 #define NR_KNOBS ARRAY_SIZE(knobs)

@@ -194,9 +194,11 @@ static void show_primary(const struct vm_info *vm)
 
 	show_sync(vm);
 	if (hist_quantile(c, sizeof(c), vm->pause_hist, 0.99))
-		printf("  paused:    last %s, longest %s, 99%% %s\n",
+		printf("  paused:    last %s, longest %s, 99%% %s; %" PRIu64 " page%s copied"
+		       " early (about to be written)\n",
 		       ns_str(a, sizeof(a), S(vm, PAUSE_LAST_NS)),
-		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)), c);
+		       ns_str(b, sizeof(b), S(vm, PAUSE_MAX_NS)), c, S(vm, EARLY_COPIES),
+		       plural(S(vm, EARLY_COPIES)));
 	else
 		printf("  paused:    never yet\n");
 	if (hist_quantile(a, sizeof(a), vm->epoch_hist, 0.5) &&

@@ -154,6 +154,7 @@ void pair_teardown(struct monitor *m, const char *vm)
 	knob_set("auto_failover", 1);
 	knob_set("verify_memory", 0);
 	knob_set("inflight_max", KVM_FT_INFLIGHT_DEFAULT);
+	knob_set("copy_after_resume", 1);
 }
 
 bool take_values(unsigned short port, uint32_t *v, int n, int wait_s)

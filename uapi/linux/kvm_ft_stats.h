@@ -62,6 +62,8 @@
 	X(ZERO_PAGES, zero_pages, "pages", COUNTER, BOTH, \
 	  "of pages, those all zero: sent as their numbers only (primary), or cleared (backup)") \
 	X(DELTA_PAGES, delta_pages, "pages", COUNTER, BOTH, \
-	  "of pages, those sent as their differences from the backup's copy (primary), or applied so (backup)")
+	  "of pages, those sent as their differences from the backup's copy (primary), or applied so (backup)") \
+	X(EARLY_COPIES, early_copies, "pages", COUNTER, PRIMARY, \
+	  "of the frames copied after the vCPUs resumed (copy_after_resume), those copied early because something was about to write them")
 
 #endif
