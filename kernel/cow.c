@@ -234,6 +234,7 @@ int kvm_ft_cow_finish(struct kvm_ft_cow *c, u64 *early)
 {
 	u64 i, n = 0;
 
+	cond_resched();		/* the vCPUs just let go may run first */
 	for (i = find_first_bit(c->pending, c->nr); i < c->nr;
 	     i = find_next_bit(c->pending, c->nr, i + 1)) {
 		if (test_and_clear_bit(i, c->pending))

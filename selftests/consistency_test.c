@@ -166,7 +166,7 @@ static bool epochs_checked(const char *vm, unsigned long long want, unsigned lon
  */
 TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 {
-	unsigned long long epochs, zero_synced;
+	unsigned long long epochs, zero_synced, early;
 
 	if (!strcmp(self->role, "a")) {
 		ASSERT_EQ(0, FTNL(self->out, "listen", "cons", "0.0.0.0", PORT, TEST_KEY))
@@ -205,10 +205,16 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 	EXPECT_LT(0, ftnl_counter("cons", "\"delta_pages\":")) TH_LOG("%s", ftnl_last());
 	/*
 	 * Pages copied after the vCPUs resumed (copy_after_resume, on by
-	 * default): some the guest wrote before the sender reached them were
-	 * copied first, and every epoch still matched (verify_memory).
+	 * default): on two CPUs the guest writes while the sender copies, and
+	 * some pages it wrote before the sender reached them were copied
+	 * first; every epoch still matched (verify_memory, on the backup).
+	 * On one CPU the sender, running on after the release, may copy them
+	 * all before the vCPU runs: the count is only printed there.
 	 */
-	EXPECT_LT(0, ftnl_counter("cons", "\"early_copies\":")) TH_LOG("%s", ftnl_last());
+	early = ftnl_counter("cons", "\"early_copies\":");
+	printf("# pages copied early: %llu\n", early);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		EXPECT_LT(0, early) TH_LOG("%s", ftnl_last());
 	/* The guest's last writes checked too, then a clean stop. */
 	epochs = ftnl_counter("cons", "\"epochs\":");
 	COUNTER_REACHES("\"epochs\":", epochs + 2);
