@@ -38,7 +38,7 @@ SRC_PARTS := arch/x86/kvm virt/kvm \
 	     tools/testing/selftests/kselftest_harness.h \
 	     tools/testing/selftests/kselftest.h
 
-.PHONY: all modules selftests shim deps kernel-check check check-run spec spec-check check-debug check-large bench bench-peers soak \
+.PHONY: all modules selftests shim deps kernel-check check check-run spec spec-check check-debug check-large bench bench-peers probe soak \
 	fuzz demo clean help kvm-selftests kvm-selftests-build qemu guest check-qemu \
 	man install install-modules install-utils uninstall deb packages
 
@@ -60,6 +60,7 @@ help:
 	@echo "make demo       see README.md"
 	@echo "make bench      FT off and on at three dirty rates; failover time (BENCH_SMP=2: two CPUs per test host)"
 	@echo "make bench-peers  Debian's QEMU COLO beside Cuju's real-guest bench, one table"
+	@echo "make probe      whether the testbed resets a 2-vCPU guest under dirty logging, Cuju not involved"
 	@echo "make soak       SOAK_KILLS (20) kills of the primary in a row, a client's streams checked (about an hour)"
 	@echo "make install    kvm.ko, kvm-amd.ko, kvm-intel.ko into /lib/modules/KVER/updates/cuju/, ftnl (DESTDIR=, PREFIX=)"
 	@echo "make install-modules  only make install's modules (and depmod)"
@@ -309,6 +310,15 @@ bench-peers: deps
 		--logs $(BUILD)/logs/peers --solo "" --pair "qemu_bench_test $(PEER_TESTS)" \
 		--kill "" --trio "" --smp-pair "" --smp-kill "" --limit 2400
 	@$(TESTBED)/peers-table $(BUILD)/logs/peers/pair-b.out $(BUILD)/logs/peers/pair-a.out
+
+# Whether the testbed itself resets a 2-vCPU guest under dirty logging,
+# Cuju not involved (Documentation/testing.rst); not part of make check.
+probe: deps
+	@$(STAGE) build $(MAKE) --no-print-directory all guest
+	@$(STAGE) probe $(TESTBED)/run --flavor stock --kernel $(KIMG) --kver $(KVER) \
+		--kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
+		--logs $(BUILD)/logs/probe --solo "$(PROBE_TESTS)" --pair "" --kill "" \
+		--trio "" --smp-pair "" --smp-kill "" --smp 2
 
 # SOAK_KILLS kills of the primary's test host in a row, a client's TCP
 # streams checked across them, a fresh backup booted after each

@@ -34,6 +34,10 @@ BENCH_TRIO_TESTS := net_bench_test
 # make bench-peers: pair, Debian's QEMU COLO beside the real-guest bench
 #       (qemu_bench_test), in the same hosts and the same run.
 PEER_TESTS := colo_bench_test
+# make probe: solo, on a host of 2 CPUs: a 2-vCPU guest under Debian's
+#       stock QEMU, its dirty log harvested over and over by QEMU itself
+#       (no Cuju): whether the platform resets it; not part of make check.
+PROBE_TESTS := dirty_probe_test
 # make soak: SOAK_KILLS kills of the primary's host in a row, a fresh
 #       backup booted after each (selftests/testbed/run --soak); not part
 #       of make check (about an hour).
