@@ -171,13 +171,21 @@ static void *serve_device(void *arg)
 			while (!d->let_go && time(NULL) < deadline)
 				usleep(1000);
 		}
+		/*
+		 * The lock held from the capture until the PUT returns, as
+		 * Documentation/vmm-interface.rst asks: the vCPU runs again
+		 * before that (its epoch's pages are copied after it is let
+		 * go), and an OUT it makes meanwhile must wait to write the
+		 * mailbox, or the write could land in this epoch's pages
+		 * without being in its device state.
+		 */
 		pthread_mutex_lock(&d->lock);
 		d->blob.magic = DEV_MAGIC;
 		d->blob.acc = d->acc;
 		d->blob.outs = d->outs;
-		pthread_mutex_unlock(&d->lock);
 		b.seq = d->total;
 		ret = ioctl(d->vm->fd, KVM_FT_DEVICE_PUT, &b);
+		pthread_mutex_unlock(&d->lock);
 		if (held) {
 			d->held_err = ret ? errno : 0;
 			d->held_done = true;
