@@ -18,7 +18,8 @@
  * The steal-time frames are copied in the pause: KVM writes their
  * "preempted" byte from a vCPU's sched-out, where it cannot sleep.
  * QEMU's writes from its main loop are kept out by its device-state PUT,
- * which returns only once the copies are made (device.c, epoch.c).
+ * which returns only once the copies are made (device.c, epoch.c); an
+ * epoch whose device state came late is copied in the pause instead.
  *
  * A frame's copy is claimed by clearing its pending bit: whoever clears it
  * copies the frame, with the VM's mm, then sets its done bit; a writer

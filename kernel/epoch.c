@@ -479,16 +479,21 @@ static int finish_copies(struct kvm_ft_epoch *e)
 /*
  * The dirty frames, every vCPU held: copied now, or, with copy after
  * resume (cow.c), left for whoever comes first once the vCPUs run:
- * *@armed says so, and the caller must then finish_copies().
+ * *@armed says so, and the caller must then finish_copies().  Only
+ * while the VMM keeps out of guest memory until its PUT returns (@vmm_out:
+ * it handed its device state in, or it has none): a VMM whose blob came
+ * late is not in that window, and a device's write of its could land in
+ * a frame still to be copied.
  */
-static int take_memory(struct kvm_ft_epoch *e, bool *armed)
+static int take_memory(struct kvm_ft_epoch *e, bool vmm_out, bool *armed)
 {
 	int ret = pages_room(e);
 
 	*armed = false;
 	if (ret)
 		return ret;
-	if (e->dirty.nr && READ_ONCE(kvm_ft_defaults.copy_after_resume) && tdp_enabled &&
+	if (e->dirty.nr && vmm_out && READ_ONCE(kvm_ft_defaults.copy_after_resume) &&
+	    tdp_enabled &&
 	    !kvm_ft_cow_arm(&e->cow, e->kvm, e->dirty.gfns, e->dirty.nr, e->pages)) {
 		*armed = true;
 		return with_mm(e, copy_steal_time);
@@ -563,7 +568,7 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (!ret)
 		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (!ret)
-		ret = take_memory(e, &armed);
+		ret = take_memory(e, !e->device || s->device, &armed);
 	if (!ret && s->verify)
 		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc, NULL);
 	release_all(e);
