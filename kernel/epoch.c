@@ -568,7 +568,7 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	if (!ret)
 		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (!ret)
-		ret = take_memory(e, !e->device || s->device, &armed);
+		ret = take_memory(e, !e->device || !s->device_late, &armed);
 	if (!ret && s->verify)
 		ret = kvm_ft_vm_mem_crc(e->kvm, &s->mem_crc, NULL);
 	release_all(e);
