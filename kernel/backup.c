@@ -39,6 +39,7 @@
 #include "resume.h"
 #include "sysfs.h"
 #include "vcpu.h"
+#include "vcpu_delta.h"
 #include "transfer.h"
 #include "vm.h"
 #include "wire.h"
@@ -66,6 +67,7 @@ struct kvm_ft_backup {
 
 	u32 nr_vcpus;
 	struct kvm_ft_arch_vcpu *staged_vcpus, *vcpus;	/* this epoch's, the checkpoint's */
+	struct kvm_ft_vcpu_bases bases;	/* the states VCPU_DELTA applies to */
 	unsigned long *staged_seen;	/* vCPUs this epoch carried */
 	struct mutex apply_lock;	/* the checkpoint, against a failover */
 	bool consistent;		/* memory and vcpus are one checkpoint */
@@ -143,7 +145,22 @@ static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 		return err;
 	if (!kvm_ft_vcpu_valid(&b->staged_vcpus[m->vcpu.index]))
 		return KVM_FT_WIRE_E_VCPU;
+	kvm_ft_vcpu_base_keep(&b->bases, m);
 	__set_bit(m->vcpu.index, b->staged_seen);
+	return KVM_FT_WIRE_OK;
+}
+
+static int stage_vcpu_delta(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
+{
+	u32 i = m->vcpu_delta.index;
+	int err;
+
+	if (i >= b->nr_vcpus)
+		return KVM_FT_WIRE_E_VCPU;
+	err = kvm_ft_vcpu_delta_take(&b->bases, m, &b->staged_vcpus[i]);
+	if (err)
+		return err;
+	__set_bit(i, b->staged_seen);
 	return KVM_FT_WIRE_OK;
 }
 
@@ -443,6 +460,8 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 		return stage_delta(b, m);
 	case KVM_FT_WIRE_VCPU:
 		return stage_vcpu(b, m);
+	case KVM_FT_WIRE_VCPU_DELTA:
+		return stage_vcpu_delta(b, m);
 	case KVM_FT_WIRE_DEVICE:
 		b->staged_device = payload;	/* ours now */
 		b->staged_device_len = m->len;
@@ -686,6 +705,7 @@ static void serve(struct kvm_ft_backup *b)
 
 	if (!handshake(b, &rx))
 		return;
+	kvm_ft_vcpu_bases_reset(&b->bases);
 	linked_to_primary(b);
 	do {
 		err = next_frame(b, &rx);
@@ -735,6 +755,7 @@ static void backup_free(struct kvm_ft_backup *b)
 {
 	drop_staged(b, NULL);
 	xa_destroy(&b->staged);
+	kvm_ft_vcpu_bases_free(&b->bases);
 	kvfree(b->staged_vcpus);
 	kvfree(b->vcpus);
 	bitmap_free(b->staged_seen);
@@ -779,7 +800,9 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr)
 	b->buf = kvmalloc(buf_len, GFP_KERNEL_ACCOUNT);
 	b->busy = alloc_ordered_workqueue("kvm_ft_busy/%s", 0, vm->name);
 	ret = b->buf && b->staged_vcpus && b->vcpus && b->staged_seen && b->busy ?
-	      kvm_ft_sock_listen(addr, &b->listen) : -ENOMEM;
+	      kvm_ft_vcpu_bases_init(&b->bases, b->nr_vcpus) : -ENOMEM;
+	if (!ret)
+		ret = kvm_ft_sock_listen(addr, &b->listen);
 	if (!ret)
 		ret = kvm_ft_resume_hold(vm->kvm, b->nr_vcpus);
 	if (ret)

@@ -8,6 +8,7 @@
 #include <linux/list.h>
 #include <linux/printk.h>
 
+#include "crc.h"
 #include "kvm_ft.h"
 #include "netlink.h"
 #include "output.h"
@@ -18,6 +19,9 @@ int kvm_ft_init(void)
 {
 	int ret;
 
+	ret = kvm_ft_crc_init();
+	if (ret)
+		goto err_crc;
 	ret = kvm_ft_sysfs_init();
 	if (ret)
 		goto err_sysfs;
@@ -36,6 +40,8 @@ err_output:
 err_netlink:
 	kvm_ft_sysfs_exit();
 err_sysfs:
+	kvm_ft_crc_exit();
+err_crc:
 	pr_err("engine failed to start: %d\n", ret);
 	return ret;
 }
@@ -47,4 +53,5 @@ void kvm_ft_exit(void)
 	kvm_ft_output_module_exit();
 	kvm_ft_netlink_exit();
 	kvm_ft_sysfs_exit();
+	kvm_ft_crc_exit();
 }

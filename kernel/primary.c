@@ -30,6 +30,7 @@
 #include "sysfs.h"
 #include "transfer.h"
 #include "vcpu.h"
+#include "vcpu_delta.h"
 #include "vm.h"
 #include "wire.h"
 
@@ -42,6 +43,8 @@
 #define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
 			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
 static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_VCPU_MAX);
+static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_vcpu_delta) +
+			   KVM_FT_WIRE_VCPU_DELTA_MAX);
 
 struct kvm_ft_primary {
 	struct kvm_ft_vm *vm;
@@ -61,6 +64,7 @@ struct kvm_ft_primary {
 	u64 kept[KVM_FT_WIRE_MAX_PAGES];	/* the sender's: a frame's pages */
 	u64 zero[KVM_FT_WIRE_MAX_PAGES];	/* and those of them all zero */
 	struct kvm_ft_delta *delta;	/* the sender's, if deltas are on */
+	struct kvm_ft_vcpu_bases vcpus;	/* the sender's, if VCPU_DELTA is on */
 	u64 snap_ns, snap_pages;	/* the sender's: the last snapshot */
 	struct completion unlinked;	/* the link thread is done with the link */
 };
@@ -299,22 +303,43 @@ static int sync_memory(struct kvm_ft_primary *p, struct kvm_ft_epoch *e)
 	return ret ? ret : send_end(p, p->sent, sent, 0, 0);
 }
 
+/*
+ * vCPU @i's state @st in the epoch being sent: as its differences from
+ * the state its last frame carried (vcpu_delta.c) if VCPU_DELTA is on and
+ * they are few, else whole.  Sender thread.
+ */
+static int send_vcpu(struct kvm_ft_primary *p, u32 i, const struct kvm_ft_arch_vcpu *st)
+{
+	u8 *v = p->frame + HDR_LEN, *state = v + sizeof(struct kvm_ft_wire_vcpu);
+	u8 type = KVM_FT_WIRE_VCPU;
+	u32 size, len = 0;
+
+	if (p->vcpus.states) {
+		size = kvm_ft_wire_put_vcpu(kvm_ft_vcpu_scratch(&p->vcpus), st);
+		len = kvm_ft_vcpu_delta_make(&p->vcpus, i, size, p->sent, v);
+		if (len)
+			type = KVM_FT_WIRE_VCPU_DELTA;
+		else
+			memcpy(state, kvm_ft_vcpu_scratch(&p->vcpus), size);
+	} else {
+		size = kvm_ft_wire_put_vcpu(state, st);
+	}
+	if (!len)
+		len = kvm_ft_wire_put_vcpu_hdr(v, i, size);
+	return send_frame(p, type, p->sent, len) ? KVM_FT_WIRE_E_IO : 0;
+}
+
 static int send_snapshot(struct kvm_ft_primary *p, const struct kvm_ft_snapshot *s)
 {
-	u8 *v = p->frame + HDR_LEN;
-	u32 i, len;
+	u32 i;
 	int ret;
 
 	kvm_ft_link_cork(&p->link, true);
 	ret = begin_epoch(p);
 	if (!ret)
 		ret = send_pages(p, NULL, p->sent, s->gfns, s->nr_pages, s->pages, NULL);
-	for (i = 0; !ret && i < s->nr_vcpus; i++) {
-		len = kvm_ft_wire_put_vcpu(v + sizeof(struct kvm_ft_wire_vcpu), &s->vcpus[i]);
-		len = kvm_ft_wire_put_vcpu_hdr(v, i, len);
-		if (send_frame(p, KVM_FT_WIRE_VCPU, p->sent, len))
-			ret = KVM_FT_WIRE_E_IO;
-	}
+	for (i = 0; !ret && i < s->nr_vcpus; i++)
+		ret = send_vcpu(p, i, &s->vcpus[i]);
 	if (!ret && s->device_len)
 		ret = send_device(p, p->sent, s->device, s->device_len);
 	if (!ret && s->verify)
@@ -460,11 +485,21 @@ static void start_deltas(struct kvm_ft_primary *p)
 {
 	unsigned int max_mb = READ_ONCE(kvm_ft_defaults.delta_max_mb);
 
+	if ((p->features & KVM_FT_WIRE_FEAT_VCPU_DELTA) &&
+	    kvm_ft_vcpu_bases_init(&p->vcpus, kvm_ft_vm_nr_vcpus(p->vm)))
+		pr_warn("%s: no memory for vCPU deltas: vCPU states go whole\n", p->vm->name);
 	if (!(p->features & KVM_FT_WIRE_FEAT_DELTA) || !max_mb)
 		return;
 	p->delta = kvm_ft_delta_create(max_mb);
 	if (!p->delta)
 		pr_warn("%s: no memory for deltas: pages go whole\n", p->vm->name);
+}
+
+static void stop_deltas(struct kvm_ft_primary *p)
+{
+	kvm_ft_delta_destroy(p->delta);
+	p->delta = NULL;
+	kvm_ft_vcpu_bases_free(&p->vcpus);
 }
 
 static int sender_thread(void *arg)
@@ -494,8 +529,7 @@ static int sender_thread(void *arg)
 			kvm_ft_netlink_event(vm, KVM_FT_EV_SYNCED, 0);
 			start_deltas(p);
 			ret = run_epochs(p, e);
-			kvm_ft_delta_destroy(p->delta);
-			p->delta = NULL;
+			stop_deltas(p);
 		}
 		kvm_ft_epoch_destroy(e);
 	}

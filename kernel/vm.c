@@ -34,7 +34,6 @@
  * takes none of them but kvm->srcu and vm->info_lock: it is held only to
  * read or change the list, never across a wait.
  */
-#include <linux/crc32c.h>
 #include <linux/ctype.h>
 #include <linux/kvm_host.h>
 #include <linux/rculist.h>
@@ -51,6 +50,7 @@
 #include "sysfs.h"
 #include "transfer.h"
 #include "vm.h"
+#include "wire.h"
 
 LIST_HEAD(kvm_ft_vms);
 DEFINE_MUTEX(kvm_ft_vms_lock);
@@ -387,7 +387,7 @@ static int crc_range(struct kvm *kvm, u64 gpa, u64 size, void *page, u32 *crc,
 		ret = kvm_read_guest(kvm, gpa + off, page, PAGE_SIZE);
 		if (ret)
 			return ret;
-		*crc = crc32c(*crc, page, PAGE_SIZE);
+		*crc = kvm_ft_crc32c(*crc, page, PAGE_SIZE);
 		/* All of memory takes a while: stay alive to the peer. */
 		if (link && !((off >> PAGE_SHIFT) % 1024))
 			kvm_ft_link_beat(link);

@@ -8,11 +8,9 @@
  * code depends neither on the host's byte order nor on alignment.
  */
 #ifdef __KERNEL__
-#include <linux/crc32c.h>
 #include <linux/string.h>
 #else
 #include <string.h>
-unsigned int crc32c(unsigned int crc, const void *buf, unsigned long len);
 #endif
 
 #include "wire.h"
@@ -22,6 +20,7 @@ unsigned int crc32c(unsigned int crc, const void *buf, unsigned long len);
 #define PAGE		KVM_FT_WIRE_PAGE_SIZE
 #define DELTA_HDR	sizeof(struct kvm_ft_wire_delta)
 #define RUN_HDR		4	/* __le16 offset, __le16 n */
+#define VCPU_DELTA_HDR	sizeof(struct kvm_ft_wire_vcpu_delta)
 
 static __u32 get_le16(const __u8 *p)
 {
@@ -81,7 +80,7 @@ static const char *const errors[KVM_FT_WIRE_E_MAX] = {
 	[KVM_FT_WIRE_E_INSECURE] = "one side has a key and the other none",
 	[KVM_FT_WIRE_E_BUSY]	 = "the backup is linked to another primary",
 	[KVM_FT_WIRE_E_HANDSHAKE] = "no handshake within its time bound",
-	[KVM_FT_WIRE_E_DELTA]	 = "a page's delta does not apply to the backup's copy",
+	[KVM_FT_WIRE_E_DELTA]	 = "a delta does not apply to the backup's copy",
 };
 
 const char *kvm_ft_wire_strerror(int err)
@@ -107,11 +106,11 @@ static __u32 frame_crc(const __u8 *h, const void *payload, __u32 len)
 	static const __u8 zero[4];
 	__u32 crc = ~0u;
 
-	crc = crc32c(crc, h, CRC_OFF);
-	crc = crc32c(crc, zero, sizeof(zero));
-	crc = crc32c(crc, h + CRC_OFF + 4, HDR_LEN - CRC_OFF - 4);
+	crc = kvm_ft_crc32c(crc, h, CRC_OFF);
+	crc = kvm_ft_crc32c(crc, zero, sizeof(zero));
+	crc = kvm_ft_crc32c(crc, h + CRC_OFF + 4, HDR_LEN - CRC_OFF - 4);
 	if (len)
-		crc = crc32c(crc, payload, len);
+		crc = kvm_ft_crc32c(crc, payload, len);
 	return ~crc;
 }
 
@@ -178,32 +177,39 @@ static int word_differs(const __u8 *a, const __u8 *b, __u32 i)
 	return x != y;
 }
 
+/* @a and @b differ in the word at @i of @size bytes, or in its tail. */
+static int differs(const __u8 *a, const __u8 *b, __u32 i, __u32 size)
+{
+	if (size - i >= 8)
+		return word_differs(a, b, i);
+	return memcmp(a + i, b + i, size - i) != 0;
+}
+
 /*
  * Runs of changed bytes, found a word at a time and trimmed to the bytes
  * that differ at either end: a run costs RUN_HDR bytes, so two runs apart
- * by a whole equal word are cheaper than one over it.
+ * by a whole equal word are cheaper than one over it.  More than @max
+ * bytes of runs: @max + 1.
  */
-__u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out)
+static __u32 runs(const __u8 *a, const __u8 *b, __u32 size, __u8 *o, __u32 max)
 {
-	const __u8 *a = base, *b = page;
 	__u32 len = 0, i = 0, start, end;
-	__u8 *o = out;
 
-	while (i < PAGE) {
-		while (i < PAGE && !word_differs(a, b, i))
+	while (i < size) {
+		while (i < size && !differs(a, b, i, size))
 			i += 8;
-		if (i == PAGE)
+		if (i >= size)
 			break;
 		start = i;
-		while (i < PAGE && word_differs(a, b, i))
+		while (i < size && differs(a, b, i, size))
 			i += 8;
-		end = i;
+		end = i < size ? i : size;
 		while (a[start] == b[start])
 			start++;
 		while (a[end - 1] == b[end - 1])
 			end--;
-		if (len + RUN_HDR + (end - start) > KVM_FT_WIRE_DELTA_MAX)
-			return KVM_FT_WIRE_DELTA_MAX + 1;
+		if (len + RUN_HDR + (end - start) > max)
+			return max + 1;
 		o[len] = start;
 		o[len + 1] = start >> 8;
 		o[len + 2] = end - start;
@@ -212,6 +218,26 @@ __u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out)
 		len += RUN_HDR + (end - start);
 	}
 	return len;
+}
+
+__u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out)
+{
+	return runs(base, page, PAGE, out, KVM_FT_WIRE_DELTA_MAX);
+}
+
+__u32 kvm_ft_wire_vcpu_runs(const void *base, const void *state, __u32 size, void *out)
+{
+	return runs(base, state, size, out, KVM_FT_WIRE_VCPU_DELTA_MAX);
+}
+
+__u32 kvm_ft_wire_put_vcpu_delta(void *p, __u32 index, __u32 size, __u64 base, __u32 len)
+{
+	__u8 *e = p;
+
+	kvm_ft_wire_put_le32(e, index);
+	kvm_ft_wire_put_le32(e + 4, size);
+	kvm_ft_wire_put_le64(e + 8, base);
+	return VCPU_DELTA_HDR + len;
 }
 
 __u32 kvm_ft_wire_put_delta(void *p, __u64 gfn, __u32 base, __u32 crc, __u32 len)
@@ -271,6 +297,8 @@ static int len_ok(__u8 type, __u32 len)
 	case KVM_FT_WIRE_VCPU:
 		return len > sizeof(struct kvm_ft_wire_vcpu) &&
 		       len <= sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE;
+	case KVM_FT_WIRE_VCPU_DELTA:
+		return len >= VCPU_DELTA_HDR && len <= VCPU_DELTA_HDR + KVM_FT_WIRE_VCPU_DELTA_MAX;
 	case KVM_FT_WIRE_DEVICE:
 		return len > 0 && len <= KVM_FT_WIRE_MAX_DEVICE;
 	case KVM_FT_WIRE_EPOCH_END:
@@ -295,7 +323,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_MAGIC;
 	if (h[4] != KVM_FT_WIRE_VERSION)
 		return KVM_FT_WIRE_E_VERSION;
-	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_DELTA)
+	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_VCPU_DELTA)
 		return KVM_FT_WIRE_E_TYPE;
 	if (get_le16(h + 6))
 		return KVM_FT_WIRE_E_RESERVED;
@@ -339,8 +367,8 @@ static int decode_pages(const __u8 *p, struct kvm_ft_wire_msg *m, __u32 data_len
 	return KVM_FT_WIRE_OK;
 }
 
-/* The runs of a DELTA page: in order, apart, each within the page, @len bytes in all. */
-static int runs_ok(const __u8 *r, __u32 len)
+/* Runs: in order, apart, each within @size bytes, @len bytes in all. */
+static int runs_ok(const __u8 *r, __u32 len, __u32 size)
 {
 	__u32 pos = 0, end = 0, off, n;
 
@@ -349,7 +377,7 @@ static int runs_ok(const __u8 *r, __u32 len)
 			return 0;
 		off = get_le16(r + pos);
 		n = get_le16(r + pos + 2);
-		if (!n || off < end || off + n > PAGE || n > len - pos - RUN_HDR)
+		if (!n || off < end || off + n > size || n > len - pos - RUN_HDR)
 			return 0;
 		end = off + n;
 		pos += RUN_HDR + n;
@@ -371,7 +399,7 @@ static int decode_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
 			return KVM_FT_WIRE_E_LEN;
 		len = get_le32(p + pos + 16);
 		if (len > KVM_FT_WIRE_DELTA_MAX || len > m->len - pos - DELTA_HDR ||
-		    !runs_ok(p + pos + DELTA_HDR, len))
+		    !runs_ok(p + pos + DELTA_HDR, len, PAGE))
 			return KVM_FT_WIRE_E_LEN;
 		pos += DELTA_HDR + len;
 	}
@@ -397,7 +425,7 @@ __u32 kvm_ft_wire_delta_get(const struct kvm_ft_wire_msg *m, __u32 pos,
 
 __u32 kvm_ft_wire_page_crc(const void *page)
 {
-	return ~crc32c(~0U, page, PAGE);
+	return ~kvm_ft_crc32c(~0U, page, PAGE);
 }
 
 int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d)
@@ -422,6 +450,36 @@ static int decode_vcpu(const __u8 *p, struct kvm_ft_wire_msg *m)
 	m->vcpu.state = p + 8;
 	return m->vcpu.size && m->len == 8 + m->vcpu.size ?
 	       KVM_FT_WIRE_OK : KVM_FT_WIRE_E_LEN;
+}
+
+static int decode_vcpu_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
+{
+	m->vcpu_delta.index = get_le32(p);
+	m->vcpu_delta.size = get_le32(p + 4);
+	m->vcpu_delta.base = get_le64(p + 8);
+	m->vcpu_delta.runs = p + VCPU_DELTA_HDR;
+	m->vcpu_delta.len = m->len - VCPU_DELTA_HDR;
+	if (!m->vcpu_delta.size || m->vcpu_delta.size > KVM_FT_WIRE_VCPU_MAX ||
+	    !runs_ok(m->vcpu_delta.runs, m->vcpu_delta.len, m->vcpu_delta.size))
+		return KVM_FT_WIRE_E_LEN;
+	return m->vcpu_delta.base ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_DELTA;
+}
+
+int kvm_ft_wire_vcpu_delta_apply(void *state, __u32 size, __u64 epoch,
+				 const struct kvm_ft_wire_msg *m)
+{
+	const __u8 *r = m->vcpu_delta.runs;
+	__u8 *to = state;
+	__u32 pos = 0, n;
+
+	if (!epoch || epoch != m->vcpu_delta.base || size != m->vcpu_delta.size)
+		return KVM_FT_WIRE_E_DELTA;	/* not the state it was made against */
+	while (pos < m->vcpu_delta.len) {
+		n = get_le16(r + pos + 2);
+		memcpy(to + get_le16(r + pos), r + pos + RUN_HDR, n);
+		pos += RUN_HDR + n;
+	}
+	return KVM_FT_WIRE_OK;
 }
 
 int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
@@ -451,6 +509,8 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
 		return decode_delta(p, m);
 	case KVM_FT_WIRE_VCPU:
 		return decode_vcpu(p, m);
+	case KVM_FT_WIRE_VCPU_DELTA:
+		return decode_vcpu_delta(p, m);
 	case KVM_FT_WIRE_DEVICE:
 		m->device.data = p;
 		return KVM_FT_WIRE_OK;
@@ -522,7 +582,8 @@ static int rx_end(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 
 /*
  * The order a primary sends in: HELLO once, then epochs numbered from 1 up
- * without gaps, each EPOCH_BEGIN, any PAGES/VCPU/DEVICE/VERIFY, EPOCH_END.
+ * without gaps, each EPOCH_BEGIN, any PAGES/ZERO/DELTA/VCPU/VCPU_DELTA/
+ * DEVICE/VERIFY, EPOCH_END.
  * HEARTBEAT may come anywhere; ACK never comes to a receiver of epochs.
  */
 int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
@@ -571,6 +632,14 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		return rx_delta(rx, m);
 	case KVM_FT_WIRE_VCPU:
 		if (m->vcpu.index >= rx->nr_vcpus)
+			return KVM_FT_WIRE_E_VCPU;
+		rx->vcpus++;
+		return KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_VCPU_DELTA:
+		/* Only from a primary that said it would send them. */
+		if (!(rx->features & KVM_FT_WIRE_FEAT_VCPU_DELTA))
+			return KVM_FT_WIRE_E_ORDER;
+		if (m->vcpu_delta.index >= rx->nr_vcpus)
 			return KVM_FT_WIRE_E_VCPU;
 		rx->vcpus++;
 		return KVM_FT_WIRE_OK;

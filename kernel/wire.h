@@ -4,7 +4,7 @@
  * uapi/linux/kvm_ft.h.  No kernel-only dependency: the same wire.c builds in
  * user space for unit tests and fuzzing (selftests/wire_test.c,
  * selftests/fuzz/).  Only __u8/__u32/__u64 from <linux/types.h> and a
- * crc32c() with the kernel's meaning are assumed.
+ * kvm_ft_crc32c() (below) are assumed.
  */
 #ifndef KVM_FT_WIRE_H
 #define KVM_FT_WIRE_H
@@ -15,6 +15,13 @@
 #include "vcpu_state.h"
 
 const char *kvm_ft_wire_strerror(int err);
+
+/*
+ * CRC-32C as the kernel's crc32c() computes it (chained from @crc, no
+ * inversion), from whoever builds the codec: kernel/crc.c in the kernel,
+ * selftests/lib/crc32c.c in user space.
+ */
+__u32 kvm_ft_crc32c(__u32 crc, const void *buf, unsigned long len);
 
 /* A decoded frame: views into the caller's header and payload buffers. */
 struct kvm_ft_wire_msg {
@@ -42,6 +49,11 @@ struct kvm_ft_wire_msg {
 			__u32 index, size;
 			const __u8 *state;
 		} vcpu;
+		struct {
+			__u32 index, size, len;
+			__u64 base;
+			const __u8 *runs;	/* len bytes */
+		} vcpu_delta;
 		struct {
 			const __u8 *data;	/* len bytes */
 		} device;
@@ -127,6 +139,19 @@ __u32 kvm_ft_wire_delta_get(const struct kvm_ft_wire_msg *m, __u32 pos,
  * result is not the page @d describes (@page is then garbage).
  */
 int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d);
+/*
+ * VCPU_DELTA.  kvm_ft_wire_vcpu_runs() puts at @out, after room for the
+ * header, the runs that make @size bytes of state @base into @state (room
+ * for KVM_FT_WIRE_VCPU_DELTA_MAX bytes: more than that returned means the
+ * state goes whole); kvm_ft_wire_put_vcpu_delta() the header before
+ * them, returning the payload's length.  kvm_ft_wire_vcpu_delta_apply()
+ * applies decoded @m to @state, the receiver's @size bytes of epoch
+ * @epoch: E_DELTA, unchanged, if that is not the delta's base.
+ */
+__u32 kvm_ft_wire_vcpu_runs(const void *base, const void *state, __u32 size, void *out);
+__u32 kvm_ft_wire_put_vcpu_delta(void *p, __u32 index, __u32 size, __u64 base, __u32 len);
+int kvm_ft_wire_vcpu_delta_apply(void *state, __u32 size, __u64 epoch,
+				 const struct kvm_ft_wire_msg *m);
 __u32 kvm_ft_wire_put_end(void *p, __u64 nr_pages, __u32 nr_vcpus, __u32 device_len);
 __u32 kvm_ft_wire_put_verify(void *p, __u32 crc);
 

@@ -59,7 +59,7 @@ enum send_what {
 	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE, SEND_BAD_VERIFY,
 	SEND_WRONG_KEY, SEND_NO_KEY, SEND_FLIPPED, SEND_REPLAY, SEND_REORDER,
 	SEND_OLD_CONN, SEND_SECOND, SEND_SILENT, SEND_OLD_VERSION, SEND_DELTA,
-	SEND_BAD_DELTA,
+	SEND_BAD_DELTA, SEND_VCPU_DELTA_NO_BASE,
 };
 
 FIXTURE(rx) {
@@ -115,6 +115,8 @@ VARIANT(insecure_bad_checksum, 9, SEND_BAD_CRC, "checksum", true, false, true);
 VARIANT(delta_applied, 22, SEND_DELTA, NULL, true, true, false);
 /* ... unless the backup's copy is not the delta's base: the epoch refused. */
 VARIANT(delta_wrong_base, 23, SEND_BAD_DELTA, "delta", true, false, false);
+/* A vCPU's state as differences from a state the backup never had: refused. */
+VARIANT(vcpu_delta_without_base, 24, SEND_VCPU_DELTA_NO_BASE, "delta", true, false, false);
 
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
@@ -517,6 +519,11 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 		SEND(fd, build_delta(true));
 		SEND(fd, build_end_of(2, 2));
 		break;
+	case SEND_VCPU_DELTA_NO_BASE:
+		/* Epoch 1 (the sync) carried no vCPU state: there is no epoch 1 base. */
+		SEND(fd, build(KVM_FT_WIRE_VCPU_DELTA, 2, p,
+			       kvm_ft_wire_put_vcpu_delta(p, 0, 600, 1, 0)));
+		break;			/* refused there: the epoch is never ended */
 	case SEND_BAD_VERIFY:
 		/* No memory has this CRC-32C... as it is. */
 		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, kvm_ft_wire_put_verify(p, 0x12345678)));

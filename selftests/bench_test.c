@@ -21,6 +21,7 @@
  * Each variant "passes" when it measured something; the figures are
  * reported, never asserted (speed is not a test).
  */
+#include <dirent.h>
 #include <linux/kvm_ft.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -103,6 +104,7 @@ static void guest_work(uint64_t every, uint64_t pages)
 struct runner {
 	struct vcpu *vcpu;
 	pthread_t thread;
+	pid_t tid;
 	bool done;
 };
 
@@ -111,6 +113,7 @@ static void *run_guest(void *arg)
 	struct runner *r = arg;
 	struct ucall uc;
 
+	r->tid = gettid();
 	r->done = vcpu_run_ucall(r->vcpu, &uc) == UCALL_DONE;
 	return NULL;
 }
@@ -214,6 +217,95 @@ static double work_rate(FIXTURE_DATA(bench) *self, uint64_t pf[2])
 }
 
 /*
+ * Where the host's CPU goes over a window: the run time the scheduler
+ * counted (schedstat, exact) of the vCPU's thread (the guest's time and
+ * its exits), the engine's threads, the softirq threads, the kworkers;
+ * the rest is interrupts, other tasks and idle.  One CPU per test host
+ * here, so these add up to at most the window.
+ */
+#define CPU_TASKS	64
+
+struct cpu_use {
+	int n;
+	pid_t tid[CPU_TASKS];
+	char comm[CPU_TASKS][32];
+	unsigned long long ns[CPU_TASKS];
+	double t;
+};
+
+static unsigned long long run_ns(pid_t tid)
+{
+	unsigned long long ns = 0;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
+	f = fopen(path, "r");
+	if (f && fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	if (f)
+		fclose(f);
+	return ns;
+}
+
+static void cpu_task(struct cpu_use *c, pid_t tid, const char *comm)
+{
+	if (c->n == CPU_TASKS)
+		return;
+	c->tid[c->n] = tid;
+	snprintf(c->comm[c->n], sizeof(c->comm[0]), "%s", comm);
+	c->ns[c->n++] = run_ns(tid);
+}
+
+/* The engine's kthreads, the softirq threads and kworkers, and the vCPU's thread. */
+static void cpu_start(struct cpu_use *c, pid_t vcpu)
+{
+	char path[300], comm[32];
+	struct dirent *d;
+	DIR *dir = opendir("/proc");
+	FILE *f;
+
+	c->n = 0;
+	cpu_task(c, vcpu, "vCPU");
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			if (!strncmp(comm, "kvm_ft", 6) || !strncmp(comm, "ksoftirqd", 9) ||
+			    !strncmp(comm, "kworker", 7))
+				cpu_task(c, atoi(d->d_name), comm);
+		}
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	c->t = ft_now();
+}
+
+/* Their run time since cpu_start(), in ms: the engine's each, the rest summed. */
+static void cpu_report(const char *name, const struct cpu_use *c)
+{
+	double dt = ft_now() - c->t, ms, kworkers = 0, all = 0;
+	int i;
+
+	printf("# bench %-6s cpu over %.1f s:", name, dt);
+	for (i = 0; i < c->n; i++) {
+		ms = (run_ns(c->tid[i]) - c->ns[i]) / 1e6;
+		all += ms;
+		if (!strncmp(c->comm[i], "kworker", 7))
+			kworkers += ms;
+		else
+			printf(" %s %.0f ms,", c->comm[i], ms);
+	}
+	printf(" kworkers %.0f ms; other and idle %.0f ms\n", kworkers, dt * 1000 - all);
+}
+
+/*
  * CUJU_BENCH_ONLY="<variant> ..." runs those variants' work rates alone:
  * for a developer's wrapper script in the tests directory (the runner
  * passes no such variable), to measure one change quickly.
@@ -309,6 +401,7 @@ TEST_F(bench, work_rate_off_and_on)
 {
 	uint64_t pf_off[2], pf_on[2];
 	struct ft_sample a, b;
+	struct cpu_use cpu;
 	double off, on;
 
 	if (left_out(variant->name))
@@ -323,7 +416,9 @@ TEST_F(bench, work_rate_off_and_on)
 	}
 	guest_start(self);
 	sleep(WARMUP_S);
+	cpu_start(&cpu, self->run.tid);
 	off = work_rate(self, pf_off);
+	cpu_report(variant->name, &cpu);
 	if (!variant->insecure)
 		EXPECT_LT(0, log_rate(self, variant->name, off));
 
@@ -332,10 +427,12 @@ TEST_F(bench, work_rate_off_and_on)
 	EVENT("bench: linked");
 	EVENT("bench: synced");
 	sleep(WARMUP_S);
+	cpu_start(&cpu, self->run.tid);
 	ASSERT_EQ(0, ft_sample(&self->counters, "bench", &a));
 	on = work_rate(self, pf_on);
 	ASSERT_EQ(0, ft_sample(&self->counters, "bench", &b));
 	report(variant, off, on, &a, &b, pf_off, pf_on);
+	cpu_report(variant->name, &cpu);
 	EXPECT_LT(0, b.epochs - a.epochs);
 	EXPECT_LT(0, on);
 	EXPECT_EQ(0, FTNL(self->out, "stop", "bench")) TH_LOG("%s", self->out);

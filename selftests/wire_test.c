@@ -327,7 +327,7 @@ TEST(header_refused)
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[5] = 0;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
-	frame[5] = KVM_FT_WIRE_DELTA + 1;
+	frame[5] = KVM_FT_WIRE_VCPU_DELTA + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[7] = 1;
@@ -352,6 +352,9 @@ TEST(lengths_refused)
 		{ KVM_FT_WIRE_DELTA, 8 },
 		{ KVM_FT_WIRE_DELTA, 8 + KVM_FT_WIRE_MAX_PAGES *
 				     (sizeof(struct kvm_ft_wire_delta) + KVM_FT_WIRE_DELTA_MAX) + 1 },
+		{ KVM_FT_WIRE_VCPU_DELTA, sizeof(struct kvm_ft_wire_vcpu_delta) - 1 },
+		{ KVM_FT_WIRE_VCPU_DELTA, sizeof(struct kvm_ft_wire_vcpu_delta) +
+					  KVM_FT_WIRE_VCPU_DELTA_MAX + 1 },
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -392,11 +395,12 @@ TEST(replies_from_a_backup)
 	static const __u8 types[] = {
 		KVM_FT_WIRE_HELLO, KVM_FT_WIRE_PAGES, KVM_FT_WIRE_VCPU, KVM_FT_WIRE_DEVICE,
 		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY, KVM_FT_WIRE_ZERO, KVM_FT_WIRE_DELTA,
+		KVM_FT_WIRE_VCPU_DELTA,
 	};
 	static const __u32 lens[] = {
 		sizeof(struct kvm_ft_wire_hello), 8 + 8 + KVM_FT_WIRE_PAGE_SIZE, 8 + 16, 1,
 		sizeof(struct kvm_ft_wire_epoch_end), sizeof(struct kvm_ft_wire_verify), 8 + 8,
-		8 + sizeof(struct kvm_ft_wire_delta),
+		8 + sizeof(struct kvm_ft_wire_delta), sizeof(struct kvm_ft_wire_vcpu_delta),
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -539,6 +543,120 @@ TEST(delta_malformed_refused)
 	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
 }
 
+/* ---- VCPU_DELTA ------------------------------------------------------- */
+
+#define VSIZE	1237	/* a state's length; not a multiple of 8: the tail counts too */
+#define VHDR	sizeof(struct kvm_ft_wire_vcpu_delta)
+
+static __u8 vbase[VSIZE], vafter[VSIZE];
+
+/*
+ * A VCPU_DELTA payload for vCPU @index against its state of epoch @base,
+ * vbase: bytes 8..15 and the last set to @v (two runs), into vafter.
+ */
+static __u32 vdelta1(__u8 *p, __u32 index, __u64 base, __u8 v)
+{
+	__u32 len, i;
+
+	for (i = 0; i < VSIZE; i++)
+		vbase[i] = i * 13 + (i >> 4);
+	memcpy(vafter, vbase, VSIZE);
+	memset(vafter + 8, v, 8);
+	vafter[VSIZE - 1] = v;
+	len = kvm_ft_wire_vcpu_runs(vbase, vafter, VSIZE, p + VHDR);
+	return kvm_ft_wire_put_vcpu_delta(p, index, VSIZE, base, len);
+}
+
+/* A vCPU's delta round-trips, counts as its VCPU frame, applies to its base only. */
+TEST_F(rx, vcpu_delta_applies_to_its_base_only)
+{
+	__u8 state[VSIZE];
+
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_VCPU, 1, pl, vcpu(pl, 0, VSIZE));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_END, 1, pl, end(pl, 0, 1, 0));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 2, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+
+	build(KVM_FT_WIRE_VCPU_DELTA, 2, pl, vdelta1(pl, 1, 1, 0xee));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	EXPECT_EQ(1, self->m.vcpu_delta.index);
+	EXPECT_EQ(VSIZE, self->m.vcpu_delta.size);
+	EXPECT_EQ(1, self->m.vcpu_delta.base);
+	EXPECT_EQ(4 + 8 + 4 + 1, self->m.vcpu_delta.len) TH_LOG("8 bytes at 8, the last byte");
+	memcpy(state, vbase, VSIZE);
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_vcpu_delta_apply(state, VSIZE, 1, &self->m));
+	EXPECT_EQ(0, memcmp(state, vafter, VSIZE));
+	/* Another epoch's state, another length, none: refused, left alone. */
+	memcpy(state, vbase, VSIZE);
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_vcpu_delta_apply(state, VSIZE, 2, &self->m));
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_vcpu_delta_apply(state, VSIZE - 1, 1, &self->m));
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_vcpu_delta_apply(state, VSIZE, 0, &self->m));
+	EXPECT_EQ(0, memcmp(state, vbase, VSIZE));
+
+	build(KVM_FT_WIRE_VCPU_DELTA, 2, pl, vdelta1(pl, 2, 1, 0xee));
+	EXPECT_EQ(KVM_FT_WIRE_E_VCPU, feed(&self->rx, &self->m)) TH_LOG("two vCPUs: 0 and 1");
+	build(KVM_FT_WIRE_EPOCH_END, 2, pl, end(pl, 0, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m)) TH_LOG("counted as a VCPU frame");
+}
+
+/* Unchanged: no runs; changed all over: whole; a change in a short tail is found. */
+TEST(vcpu_runs_bounded)
+{
+	static __u8 a[KVM_FT_WIRE_VCPU_MAX], b[KVM_FT_WIRE_VCPU_MAX], out[KVM_FT_WIRE_VCPU_DELTA_MAX + 64];
+	__u32 i;
+
+	for (i = 0; i < sizeof(a); i++) {
+		a[i] = i * 7;
+		b[i] = ~a[i];
+	}
+	EXPECT_EQ(0, kvm_ft_wire_vcpu_runs(a, a, sizeof(a), out));
+	EXPECT_LT(KVM_FT_WIRE_VCPU_DELTA_MAX, kvm_ft_wire_vcpu_runs(a, b, sizeof(a), out));
+	memcpy(b, a, 13);
+	b[12] ^= 1;
+	ASSERT_EQ(5, kvm_ft_wire_vcpu_runs(a, b, 13, out));
+	EXPECT_EQ(12, out[0]);
+	EXPECT_EQ(1, out[2]);
+	EXPECT_EQ(b[12], out[4]);
+}
+
+/* Runs past the state, out of order, no state, too large a state, no base: refused. */
+TEST(vcpu_delta_malformed_refused)
+{
+	static const struct { __u32 size; __u16 off, n; __u64 base; int err; } bad[] = {
+		{ 16, 10, 8, 1, KVM_FT_WIRE_E_LEN },		/* past the state */
+		{ 0, 0, 1, 1, KVM_FT_WIRE_E_LEN },		/* no state */
+		{ KVM_FT_WIRE_VCPU_MAX + 1, 0, 1, 1, KVM_FT_WIRE_E_LEN },
+		{ 16, 0, 0, 1, KVM_FT_WIRE_E_LEN },		/* an empty run */
+		{ 16, 0, 1, 0, KVM_FT_WIRE_E_DELTA },		/* epoch 0 is no base */
+	};
+	struct kvm_ft_wire_msg m;
+	__u8 *run = pl + VHDR;
+	__u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		run[0] = bad[i].off;
+		run[1] = bad[i].off >> 8;
+		run[2] = bad[i].n;
+		run[3] = bad[i].n >> 8;
+		memset(run + 4, 0x5a, bad[i].n);
+		build(KVM_FT_WIRE_VCPU_DELTA, 2, pl,
+		      kvm_ft_wire_put_vcpu_delta(pl, 0, bad[i].size, bad[i].base, 4 + bad[i].n));
+		EXPECT_EQ(bad[i].err, decode(&m)) TH_LOG("case %u", i);
+	}
+	/* Two runs out of order. */
+	memcpy(run, "\x08\0\x01\0\xaa\x04\0\x01\0\xbb", 10);
+	build(KVM_FT_WIRE_VCPU_DELTA, 2, pl, kvm_ft_wire_put_vcpu_delta(pl, 0, 16, 1, 10));
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	/* No runs at all: nothing changed. */
+	build(KVM_FT_WIRE_VCPU_DELTA, 2, pl, kvm_ft_wire_put_vcpu_delta(pl, 0, 16, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_OK, decode(&m));
+	EXPECT_EQ(0, m.vcpu_delta.len);
+}
+
 TEST(every_flipped_bit_refused)
 {
 	struct kvm_ft_wire_msg m;
@@ -611,6 +729,19 @@ TEST(delta_only_if_both_speak_it)
 	build(KVM_FT_WIRE_DELTA, 2, pl, delta1(pl, 1, base_page, 2, NULL));
 	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
 	EXPECT_EQ(0, rx.pages);
+}
+
+/* A backup that did not say it takes VCPU_DELTA frames refuses them. */
+TEST(vcpu_delta_only_if_both_speak_it)
+{
+	struct kvm_ft_wire_rx rx;
+	struct kvm_ft_wire_msg m;
+
+	ASSERT_EQ(KVM_FT_WIRE_OK, in_epoch_with(&rx, KVM_FT_WIRE_FEAT_ALL &
+						   ~KVM_FT_WIRE_FEAT_VCPU_DELTA));
+	build(KVM_FT_WIRE_VCPU_DELTA, 1, pl, vdelta1(pl, 0, 1, 2));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&rx, &m));
+	EXPECT_EQ(0, rx.vcpus);
 }
 
 /* ---- The handshake ------------------------------------------------------- */

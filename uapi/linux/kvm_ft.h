@@ -226,6 +226,11 @@
  *                after, only if both speak KVM_FT_WIRE_FEAT_DELTA and not
  *                in the sync (epoch 1); they count as pages in EPOCH_END
  *   VCPU         struct kvm_ft_wire_vcpu, then size bytes of vCPU state
+ *   VCPU_DELTA   struct kvm_ft_wire_vcpu_delta, then runs (as DELTA's) that
+ *                make a vCPU's state of its last VCPU or VCPU_DELTA frame
+ *                (of epoch base, size bytes too) into this epoch's, only if
+ *                both speak KVM_FT_WIRE_FEAT_VCPU_DELTA; it counts as a
+ *                VCPU frame in EPOCH_END
  *   DEVICE       the VMM's device-state blob, opaque to the kernel
  *   EPOCH_END    struct kvm_ft_wire_epoch_end: totals to check the epoch by
  *   ACK          empty, backup to primary: epoch hdr.epoch is held
@@ -517,6 +522,8 @@ enum kvm_ft_hist_attr {
 #define KVM_FT_WIRE_MAX_DEVICE		(16U << 20)
 #define KVM_FT_WIRE_DELTA_MAX		2048U		/* bytes of runs per page:
 							 * a larger delta goes whole */
+#define KVM_FT_WIRE_VCPU_DELTA_MAX	4096U		/* bytes of runs per vCPU
+							 * state: more goes whole */
 
 /* Why a receiver refused a stream; each kind is counted (VM_ERROR). */
 enum kvm_ft_wire_err {
@@ -546,7 +553,7 @@ enum kvm_ft_wire_err {
 	KVM_FT_WIRE_E_INSECURE,	/* one side has a key, the other none */
 	KVM_FT_WIRE_E_BUSY,	/* the backup is linked to another primary */
 	KVM_FT_WIRE_E_HANDSHAKE,/* no handshake within its time bound */
-	KVM_FT_WIRE_E_DELTA,	/* a DELTA's base is not the backup's page */
+	KVM_FT_WIRE_E_DELTA,	/* a delta's base is not the backup's copy */
 	KVM_FT_WIRE_E_MAX
 };
 
@@ -565,6 +572,7 @@ enum kvm_ft_wire_type {
 	KVM_FT_WIRE_CONFIRM	= 0x0c,
 	KVM_FT_WIRE_ZERO	= 0x0d,	/* pages all zero: their numbers only */
 	KVM_FT_WIRE_DELTA	= 0x0e,	/* pages as differences from the backup's */
+	KVM_FT_WIRE_VCPU_DELTA	= 0x0f,	/* a vCPU's state as its differences */
 };
 
 struct kvm_ft_wire_hdr {
@@ -581,8 +589,9 @@ struct kvm_ft_wire_hdr {
 #define KVM_FT_WIRE_FEAT_VERIFY		(1U << 0)	/* VERIFY frames */
 #define KVM_FT_WIRE_FEAT_ZERO		(1U << 1)	/* ZERO frames */
 #define KVM_FT_WIRE_FEAT_DELTA		(1U << 2)	/* DELTA frames */
+#define KVM_FT_WIRE_FEAT_VCPU_DELTA	(1U << 3)	/* VCPU_DELTA frames */
 #define KVM_FT_WIRE_FEAT_ALL		(KVM_FT_WIRE_FEAT_VERIFY | KVM_FT_WIRE_FEAT_ZERO | \
-					 KVM_FT_WIRE_FEAT_DELTA)
+					 KVM_FT_WIRE_FEAT_DELTA | KVM_FT_WIRE_FEAT_VCPU_DELTA)
 
 /* INIT and REPLY's flags. */
 #define KVM_FT_WIRE_HS_F_KEYED		(1U << 0)	/* this side has a key */
@@ -652,6 +661,18 @@ struct kvm_ft_wire_delta {
 struct kvm_ft_wire_vcpu {
 	__le32 index;		/* < nr_vcpus of HELLO */
 	__le32 size;		/* 1..KVM_FT_WIRE_MAX_VCPU_STATE bytes follow */
+} __attribute__((packed));
+
+/*
+ * A vCPU's state as runs (each __le16 offset, __le16 n, then n bytes; in
+ * increasing order, apart, within @size) to put into the state the backup
+ * holds for vCPU @index from epoch @base, which must be @size bytes too:
+ * else it is refused (KVM_FT_WIRE_E_DELTA).  No runs: nothing changed.
+ */
+struct kvm_ft_wire_vcpu_delta {
+	__le32 index;		/* < nr_vcpus of HELLO */
+	__le32 size;		/* 1..KVM_FT_WIRE_VCPU_MAX: of the base and the result */
+	__le64 base;		/* the epoch of the backup's state it applies to */
 } __attribute__((packed));
 
 /* Sent with verify_memory on: the checksum of all memory at the epoch's end. */
