@@ -160,6 +160,7 @@ static int stage_vcpu_delta(struct kvm_ft_backup *b, const struct kvm_ft_wire_ms
 	err = kvm_ft_vcpu_delta_take(&b->bases, m, &b->staged_vcpus[i]);
 	if (err)
 		return err;
+	atomic64_inc(&b->vm->stats.vcpu_deltas);
 	__set_bit(i, b->staged_seen);
 	return KVM_FT_WIRE_OK;
 }

@@ -317,9 +317,10 @@ static int send_vcpu(struct kvm_ft_primary *p, u32 i, const struct kvm_ft_arch_v
 	if (p->vcpus.states) {
 		size = kvm_ft_wire_put_vcpu(kvm_ft_vcpu_scratch(&p->vcpus), st);
 		len = kvm_ft_vcpu_delta_make(&p->vcpus, i, size, p->sent, v);
-		if (len)
+		if (len) {
 			type = KVM_FT_WIRE_VCPU_DELTA;
-		else
+			atomic64_inc(&p->vm->stats.vcpu_deltas);
+		} else
 			memcpy(state, kvm_ft_vcpu_scratch(&p->vcpus), size);
 	} else {
 		size = kvm_ft_wire_put_vcpu(state, st);

@@ -524,14 +524,15 @@ static int vm_mark_dirty(struct kvm *kvm, void __user *argp)
 	if (copy_from_user(&r, argp, sizeof(r)))
 		return -EFAULT;
 	ret = kvm_ft_dirty_mark(kvm, r.gpa, r.size);
+	if (ret || !r.size || !atomic_read(&kvm_ft_cow_armed))
+		return ret;	/* no copies pending anywhere: none to make first */
 	/* A valid range: within memslots, so the loop is bounded by them. */
-	for (gfn = r.gpa >> PAGE_SHIFT; !ret && r.size && gfn <= (r.gpa + r.size - 1) >> PAGE_SHIFT;
-	     gfn++) {
+	for (gfn = r.gpa >> PAGE_SHIFT; gfn <= (r.gpa + r.size - 1) >> PAGE_SHIFT; gfn++) {
 		kvm_ft_cow(kvm, gfn);
 		if (!(gfn % 1024))
 			cond_resched();
 	}
-	return ret;
+	return 0;
 }
 
 long kvm_ft_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)

@@ -203,6 +203,8 @@ TEST_F_TIMEOUT(cons, memory_equal_at_every_commit, 2 * WAIT_S)
 	EXPECT_LT(zero_synced, ftnl_counter("cons", "\"zero_pages\":")) TH_LOG("%s", ftnl_last());
 	/* The words the guest wrote on pages sent before went as deltas. */
 	EXPECT_LT(0, ftnl_counter("cons", "\"delta_pages\":")) TH_LOG("%s", ftnl_last());
+	/* And the vCPU's state, after the first epoch, as its differences too. */
+	EXPECT_LT(0, ftnl_counter("cons", "\"vcpu_deltas\":")) TH_LOG("%s", ftnl_last());
 	/*
 	 * Pages copied after the vCPUs resumed (copy_after_resume, on by
 	 * default): on two CPUs the guest writes while the sender copies, and

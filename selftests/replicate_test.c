@@ -878,6 +878,8 @@ TEST_F(state, vcpus_survive_failover)
 		EVENT("st: peer lost (silence)");
 		EVENT("st: failover started at epoch");
 		EVENT("st: took over at epoch");
+		/* The states it resumed came as differences after the first (VCPU_DELTA). */
+		EXPECT_LT(0, ftnl_counter("st", "\"vcpu_deltas\":")) TH_LOG("%s", ftnl_last());
 		p0 = GUEST_VAR(self->vm, sse_progress[0]);
 		p1 = GUEST_VAR(self->vm, sse_progress[1]);
 		EXPECT_LT(0, p0 + p1) TH_LOG("the checkpoint has the chains under way");

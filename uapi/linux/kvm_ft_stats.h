@@ -64,6 +64,8 @@
 	X(DELTA_PAGES, delta_pages, "pages", COUNTER, BOTH, \
 	  "of pages, those sent as their differences from the backup's copy (primary), or applied so (backup)") \
 	X(EARLY_COPIES, early_copies, "pages", COUNTER, PRIMARY, \
-	  "of the frames copied after the vCPUs resumed (copy_after_resume), those copied early because something was about to write them")
+	  "of the frames copied after the vCPUs resumed (copy_after_resume), those copied early because something was about to write them") \
+	X(VCPU_DELTAS, vcpu_deltas, "states", COUNTER, BOTH, \
+	  "of vCPU states, those sent as their differences from the vCPU's state before (primary), or applied so (backup)")
 
 #endif
