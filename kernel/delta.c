@@ -95,11 +95,15 @@ u32 kvm_ft_delta_make(struct kvm_ft_delta *d, u64 gfn, const void *page, void *o
 		len = KVM_FT_WIRE_DELTA_MAX + 1;	/* nothing to make a delta against */
 	}
 	crc = kvm_ft_wire_page_crc(page);
-	if (len <= KVM_FT_WIRE_DELTA_MAX)
+	if (len <= KVM_FT_WIRE_DELTA_MAX) {
+		/* The copy becomes @page by its runs: a few bytes, not a page. */
+		kvm_ft_wire_put_runs(page_address(copy),
+				     (u8 *)out + sizeof(struct kvm_ft_wire_delta), len);
 		len = kvm_ft_wire_put_delta(out, gfn, page_private(copy), crc, len);
-	else
+	} else {
+		copy_page(page_address(copy), (void *)page);
 		len = 0;
-	copy_page(page_address(copy), (void *)page);
+	}
 	set_page_private(copy, crc);
 	return len;
 }

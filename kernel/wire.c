@@ -428,18 +428,23 @@ __u32 kvm_ft_wire_page_crc(const void *page)
 	return ~kvm_ft_crc32c(~0U, page, PAGE);
 }
 
-int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d)
+void kvm_ft_wire_put_runs(void *to, const void *runs, __u32 len)
 {
-	__u8 *to = page;
+	const __u8 *r = runs;
 	__u32 pos = 0, n;
 
-	if (kvm_ft_wire_page_crc(page) != d->base)
-		return KVM_FT_WIRE_E_DELTA;	/* not the page it was made against */
-	while (pos < d->len) {
-		n = get_le16(d->runs + pos + 2);
-		memcpy(to + get_le16(d->runs + pos), d->runs + pos + RUN_HDR, n);
+	while (pos < len) {
+		n = get_le16(r + pos + 2);
+		memcpy((__u8 *)to + get_le16(r + pos), r + pos + RUN_HDR, n);
 		pos += RUN_HDR + n;
 	}
+}
+
+int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d)
+{
+	if (kvm_ft_wire_page_crc(page) != d->base)
+		return KVM_FT_WIRE_E_DELTA;	/* not the page it was made against */
+	kvm_ft_wire_put_runs(page, d->runs, d->len);
 	return kvm_ft_wire_page_crc(page) == d->crc ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_DELTA;
 }
 
@@ -468,17 +473,9 @@ static int decode_vcpu_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
 int kvm_ft_wire_vcpu_delta_apply(void *state, __u32 size, __u64 epoch,
 				 const struct kvm_ft_wire_msg *m)
 {
-	const __u8 *r = m->vcpu_delta.runs;
-	__u8 *to = state;
-	__u32 pos = 0, n;
-
 	if (!epoch || epoch != m->vcpu_delta.base || size != m->vcpu_delta.size)
 		return KVM_FT_WIRE_E_DELTA;	/* not the state it was made against */
-	while (pos < m->vcpu_delta.len) {
-		n = get_le16(r + pos + 2);
-		memcpy(to + get_le16(r + pos), r + pos + RUN_HDR, n);
-		pos += RUN_HDR + n;
-	}
+	kvm_ft_wire_put_runs(state, m->vcpu_delta.runs, m->vcpu_delta.len);
 	return KVM_FT_WIRE_OK;
 }
 

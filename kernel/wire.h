@@ -118,6 +118,11 @@ __u32 kvm_ft_wire_put_vcpu_hdr(void *p, __u32 index, __u32 size);
 __u32 kvm_ft_wire_put_delta_hdr(void *p, __u32 count);
 __u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out);
 __u32 kvm_ft_wire_put_delta(void *p, __u64 gfn, __u32 base, __u32 crc, __u32 len);
+/*
+ * Put @len bytes of runs into @to: runs a receiver has checked (decoded)
+ * or a sender has just made (kvm_ft_wire_delta_runs(), ..._vcpu_runs()).
+ */
+void kvm_ft_wire_put_runs(void *to, const void *runs, __u32 len);
 __u32 kvm_ft_wire_page_crc(const void *page);
 
 /* A page of a decoded DELTA frame. */

@@ -3,6 +3,7 @@
  * The wire codec (kernel/wire.c, built here in user space): frames round-trip,
  * and every malformed or out-of-order frame is refused with its own reason.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "useal.h"
@@ -621,6 +622,39 @@ TEST(vcpu_runs_bounded)
 	EXPECT_EQ(12, out[0]);
 	EXPECT_EQ(1, out[2]);
 	EXPECT_EQ(b[12], out[4]);
+}
+
+/*
+ * What a sender does with its copy after making a delta: the runs put into
+ * the copy make it the page, whatever changed (one byte, words apart,
+ * runs meeting, the ends).  And a state's runs, its tail included.
+ */
+TEST(runs_put_make_the_page)
+{
+	static __u8 page[KVM_FT_WIRE_PAGE_SIZE], copy[KVM_FT_WIRE_PAGE_SIZE];
+	static __u8 runs[KVM_FT_WIRE_VCPU_DELTA_MAX + 64];
+	unsigned int seed = 20261206, round, k, len;
+
+	for (round = 0; round < 200; round++) {
+		some_page(base_page, round);
+		memcpy(page, base_page, sizeof(page));
+		for (k = 0; k < round % 40 + 1; k++)
+			page[rand_r(&seed) % sizeof(page)] ^= 1 + rand_r(&seed) % 255;
+		if (round % 7 == 0) {
+			page[0] ^= 0x80;
+			page[sizeof(page) - 1] ^= 0x80;
+		}
+		len = kvm_ft_wire_delta_runs(base_page, page, runs);
+		ASSERT_GE(KVM_FT_WIRE_DELTA_MAX, len) TH_LOG("round %u", round);
+		memcpy(copy, base_page, sizeof(copy));
+		kvm_ft_wire_put_runs(copy, runs, len);
+		ASSERT_EQ(0, memcmp(copy, page, sizeof(page))) TH_LOG("round %u", round);
+		/* As a vCPU's state of an odd length: its tail counts. */
+		len = kvm_ft_wire_vcpu_runs(base_page, page, 1237 + round, runs);
+		memcpy(copy, base_page, sizeof(copy));
+		kvm_ft_wire_put_runs(copy, runs, len);
+		ASSERT_EQ(0, memcmp(copy, page, 1237 + round)) TH_LOG("round %u", round);
+	}
 }
 
 /* Runs past the state, out of order, no state, too large a state, no base: refused. */
