@@ -10,6 +10,7 @@
  * both over a page when it loads and keeps the faster for its life.
  */
 #include <crypto/hash.h>
+#include <linux/crc32.h>
 #include <linux/gfp.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
@@ -35,6 +36,12 @@ static u32 update(struct crypto_shash *tfm, u32 crc, const void *buf, unsigned l
 u32 kvm_ft_crc32c(u32 crc, const void *buf, unsigned long len)
 {
 	return update(crc_tfm, crc, buf, len);
+}
+
+/* The library's, in O(log len): the same polynomial, bit order and state. */
+u32 kvm_ft_crc32c_shift(u32 crc, unsigned long len)
+{
+	return __crc32c_le_shift(crc, len);
 }
 
 /* The best of a few runs over @page: preemption only ever adds. */

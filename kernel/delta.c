@@ -84,6 +84,7 @@ u32 kvm_ft_delta_make(struct kvm_ft_delta *d, u64 gfn, const void *page, void *o
 {
 	struct page *copy = xa_load(&d->copies, gfn);
 	u32 crc, len = 0;
+	const u8 *runs;
 
 	if (copy) {
 		len = kvm_ft_wire_delta_runs(page_address(copy), page,
@@ -94,13 +95,18 @@ u32 kvm_ft_delta_make(struct kvm_ft_delta *d, u64 gfn, const void *page, void *o
 			return 0;
 		len = KVM_FT_WIRE_DELTA_MAX + 1;	/* nothing to make a delta against */
 	}
-	crc = kvm_ft_wire_page_crc(page);
 	if (len <= KVM_FT_WIRE_DELTA_MAX) {
-		/* The copy becomes @page by its runs: a few bytes, not a page. */
-		kvm_ft_wire_put_runs(page_address(copy),
-				     (u8 *)out + sizeof(struct kvm_ft_wire_delta), len);
+		/*
+		 * The copy becomes @page by its runs, and its checksum follows
+		 * from theirs: a few bytes, not a page, each.  The backup checks
+		 * both against its own copy, whole.
+		 */
+		runs = (u8 *)out + sizeof(struct kvm_ft_wire_delta);
+		crc = kvm_ft_wire_runs_crc(page_private(copy), page_address(copy), runs, len);
+		kvm_ft_wire_put_runs(page_address(copy), runs, len);
 		len = kvm_ft_wire_put_delta(out, gfn, page_private(copy), crc, len);
 	} else {
+		crc = kvm_ft_wire_page_crc(page);
 		copy_page(page_address(copy), (void *)page);
 		len = 0;
 	}

@@ -440,6 +440,34 @@ void kvm_ft_wire_put_runs(void *to, const void *runs, __u32 len)
 	}
 }
 
+/*
+ * A CRC is linear: the page the runs make is the base xor their
+ * difference D, zero but at the runs, so its CRC-32C is the base's xor
+ * the raw CRC (from 0, no inversions) of D; that is, for each run, the
+ * raw CRC of its difference, moved to its place by the zero bytes that
+ * follow it in the page.  Some bytes and a shift a run, not a page.
+ */
+__u32 kvm_ft_wire_runs_crc(__u32 crc, const void *base, const void *runs, __u32 len)
+{
+	const __u8 *r = runs, *b = base;
+	__u32 pos = 0, off, n, i, k, j, c;
+	__u8 diff[64];
+
+	while (pos < len) {
+		off = get_le16(r + pos);
+		n = get_le16(r + pos + 2);
+		for (c = 0, i = 0; i < n; i += k) {
+			k = n - i < sizeof(diff) ? n - i : sizeof(diff);
+			for (j = 0; j < k; j++)
+				diff[j] = b[off + i + j] ^ r[pos + RUN_HDR + i + j];
+			c = kvm_ft_crc32c(c, diff, k);
+		}
+		crc ^= kvm_ft_crc32c_shift(c, PAGE - off - n);
+		pos += RUN_HDR + n;
+	}
+	return crc;
+}
+
 int kvm_ft_wire_delta_apply(void *page, const struct kvm_ft_wire_delta_page *d)
 {
 	if (kvm_ft_wire_page_crc(page) != d->base)

@@ -22,6 +22,8 @@ const char *kvm_ft_wire_strerror(int err);
  * selftests/lib/crc32c.c in user space.
  */
 __u32 kvm_ft_crc32c(__u32 crc, const void *buf, unsigned long len);
+/* kvm_ft_crc32c() over @len more zero bytes, in fewer steps than that. */
+__u32 kvm_ft_crc32c_shift(__u32 crc, unsigned long len);
 
 /* A decoded frame: views into the caller's header and payload buffers. */
 struct kvm_ft_wire_msg {
@@ -123,6 +125,11 @@ __u32 kvm_ft_wire_put_delta(void *p, __u64 gfn, __u32 base, __u32 crc, __u32 len
  * or a sender has just made (kvm_ft_wire_delta_runs(), ..._vcpu_runs()).
  */
 void kvm_ft_wire_put_runs(void *to, const void *runs, __u32 len);
+/*
+ * The CRC-32C (as kvm_ft_wire_page_crc()) of the page @len bytes of runs
+ * make of @base, whose CRC-32C is @crc, from the runs alone.
+ */
+__u32 kvm_ft_wire_runs_crc(__u32 crc, const void *base, const void *runs, __u32 len);
 __u32 kvm_ft_wire_page_crc(const void *page);
 
 /* A page of a decoded DELTA frame. */

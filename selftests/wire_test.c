@@ -649,6 +649,10 @@ TEST(runs_put_make_the_page)
 		memcpy(copy, base_page, sizeof(copy));
 		kvm_ft_wire_put_runs(copy, runs, len);
 		ASSERT_EQ(0, memcmp(copy, page, sizeof(page))) TH_LOG("round %u", round);
+		/* And the page's checksum follows from the base's and the runs'. */
+		ASSERT_EQ(kvm_ft_wire_page_crc(page),
+			  kvm_ft_wire_runs_crc(kvm_ft_wire_page_crc(base_page), base_page, runs, len))
+			TH_LOG("round %u", round);
 		/* As a vCPU's state of an odd length: its tail counts. */
 		len = kvm_ft_wire_vcpu_runs(base_page, page, 1237 + round, runs);
 		memcpy(copy, base_page, sizeof(copy));
