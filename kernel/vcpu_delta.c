@@ -62,16 +62,20 @@ static void keep(struct kvm_ft_vcpu_bases *v, u32 i, const void *state, u32 size
 
 u32 kvm_ft_vcpu_delta_make(struct kvm_ft_vcpu_bases *v, u32 i, u32 size, u64 epoch, void *out)
 {
+	u8 *runs = (u8 *)out + sizeof(struct kvm_ft_wire_vcpu_delta);
 	const u8 *state = kvm_ft_vcpu_scratch(v);
-	u64 was = v->epochs[i];
 	u32 len = KVM_FT_WIRE_VCPU_DELTA_MAX + 1;
+	u64 was = v->epochs[i];
 
 	if (was && v->sizes[i] == size)
-		len = kvm_ft_wire_vcpu_runs(base(v, i), state, size,
-					    (u8 *)out + sizeof(struct kvm_ft_wire_vcpu_delta));
-	keep(v, i, state, size, epoch);
-	if (len > KVM_FT_WIRE_VCPU_DELTA_MAX)
+		len = kvm_ft_wire_vcpu_runs(base(v, i), state, size, runs);
+	if (len > KVM_FT_WIRE_VCPU_DELTA_MAX) {
+		keep(v, i, state, size, epoch);
 		return 0;
+	}
+	/* The base becomes the state by the runs: a few bytes, not 10 KiB. */
+	kvm_ft_wire_put_runs(base(v, i), runs, len);
+	v->epochs[i] = epoch;
 	return kvm_ft_wire_put_vcpu_delta(out, i, size, was, len);
 }
 
