@@ -590,10 +590,39 @@ int kvm_ft_epoch_snapshot(struct kvm_ft_epoch *e, struct kvm_ft_snapshot *s)
 	return ret;
 }
 
+/*
+ * What the VMM wrote into guest memory before the sync, it marks only at
+ * its next capture: at epoch 2, where those marks would send their pages
+ * a second time.  QEMU, for one, folds KVM's whole initial dirty log
+ * (KVM_DIRTY_LOG_INITIALLY_SET) into its own bitmap when the guest's
+ * firmware rearranges its memslots at boot: all of memory, sent again
+ * after the sync.  So the sync starts with a request in a hold, as in a
+ * snapshot: the VMM marks (the harvest that follows takes the marks, the
+ * sync reads every page after it) and hands in a device state, which is
+ * dropped.  A VMM that does not answer in time leaves its marks to epoch
+ * 2, as before.  From the sender thread.
+ */
+static int take_vmm_marks(struct kvm_ft_epoch *e)
+{
+	struct kvm_ft_snapshot s;
+	int ret;
+
+	if (!e->device)
+		return 0;
+	ret = park_all(e);
+	if (!ret)
+		ret = take_device(e, &s);
+	release_all(e);
+	kvm_ft_device_released(e->device);	/* its PUT may return */
+	return ret;
+}
+
 int kvm_ft_epoch_start(struct kvm_ft_epoch *e)
 {
-	int ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
+	int ret = take_vmm_marks(e);
 
+	if (!ret)
+		ret = kvm_ft_dirty_harvest(e->kvm, &e->dirty);
 	if (ret)
 		return ret;
 	hrtimer_start(&e->timer, period(e), HRTIMER_MODE_REL);

@@ -72,7 +72,10 @@ struct kvm_ft_epoch *kvm_ft_epoch_create(struct kvm *kvm, const u32 *epoch_us,
 					 const bool *abort, wait_queue_head_t *tick_wq,
 					 struct kvm_ft_device *device);
 void kvm_ft_epoch_destroy(struct kvm_ft_epoch *e);
-/* Start the period and forget what was written so far (the sync follows). */
+/*
+ * Start the period and forget what was written so far (the sync follows),
+ * the VMM's marks first (a device request in a hold, its state dropped).
+ */
 int kvm_ft_epoch_start(struct kvm_ft_epoch *e);
 /*
  * Hold every vCPU, take what changed since the last snapshot (and, if
