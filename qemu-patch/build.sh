@@ -16,8 +16,9 @@
 #      emulation only, KVM and TCG, slirp, no documentation, no firmware
 #      of its own but Debian's, searched where Debian's QEMU searches:
 #      outside the prefix, which QEMU relocates to wherever its
-#      executable is), then `ninja qemu-system-x86_64` alone.  ccache is
-#      used when it is installed, never required.
+#      executable is), then `ninja qemu-system-x86_64` alone, and QEMU's
+#      unit test tests/unit/test-vmstate, run (0005 changes what it
+#      tests).  ccache is used when it is installed, never required.
 #
 # Nothing of QEMU's source is in this repository: only the patches.
 set -euo pipefail
@@ -97,6 +98,16 @@ if [[ ! -f $obj/build.ninja || $(cat "$obj/cuju-configure" 2>/dev/null) != "${co
 		{ tail -20 "$out/configure.log" >&2; echo "qemu: configure failed ($out/configure.log)" >&2; exit 1; }
 	echo "${conf[*]}" > "$obj/cuju-configure"
 fi
-ninja -C "$obj" qemu-system-x86_64
+ninja -C "$obj" qemu-system-x86_64 tests/unit/test-vmstate
+# QEMU's own unit test of what 0005 changes (and a case of its own): the
+# device state saved in one go must be the bytes of QEMU's element-by-
+# element loop.  A failure stops the build: a backup could not load it.
+if ! "$obj/tests/unit/test-vmstate" --tap > "$obj/test-vmstate.tap" 2>&1 ||
+   grep -q '^not ok' "$obj/test-vmstate.tap"; then
+	cat "$obj/test-vmstate.tap" >&2
+	echo "qemu: tests/unit/test-vmstate failed" >&2
+	exit 1
+fi
+echo "qemu: tests/unit/test-vmstate: $(grep -c '^ok' "$obj/test-vmstate.tap") passed"
 install -m 755 "$obj/qemu-system-x86_64" "$out/qemu-system-x86_64"
 echo "qemu: $out/qemu-system-x86_64 ($("$out/qemu-system-x86_64" --version | head -1))"
