@@ -14,7 +14,9 @@
  * tolerance off, then paired with host a (on), and their ratio; epochs per
  * second, pauses (p50, p99, max: upper bounds from the engine's histogram
  * of powers of two), pages and bytes per epoch, bytes per page sent and
- * per second, and the size of the device state.  Then, once, the failover
+ * per second, and the size of the device state; then, in the same pairing,
+ * the same window with epochs that follow the output (epoch_min_us 1 ms,
+ * epoch_max_us 100 ms, COLO's checkpoint delay).  Then, once, the failover
  * time: host b's link is cut; on host a, the silence (failover_timeout_ms)
  * and then from the backup's verdict to the guest's first line there.
  *
@@ -41,6 +43,8 @@
 #define MEASURE_S	30
 #define FAILOVER_MS	2000
 #define GUEST_MIB	256		/* as COLO's guest: wl's 64 MiB fit */
+#define ADAPT_MIN_US	1000		/* epochs that follow the output: */
+#define ADAPT_MAX_US	100000		/* at most COLO's checkpoint delay */
 
 FIXTURE(qbench) {
 	struct guest_host h;
@@ -90,6 +94,18 @@ static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 	       (b->bytes - a->bytes) / dt / 1e6, b->device_len, b->stalls - a->stalls);
 }
 
+/* The same window with epochs that follow the output (one line). */
+static void report_adaptive(const FIXTURE_VARIANT(qbench) *v, double off, double on,
+			    const struct ft_sample *a, const struct ft_sample *b)
+{
+	double dt = b->t - a->t, n = b->epochs - a->epochs;
+
+	printf("# qbench %4u pages/s adaptive: work on %.0f units/s, ratio %.2f; epochs %.1f/s, "
+	       "pause mean %.0f us, p99 <= %llu us; %.2f MB/s\n", v->rate, on, off ? on / off : 0,
+	       n / dt, n ? (b->pause_ns - a->pause_ns) / n / 1000 : 0,
+	       ft_pause_percentile(a, b, 0.99), (b->bytes - a->bytes) / dt / 1e6);
+}
+
 /*
  * QEMU for this host's role, registered; a backup listening, a primary's
  * workload started.
@@ -133,6 +149,24 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 	report(variant, off, on, &a, &b);
 	EXPECT_LT(0, b.epochs - a.epochs);
 	EXPECT_LT(0, off);
+	EXPECT_LT(0, on);
+
+	/*
+	 * The same pairing with epochs that follow the output: one ends
+	 * early when the guest's output waits and the link is idle, and
+	 * stretches up to ADAPT_MAX_US (COLO's 100 ms) while nothing waits
+	 * and little was dirtied.  The knobs are host-wide: put back after.
+	 */
+	ASSERT_TRUE(knob_set("epoch_min_us", ADAPT_MIN_US));
+	ASSERT_TRUE(knob_set("epoch_max_us", ADAPT_MAX_US));
+	sleep(WARMUP_S);
+	ASSERT_EQ(0, ft_sample(&self->counters, VM, &a));
+	on = guest_wl_rate(MEASURE_S);
+	ASSERT_EQ(0, ft_sample(&self->counters, VM, &b));
+	EXPECT_TRUE(knob_set("epoch_min_us", 0));
+	EXPECT_TRUE(knob_set("epoch_max_us", 0));
+	report_adaptive(variant, off, on, &a, &b);
+	EXPECT_LT(0, b.epochs - a.epochs);
 	EXPECT_LT(0, on);
 	EXPECT_EQ(0, FTNL(self->h.out, "stop", VM)) TH_LOG("%s", self->h.out);
 }
