@@ -43,6 +43,7 @@
 #define MEASURE_S	30
 #define FAILOVER_MS	2000
 #define GUEST_MIB	256		/* as COLO's guest: wl's 64 MiB fit */
+#define HMP		"/run/qbench.hmp"
 #define ADAPT_MIN_US	1000		/* epochs that follow the output: */
 #define ADAPT_MAX_US	100000		/* at most COLO's checkpoint delay */
 
@@ -94,6 +95,22 @@ static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 	       (b->bytes - a->bytes) / dt / 1e6, b->device_len, b->stalls - a->stalls);
 }
 
+/* QEMU's own account of its captures (info cuju), so far in this pairing. */
+static void report_capture(const FIXTURE_VARIANT(qbench) *v)
+{
+	char out[4096], *line, *end;
+
+	if (!guest_hmp(HMP, "info cuju\n", out, sizeof(out)) ||
+	    !(line = strstr(out, "capture ("))) {
+		printf("# qbench %4u pages/s: no capture times from QEMU (info cuju)\n", v->rate);
+		return;
+	}
+	end = strpbrk(line, "\r\n");
+	if (end)
+		*end = 0;
+	printf("# qbench %4u pages/s: QEMU's %s\n", v->rate, line);
+}
+
 /* The same window with epochs that follow the output (one line). */
 static void report_adaptive(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 			    const struct ft_sample *a, const struct ft_sample *b)
@@ -117,7 +134,7 @@ static void qemu_up(struct __test_metadata *_metadata, FIXTURE_DATA(qbench) *sel
 	char line[256];
 
 	ASSERT_TRUE(guest_host_qemu(&self->h, VM, backup ? "backup" : "primary", variant->job,
-				    GUEST_MIB, NULL));
+				    GUEST_MIB, HMP));
 	if (backup) {
 		ASSERT_EQ(0, FTNL(self->h.out, "listen", VM, "0.0.0.0", PORT, TEST_KEY)) TH_LOG("%s", self->h.out);
 	} else {
@@ -147,6 +164,7 @@ TEST_F_TIMEOUT(qbench, work_rate_off_and_on, 2 * WAIT_S)
 	on = guest_wl_rate(MEASURE_S);
 	ASSERT_EQ(0, ft_sample(&self->counters, VM, &b));
 	report(variant, off, on, &a, &b);
+	report_capture(variant);
 	EXPECT_LT(0, b.epochs - a.epochs);
 	EXPECT_LT(0, off);
 	EXPECT_LT(0, on);
