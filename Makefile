@@ -141,7 +141,7 @@ check-run:
 	@$(STAGE) "test hosts ($(FLAVOR))" $(TESTBED)/run \
 		--flavor $(FLAVOR) --kernel $(KIMG) --kver $(KVER) --kdir $(KDIR) \
 		--modules $(TEST_MODULES) --tests $(BUILD)/selftests --logs $(BUILD)/logs/$(FLAVOR) \
-		--solo "$(SOLO_TESTS) $(QEMU_SOLO_TESTS)" --pair "$(PAIR_TESTS) $(QEMU_PAIR_TESTS)" \
+		--solo "$(SOLO_TESTS) | $(QEMU_SOLO_TESTS)" --pair "$(PAIR_TESTS) $(QEMU_PAIR_TESTS)" \
 		--kill "$(KILL_TESTS) $(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
 		--smp-pair "$(SMP_PAIR_TESTS)" --smp-kill "$(SMP_KILL_TESTS)" \
 		$(if $(T),--only "$(T)")
@@ -195,7 +195,9 @@ kvm-selftests: deps
 		--modules $(KVM_M) --logs $(BUILD)/logs/kvm-selftests --kvm-selftests $(KVM_ST)
 
 # The same suite on a kernel built from $(KSRC) with KASAN, lockdep and
-# kmemleak; the kernel is cached under build/debug/, keyed by its config.
+# kmemleak; the kernel is cached in DEBUG_CACHE (outside the checkout, so
+# that a fresh clone on the same machine finds it built), keyed by its
+# source, config and recipe.
 # Its 2-CPU sessions are make check's alone: under TCG, a debug kernel on
 # two emulated CPUs takes replicate_test from 2 to 13 minutes, past CI's time.
 # Of the QEMU tests it runs qemu_refusal_test (a QEMU that registers and
@@ -211,9 +213,10 @@ kvm-selftests: deps
 # replicate_test and device_test, its checks on stock's 1 and 2 CPUs).
 DEBUG_QEMU_SOLO_TESTS := qemu_refusal_test
 DEBUG_SKIP := ftnl_test peer_test consistency_test
+DEBUG_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cuju/debug-kernel
 check-debug: deps
-	@$(STAGE) "debug kernel" $(TESTBED)/debug-kernel $(KSRC) $(TESTBED)/debug.config $(BUILD)/debug
-	@kdir=$$(cat $(BUILD)/debug/current) && \
+	@$(STAGE) "debug kernel" $(TESTBED)/debug-kernel $(KSRC) $(TESTBED)/debug.config $(DEBUG_CACHE)
+	@kdir=$$(cat $(DEBUG_CACHE)/current) && \
 	$(MAKE) --no-print-directory check-run FLAVOR=debug KDIR=$$kdir \
 		SMP_PAIR_TESTS= SMP_KILL_TESTS= QEMU_TESTS= QEMU_PAIR_TESTS= QEMU_TRIO_TESTS= \
 		QEMU_SOLO_TESTS="$(DEBUG_QEMU_SOLO_TESTS)" \

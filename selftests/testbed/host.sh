@@ -194,7 +194,7 @@ dump_stacks() {
 
 for t in ${cuju_run//,/ }; do
 	say "# cuju: begin $t"
-	limit=$(time_left)
+	began=$SECONDS limit=$(time_left)
 	( sleep $((limit > 40 ? limit - 30 : limit)) && dump_stacks "$t" 30 ) &
 	dumper=$!
 	CUJU_ROLE=$cuju_role CUJU_PEER=$cuju_peer CUJU_FTNL=$cuju_tests/../shim/ftnl CUJU_DEMO=$cuju_demo \
@@ -204,7 +204,7 @@ for t in ${cuju_run//,/ }; do
 		"$cuju_tests/$t" >&3 2>&3 </dev/null
 	rc=$?
 	kill "$dumper" 2>/dev/null; wait "$dumper" 2>/dev/null
-	say "# cuju: end $t rc=$rc"
+	say "# cuju: end $t rc=$rc ($((SECONDS - began)) s)"
 done
 
 # Unloading runs every exit path; a failure to unload is a leak of a kind.
