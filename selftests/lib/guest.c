@@ -377,9 +377,41 @@ void guest_kvm_trace_on(void)
 	tracing = true;
 }
 
+/*
+ * Whether trace line @l, a kvm_exit, ends the platform's fault of
+ * Documentation/testing.rst (Platform faults): a vCPU's exit for an NPF at
+ * some RIP, and its very next exit a SHUTDOWN at the same RIP while a #PF
+ * is delivered: KVM had just mapped the frame, and the emulated CPU
+ * walking the guest's page tables again found an entry not present or
+ * with reserved bits, and then the handler's too.  @npf_rip: per vCPU,
+ * the RIP of its last exit if that was an NPF, else 0.
+ */
+#define TRACE_VCPUS	64
+#define INTR_VALID	0x80000000u
+#define PF_VECTOR	14
+
+static bool npf_then_shutdown(const char *l, unsigned long long *npf_rip)
+{
+	unsigned long long rip, info1, info2;
+	unsigned int vcpu, intr;
+	char reason[32];
+	const char *e = strstr(l, "kvm_exit: vcpu ");
+
+	if (!e || sscanf(e, "kvm_exit: vcpu %u reason %31s rip %llx info1 %llx info2 %llx intr_info %x",
+			 &vcpu, reason, &rip, &info1, &info2, &intr) != 6 || vcpu >= TRACE_VCPUS)
+		return false;
+	if (!strcmp(reason, "shutdown") && rip && npf_rip[vcpu] == rip &&
+	    (intr & INTR_VALID) && (intr & 0xff) == PF_VECTOR)
+		return true;
+	npf_rip[vcpu] = !strcmp(reason, "npf") ? rip : 0;
+	return false;
+}
+
 void guest_kvm_trace_dump(int lines)
 {
+	unsigned long long npf_rip[TRACE_VCPUS] = { 0 };
 	char cmd[160], out[65536];
+	bool platform = false;
 
 	trace_write("tracing_on", "0");
 	tracing = false;
@@ -388,8 +420,14 @@ void guest_kvm_trace_dump(int lines)
 			"sh", "-c", cmd, NULL }) < 0)
 		return;
 	printf("# KVM's last %d events on this host:\n", lines);
-	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"))
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
 		printf("# trace: %s\n", l);
+		platform |= npf_then_shutdown(l, npf_rip);
+	}
+	/* The runner runs the session again, once (testing.rst). */
+	if (platform)
+		printf("# cuju: platform fault: the guest shut down delivering a #PF at the RIP of"
+		       " the NPF KVM had just handled (QEMU's TCG walking nested page tables)\n");
 }
 
 /*
