@@ -483,7 +483,11 @@ static int finish_copies(struct kvm_ft_epoch *e)
  * while the VMM keeps out of guest memory until its PUT returns (@vmm_out:
  * it handed its device state in, or it has none): a VMM whose blob came
  * late is not in that window, and a device's write of its could land in
- * a frame still to be copied.
+ * a frame still to be copied.  And only where the harvest write-protects
+ * the frames: with TDP, and without the CPU's own dirty logging (Intel's
+ * PML), with which kvm_arch_mmu_enable_log_dirty_pt_masked() clears their
+ * dirty bits instead and leaves them writable: a vCPU's write would then
+ * take no fault, and so reach a frame before its copy.
  */
 static int take_memory(struct kvm_ft_epoch *e, bool vmm_out, bool *armed)
 {
@@ -493,7 +497,7 @@ static int take_memory(struct kvm_ft_epoch *e, bool vmm_out, bool *armed)
 	if (ret)
 		return ret;
 	if (e->dirty.nr && vmm_out && READ_ONCE(kvm_ft_defaults.copy_after_resume) &&
-	    tdp_enabled &&
+	    tdp_enabled && !kvm_cpu_dirty_log_size() &&
 	    !kvm_ft_cow_arm(&e->cow, e->kvm, e->dirty.gfns, e->dirty.nr, e->pages)) {
 		*armed = true;
 		return with_mm(e, copy_steal_time);
