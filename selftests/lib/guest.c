@@ -378,8 +378,8 @@ void guest_kvm_trace_on(void)
 }
 
 /*
- * Whether trace line @l, a kvm_exit, ends the platform's fault of
- * Documentation/testing.rst (Platform faults): a vCPU's exit for an NPF at
+ * Whether trace line @l, a kvm_exit, ends the platform's fault that
+ * Documentation/testing.rst describes with the QEMU tests' one vCPU: an exit for an NPF at
  * some RIP, and its very next exit a SHUTDOWN at the same RIP while a #PF
  * is delivered: KVM had just mapped the frame, and the emulated CPU
  * walking the guest's page tables again found an entry not present or
@@ -392,13 +392,13 @@ void guest_kvm_trace_on(void)
 
 static bool npf_then_shutdown(const char *l, unsigned long long *npf_rip)
 {
-	unsigned long long rip, info1, info2;
+	unsigned long long rip;
 	unsigned int vcpu, intr;
 	char reason[32];
 	const char *e = strstr(l, "kvm_exit: vcpu ");
 
-	if (!e || sscanf(e, "kvm_exit: vcpu %u reason %31s rip %llx info1 %llx info2 %llx intr_info %x",
-			 &vcpu, reason, &rip, &info1, &info2, &intr) != 6 || vcpu >= TRACE_VCPUS)
+	if (!e || sscanf(e, "kvm_exit: vcpu %u reason %31s rip %llx info1 %*x info2 %*x intr_info %x",
+			 &vcpu, reason, &rip, &intr) != 4 || vcpu >= TRACE_VCPUS)
 		return false;
 	if (!strcmp(reason, "shutdown") && rip && npf_rip[vcpu] == rip &&
 	    (intr & INTR_VALID) && (intr & 0xff) == PF_VECTOR)
