@@ -274,7 +274,7 @@ static void pass(struct __test_metadata *_metadata, FIXTURE_DATA(out) *self, int
 	}
 }
 
-/* The primary's epochs acknowledged stand still: its backup is cut off. */
+/* The outer clock, in seconds. */
 static double now_s(void)
 {
 	struct timespec t;
