@@ -41,6 +41,7 @@
 #define SYNC_ENOUGH	256	/* pages left for epoch 2 to copy while held */
 #define VM_GONE		(-1)	/* the VM's memory is gone with its process */
 #define STOPPED		(-2)	/* told to stop before the backup was linked */
+#define EARLY_PAUSES	9	/* an early epoch is at least this many pauses long */
 #define FRAME_MAX	(HDR_LEN + PAGES_HDR + \
 			 KVM_FT_WIRE_MAX_PAGES * (8 + KVM_FT_WIRE_PAGE_SIZE))
 static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_VCPU_MAX);
@@ -440,9 +441,23 @@ static void output_next(void *vm)
 }
 
 /*
+ * How old an epoch must be to end early for output: epoch_min_us, and
+ * EARLY_PAUSES times the last pause, so that early ends pause the guest
+ * at most a tenth of its time.  A VM whose every pause is long (QEMU's
+ * device capture under emulation takes milliseconds) ended its epochs at
+ * each ACK and spent its time paused (Documentation/bench.rst).
+ */
+static u64 early_age_us(struct kvm_ft_primary *p, u32 min)
+{
+	u64 pause_us = div_u64(atomic64_read(&p->vm->stats.pause_last_ns), NSEC_PER_USEC);
+
+	return max_t(u64, min, EARLY_PAUSES * pause_us);
+}
+
+/*
  * Is an epoch due at this tick?  Every tick is, unless epochs follow the
  * output (epoch_min_us, epoch_max_us; the tick then comes every
- * epoch_min_us): an epoch ends early, once epoch_min_us old, when the
+ * epoch_min_us): an epoch ends early, once early_age_us() old, when the
  * guest's output waits for it and the link is idle (its ACK then comes a
  * transfer and a round trip later, rather than half an epoch more); it
  * stretches, up to epoch_max_us, while nothing waits and the last epoch
@@ -459,7 +474,7 @@ static bool epoch_due(struct kvm_ft_primary *p)
 
 	if (!p->snap_ns || (!min && !max))
 		return true;
-	if (min && waiting && p->sent == READ_ONCE(p->acked) && age >= min)
+	if (min && waiting && p->sent == READ_ONCE(p->acked) && age >= early_age_us(p, min))
 		return true;
 	/* Half a tick early is on time: the ticks do not wait for snapshots. */
 	if (age + tick / 2 < us)

@@ -254,7 +254,8 @@
 #define KVM_FT_EPOCH_US_MAX		2000000U	/* 2 s */
 /*
  * Epochs that follow output (0: off): one ends early, once at least
- * epoch_min_us old, when the guest's output waits for it and no epoch is
+ * epoch_min_us old and nine times the last pause, when the guest's output
+ * waits for it and no epoch is
  * in flight; and stretches, up to epoch_max_us, when nothing waits and the
  * last one carried at most KVM_FT_EPOCH_STRETCH_PAGES pages.
  */
