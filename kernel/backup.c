@@ -40,6 +40,7 @@
 #include "sysfs.h"
 #include "vcpu.h"
 #include "vcpu_delta.h"
+#include "device_delta.h"
 #include "transfer.h"
 #include "vm.h"
 #include "wire.h"
@@ -59,6 +60,7 @@ struct kvm_ft_backup {
 	atomic_t refusing;		/* connections on it: at most BUSY_MAX */
 	unsigned long next_look;	/* jiffies: for another connection */
 	void *buf;			/* payloads but DEVICE */
+	struct kvm_ft_device_base dev_base;	/* the blob DEVICE_DELTA applies to */
 	struct xarray staged;		/* gfn -> struct page *, this epoch */
 	void *staged_device, *device;	/* this epoch's blob, the checkpoint's */
 	u32 staged_device_len, device_len;
@@ -147,6 +149,35 @@ static int stage_vcpu(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_VCPU;
 	kvm_ft_vcpu_base_keep(&b->bases, m);
 	__set_bit(m->vcpu.index, b->staged_seen);
+	return KVM_FT_WIRE_OK;
+}
+
+/*
+ * A DEVICE frame's blob (@payload, ours now) is this epoch's, and the base
+ * of the next DEVICE_DELTA if the stream has them (@rx's features).
+ */
+static int stage_device(struct kvm_ft_backup *b, const struct kvm_ft_wire_rx *rx,
+			const struct kvm_ft_wire_msg *m, void *payload)
+{
+	b->staged_device = payload;
+	b->staged_device_len = m->len;
+	if (rx->features & KVM_FT_WIRE_FEAT_DEVICE_DELTA)
+		kvm_ft_device_base_keep(&b->dev_base, m);
+	return KVM_FT_WIRE_OK;
+}
+
+/* A DEVICE_DELTA frame's: the last blob, changed by its runs. */
+static int stage_device_delta(struct kvm_ft_backup *b, const struct kvm_ft_wire_msg *m)
+{
+	void *blob;
+	int err;
+
+	err = kvm_ft_device_delta_take(&b->dev_base, m, &blob);
+	if (err)
+		return err;
+	b->staged_device = blob;
+	b->staged_device_len = m->device_delta.size;
+	atomic64_inc(&b->vm->stats.device_deltas);
 	return KVM_FT_WIRE_OK;
 }
 
@@ -464,9 +495,9 @@ static int take_frame(struct kvm_ft_backup *b, struct kvm_ft_wire_rx *rx,
 	case KVM_FT_WIRE_VCPU_DELTA:
 		return stage_vcpu_delta(b, m);
 	case KVM_FT_WIRE_DEVICE:
-		b->staged_device = payload;	/* ours now */
-		b->staged_device_len = m->len;
-		return KVM_FT_WIRE_OK;
+		return stage_device(b, rx, m, payload);
+	case KVM_FT_WIRE_DEVICE_DELTA:
+		return stage_device_delta(b, m);
 	case KVM_FT_WIRE_VERIFY:
 		b->staged_verify = true;
 		b->staged_crc = m->verify.crc;
@@ -707,6 +738,7 @@ static void serve(struct kvm_ft_backup *b)
 	if (!handshake(b, &rx))
 		return;
 	kvm_ft_vcpu_bases_reset(&b->bases);
+	kvm_ft_device_base_reset(&b->dev_base);
 	linked_to_primary(b);
 	do {
 		err = next_frame(b, &rx);
@@ -757,6 +789,7 @@ static void backup_free(struct kvm_ft_backup *b)
 	drop_staged(b, NULL);
 	xa_destroy(&b->staged);
 	kvm_ft_vcpu_bases_free(&b->bases);
+	kvm_ft_device_base_free(&b->dev_base);
 	kvfree(b->staged_vcpus);
 	kvfree(b->vcpus);
 	bitmap_free(b->staged_seen);
@@ -779,6 +812,8 @@ int kvm_ft_backup_start(struct kvm_ft_vm *vm, const union kvm_ft_addr *addr)
 	BUILD_BUG_ON(KVM_FT_WIRE_PAGE_SIZE != PAGE_SIZE);
 	BUILD_BUG_ON(buf_len < sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_MAX_VCPU_STATE);
 	BUILD_BUG_ON(buf_len < 2 * KVM_FT_WIRE_HS_FRAME);
+	BUILD_BUG_ON(buf_len < sizeof(struct kvm_ft_wire_device_delta) +
+			       KVM_FT_WIRE_DEVICE_DELTA_MAX);
 	lockdep_assert_held(&vm->lock);
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b)

@@ -23,6 +23,7 @@
 #include <linux/wait.h>
 
 #include "delta.h"
+#include "device_delta.h"
 #include "epoch.h"
 #include "netlink.h"
 #include "output.h"
@@ -46,6 +47,8 @@
 static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_vcpu) + KVM_FT_WIRE_VCPU_MAX);
 static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_vcpu_delta) +
 			   KVM_FT_WIRE_VCPU_DELTA_MAX);
+static_assert(FRAME_MAX >= HDR_LEN + sizeof(struct kvm_ft_wire_device_delta) +
+			   KVM_FT_WIRE_DEVICE_DELTA_MAX);
 
 struct kvm_ft_primary {
 	struct kvm_ft_vm *vm;
@@ -66,6 +69,7 @@ struct kvm_ft_primary {
 	u64 zero[KVM_FT_WIRE_MAX_PAGES];	/* and those of them all zero */
 	struct kvm_ft_delta *delta;	/* the sender's, if deltas are on */
 	struct kvm_ft_vcpu_bases vcpus;	/* the sender's, if VCPU_DELTA is on */
+	struct kvm_ft_device_base dev_base;	/* the sender's, if DEVICE_DELTA is on */
 	u64 snap_ns, snap_pages;	/* the sender's: the last snapshot */
 	struct completion unlinked;	/* the link thread is done with the link */
 };
@@ -219,14 +223,25 @@ static int send_pages(struct kvm_ft_primary *p, struct kvm_ft_epoch *e, u64 epoc
 }
 
 /*
- * The device blob is too big for the frame buffer: it goes from where it
- * is, sealed in place.  Nothing reads it after this epoch: the VMM's next
- * PUT, the next epoch's, writes it anew (device.c).
+ * The device blob as its differences from the last one sent, if
+ * DEVICE_DELTA is on and they are few (device_delta.c).  Else whole: too
+ * big for the frame buffer, it goes from where it is, sealed in place.
+ * Nothing reads it after this epoch: the VMM's next PUT, the next
+ * epoch's, writes it anew (device.c).
  */
 static int send_device(struct kvm_ft_primary *p, u64 epoch, const void *blob, u32 len)
 {
 	u8 hdr[HDR_LEN];
+	u32 dlen;
 
+	if (p->features & KVM_FT_WIRE_FEAT_DEVICE_DELTA) {
+		dlen = kvm_ft_device_delta_make(&p->dev_base, blob, len, epoch, p->frame + HDR_LEN);
+		if (dlen) {
+			atomic64_inc(&p->vm->stats.device_deltas);
+			return send_frame(p, KVM_FT_WIRE_DEVICE_DELTA, epoch, dlen) ?
+			       KVM_FT_WIRE_E_IO : 0;
+		}
+	}
 	kvm_ft_wire_put_hdr(hdr, KVM_FT_WIRE_DEVICE, epoch, len);
 	atomic64_add(HDR_LEN + len, &p->vm->stats.bytes_tx);
 	return kvm_ft_link_send(&p->link, hdr, (void *)blob) ? KVM_FT_WIRE_E_IO : 0;
@@ -516,6 +531,7 @@ static void stop_deltas(struct kvm_ft_primary *p)
 	kvm_ft_delta_destroy(p->delta);
 	p->delta = NULL;
 	kvm_ft_vcpu_bases_free(&p->vcpus);
+	kvm_ft_device_base_free(&p->dev_base);
 }
 
 static int sender_thread(void *arg)

@@ -20,7 +20,9 @@
 #define PAGE		KVM_FT_WIRE_PAGE_SIZE
 #define DELTA_HDR	sizeof(struct kvm_ft_wire_delta)
 #define RUN_HDR		4	/* __le16 offset, __le16 n */
+#define WIDE_RUN_HDR	8	/* __le32 offset, __le32 n: a device blob's */
 #define VCPU_DELTA_HDR	sizeof(struct kvm_ft_wire_vcpu_delta)
+#define DEVICE_DELTA_HDR sizeof(struct kvm_ft_wire_device_delta)
 
 static __u32 get_le16(const __u8 *p)
 {
@@ -186,14 +188,42 @@ static int differs(const __u8 *a, const __u8 *b, __u32 i, __u32 size)
 }
 
 /*
+ * A run's header: its offset and length, each __le16 (pages, vCPU states)
+ * or, @wide, __le32 (device blobs, up to KVM_FT_WIRE_MAX_DEVICE bytes).
+ */
+static __u32 run_hdr(int wide)
+{
+	return wide ? WIDE_RUN_HDR : RUN_HDR;
+}
+
+static void put_run_hdr(__u8 *o, __u32 off, __u32 n, int wide)
+{
+	if (wide) {
+		kvm_ft_wire_put_le32(o, off);
+		kvm_ft_wire_put_le32(o + 4, n);
+		return;
+	}
+	o[0] = off;
+	o[1] = off >> 8;
+	o[2] = n;
+	o[3] = n >> 8;
+}
+
+static void get_run_hdr(const __u8 *r, __u32 *off, __u32 *n, int wide)
+{
+	*off = wide ? get_le32(r) : get_le16(r);
+	*n = wide ? get_le32(r + 4) : get_le16(r + 2);
+}
+
+/*
  * Runs of changed bytes, found a word at a time and trimmed to the bytes
- * that differ at either end: a run costs RUN_HDR bytes, so two runs apart
+ * that differ at either end: a run costs its header, so two runs apart
  * by a whole equal word are cheaper than one over it.  More than @max
  * bytes of runs: @max + 1.
  */
-static __u32 runs(const __u8 *a, const __u8 *b, __u32 size, __u8 *o, __u32 max)
+static __u32 runs(const __u8 *a, const __u8 *b, __u32 size, __u8 *o, __u32 max, int wide)
 {
-	__u32 len = 0, i = 0, start, end;
+	__u32 len = 0, i = 0, start, end, hdr = run_hdr(wide);
 
 	while (i < size) {
 		while (i < size && !differs(a, b, i, size))
@@ -208,26 +238,41 @@ static __u32 runs(const __u8 *a, const __u8 *b, __u32 size, __u8 *o, __u32 max)
 			start++;
 		while (a[end - 1] == b[end - 1])
 			end--;
-		if (len + RUN_HDR + (end - start) > max)
+		if (len + hdr + (end - start) > max)
 			return max + 1;
-		o[len] = start;
-		o[len + 1] = start >> 8;
-		o[len + 2] = end - start;
-		o[len + 3] = (end - start) >> 8;
-		memcpy(o + len + RUN_HDR, b + start, end - start);
-		len += RUN_HDR + (end - start);
+		put_run_hdr(o + len, start, end - start, wide);
+		memcpy(o + len + hdr, b + start, end - start);
+		len += hdr + (end - start);
 	}
 	return len;
 }
 
 __u32 kvm_ft_wire_delta_runs(const void *base, const void *page, void *out)
 {
-	return runs(base, page, PAGE, out, KVM_FT_WIRE_DELTA_MAX);
+	return runs(base, page, PAGE, out, KVM_FT_WIRE_DELTA_MAX, 0);
 }
 
 __u32 kvm_ft_wire_vcpu_runs(const void *base, const void *state, __u32 size, void *out)
 {
-	return runs(base, state, size, out, KVM_FT_WIRE_VCPU_DELTA_MAX);
+	return runs(base, state, size, out, KVM_FT_WIRE_VCPU_DELTA_MAX, 0);
+}
+
+__u32 kvm_ft_wire_device_runs(const void *base, const void *blob, __u32 size, void *out,
+			      __u32 max)
+{
+	if (max > KVM_FT_WIRE_DEVICE_DELTA_MAX)
+		max = KVM_FT_WIRE_DEVICE_DELTA_MAX;
+	return runs(base, blob, size, out, max, 1);
+}
+
+__u32 kvm_ft_wire_put_device_delta(void *p, __u32 size, __u64 base, __u32 len)
+{
+	__u8 *e = p;
+
+	kvm_ft_wire_put_le32(e, size);
+	kvm_ft_wire_put_le32(e + 4, 0);
+	kvm_ft_wire_put_le64(e + 8, base);
+	return DEVICE_DELTA_HDR + len;
 }
 
 __u32 kvm_ft_wire_put_vcpu_delta(void *p, __u32 index, __u32 size, __u64 base, __u32 len)
@@ -301,6 +346,9 @@ static int len_ok(__u8 type, __u32 len)
 		return len >= VCPU_DELTA_HDR && len <= VCPU_DELTA_HDR + KVM_FT_WIRE_VCPU_DELTA_MAX;
 	case KVM_FT_WIRE_DEVICE:
 		return len > 0 && len <= KVM_FT_WIRE_MAX_DEVICE;
+	case KVM_FT_WIRE_DEVICE_DELTA:
+		return len >= DEVICE_DELTA_HDR &&
+		       len <= DEVICE_DELTA_HDR + KVM_FT_WIRE_DEVICE_DELTA_MAX;
 	case KVM_FT_WIRE_EPOCH_END:
 		return len == sizeof(struct kvm_ft_wire_epoch_end);
 	case KVM_FT_WIRE_VERIFY:
@@ -323,7 +371,7 @@ int kvm_ft_wire_decode_hdr(const void *hdr, struct kvm_ft_wire_msg *m)
 		return KVM_FT_WIRE_E_MAGIC;
 	if (h[4] != KVM_FT_WIRE_VERSION)
 		return KVM_FT_WIRE_E_VERSION;
-	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_VCPU_DELTA)
+	if (h[5] < KVM_FT_WIRE_HELLO || h[5] > KVM_FT_WIRE_DEVICE_DELTA)
 		return KVM_FT_WIRE_E_TYPE;
 	if (get_le16(h + 6))
 		return KVM_FT_WIRE_E_RESERVED;
@@ -367,20 +415,22 @@ static int decode_pages(const __u8 *p, struct kvm_ft_wire_msg *m, __u32 data_len
 	return KVM_FT_WIRE_OK;
 }
 
-/* Runs: in order, apart, each within @size bytes, @len bytes in all. */
-static int runs_ok(const __u8 *r, __u32 len, __u32 size)
+/*
+ * Runs: in order, apart, each within @size bytes, @len bytes in all.
+ * Wide offsets and lengths may be near 2^32: compared so as not to wrap.
+ */
+static int runs_ok(const __u8 *r, __u32 len, __u32 size, int wide)
 {
-	__u32 pos = 0, end = 0, off, n;
+	__u32 pos = 0, end = 0, off, n, hdr = run_hdr(wide);
 
 	while (pos < len) {
-		if (len - pos < RUN_HDR)
+		if (len - pos < hdr)
 			return 0;
-		off = get_le16(r + pos);
-		n = get_le16(r + pos + 2);
-		if (!n || off < end || off + n > size || n > len - pos - RUN_HDR)
+		get_run_hdr(r + pos, &off, &n, wide);
+		if (!n || off < end || off > size || n > size - off || n > len - pos - hdr)
 			return 0;
 		end = off + n;
-		pos += RUN_HDR + n;
+		pos += hdr + n;
 	}
 	return 1;
 }
@@ -399,7 +449,7 @@ static int decode_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
 			return KVM_FT_WIRE_E_LEN;
 		len = get_le32(p + pos + 16);
 		if (len > KVM_FT_WIRE_DELTA_MAX || len > m->len - pos - DELTA_HDR ||
-		    !runs_ok(p + pos + DELTA_HDR, len, PAGE))
+		    !runs_ok(p + pos + DELTA_HDR, len, PAGE, 0))
 			return KVM_FT_WIRE_E_LEN;
 		pos += DELTA_HDR + len;
 	}
@@ -428,16 +478,25 @@ __u32 kvm_ft_wire_page_crc(const void *page)
 	return ~kvm_ft_crc32c(~0U, page, PAGE);
 }
 
-void kvm_ft_wire_put_runs(void *to, const void *runs, __u32 len)
+static void put_runs(void *to, const __u8 *r, __u32 len, int wide)
 {
-	const __u8 *r = runs;
-	__u32 pos = 0, n;
+	__u32 pos = 0, off, n, hdr = run_hdr(wide);
 
 	while (pos < len) {
-		n = get_le16(r + pos + 2);
-		memcpy((__u8 *)to + get_le16(r + pos), r + pos + RUN_HDR, n);
-		pos += RUN_HDR + n;
+		get_run_hdr(r + pos, &off, &n, wide);
+		memcpy((__u8 *)to + off, r + pos + hdr, n);
+		pos += hdr + n;
 	}
+}
+
+void kvm_ft_wire_put_runs(void *to, const void *runs, __u32 len)
+{
+	put_runs(to, runs, len, 0);
+}
+
+void kvm_ft_wire_put_device_runs(void *to, const void *runs, __u32 len)
+{
+	put_runs(to, runs, len, 1);
 }
 
 /*
@@ -493,7 +552,7 @@ static int decode_vcpu_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
 	m->vcpu_delta.runs = p + VCPU_DELTA_HDR;
 	m->vcpu_delta.len = m->len - VCPU_DELTA_HDR;
 	if (!m->vcpu_delta.size || m->vcpu_delta.size > KVM_FT_WIRE_VCPU_MAX ||
-	    !runs_ok(m->vcpu_delta.runs, m->vcpu_delta.len, m->vcpu_delta.size))
+	    !runs_ok(m->vcpu_delta.runs, m->vcpu_delta.len, m->vcpu_delta.size, 0))
 		return KVM_FT_WIRE_E_LEN;
 	return m->vcpu_delta.base ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_DELTA;
 }
@@ -504,6 +563,29 @@ int kvm_ft_wire_vcpu_delta_apply(void *state, __u32 size, __u64 epoch,
 	if (!epoch || epoch != m->vcpu_delta.base || size != m->vcpu_delta.size)
 		return KVM_FT_WIRE_E_DELTA;	/* not the state it was made against */
 	kvm_ft_wire_put_runs(state, m->vcpu_delta.runs, m->vcpu_delta.len);
+	return KVM_FT_WIRE_OK;
+}
+
+static int decode_device_delta(const __u8 *p, struct kvm_ft_wire_msg *m)
+{
+	m->device_delta.size = get_le32(p);
+	m->device_delta.base = get_le64(p + 8);
+	m->device_delta.runs = p + DEVICE_DELTA_HDR;
+	m->device_delta.len = m->len - DEVICE_DELTA_HDR;
+	if (get_le32(p + 4))
+		return KVM_FT_WIRE_E_RESERVED;
+	if (!m->device_delta.size || m->device_delta.size > KVM_FT_WIRE_MAX_DEVICE ||
+	    !runs_ok(m->device_delta.runs, m->device_delta.len, m->device_delta.size, 1))
+		return KVM_FT_WIRE_E_LEN;
+	return m->device_delta.base ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_DELTA;
+}
+
+int kvm_ft_wire_device_delta_apply(void *blob, __u32 size, __u64 epoch,
+				   const struct kvm_ft_wire_msg *m)
+{
+	if (!epoch || epoch != m->device_delta.base || size != m->device_delta.size)
+		return KVM_FT_WIRE_E_DELTA;	/* not the blob it was made against */
+	put_runs(blob, m->device_delta.runs, m->device_delta.len, 1);
 	return KVM_FT_WIRE_OK;
 }
 
@@ -536,6 +618,8 @@ int kvm_ft_wire_decode(const void *hdr, const void *payload, int sealed,
 		return decode_vcpu(p, m);
 	case KVM_FT_WIRE_VCPU_DELTA:
 		return decode_vcpu_delta(p, m);
+	case KVM_FT_WIRE_DEVICE_DELTA:
+		return decode_device_delta(p, m);
 	case KVM_FT_WIRE_DEVICE:
 		m->device.data = p;
 		return KVM_FT_WIRE_OK;
@@ -608,7 +692,7 @@ static int rx_end(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 /*
  * The order a primary sends in: HELLO once, then epochs numbered from 1 up
  * without gaps, each EPOCH_BEGIN, any PAGES/ZERO/DELTA/VCPU/VCPU_DELTA/
- * DEVICE/VERIFY, EPOCH_END.
+ * DEVICE/DEVICE_DELTA/VERIFY, EPOCH_END.
  * HEARTBEAT may come anywhere; ACK never comes to a receiver of epochs.
  */
 int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
@@ -673,6 +757,13 @@ int kvm_ft_wire_rx(struct kvm_ft_wire_rx *rx, const struct kvm_ft_wire_msg *m)
 		if (rx->device_len || !(rx->flags & KVM_FT_WIRE_HELLO_F_DEVICE))
 			return KVM_FT_WIRE_E_ORDER;
 		rx->device_len = m->len;
+		return KVM_FT_WIRE_OK;
+	case KVM_FT_WIRE_DEVICE_DELTA:
+		/* As DEVICE, from a primary that said it would send them. */
+		if (rx->device_len || !(rx->flags & KVM_FT_WIRE_HELLO_F_DEVICE) ||
+		    !(rx->features & KVM_FT_WIRE_FEAT_DEVICE_DELTA))
+			return KVM_FT_WIRE_E_ORDER;
+		rx->device_len = m->device_delta.size;
 		return KVM_FT_WIRE_OK;
 	case KVM_FT_WIRE_VERIFY:
 		/* One checksum per epoch, from a primary that said it would. */

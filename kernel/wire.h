@@ -60,6 +60,11 @@ struct kvm_ft_wire_msg {
 			const __u8 *data;	/* len bytes */
 		} device;
 		struct {
+			__u32 size, len;
+			__u64 base;
+			const __u8 *runs;	/* len bytes */
+		} device_delta;
+		struct {
 			__u64 nr_pages;
 			__u32 nr_vcpus, device_len;
 		} end;
@@ -164,6 +169,22 @@ __u32 kvm_ft_wire_vcpu_runs(const void *base, const void *state, __u32 size, voi
 __u32 kvm_ft_wire_put_vcpu_delta(void *p, __u32 index, __u32 size, __u64 base, __u32 len);
 int kvm_ft_wire_vcpu_delta_apply(void *state, __u32 size, __u64 epoch,
 				 const struct kvm_ft_wire_msg *m);
+/*
+ * DEVICE_DELTA, as VCPU_DELTA but for a blob of up to KVM_FT_WIRE_MAX_DEVICE
+ * bytes (runs with __le32 offsets and lengths): kvm_ft_wire_device_runs()
+ * puts at @out at most @max (and KVM_FT_WIRE_DEVICE_DELTA_MAX) bytes of
+ * runs that make @size bytes @base into @blob, or returns more than that;
+ * kvm_ft_wire_put_device_runs() applies such runs (the sender, to its
+ * base); kvm_ft_wire_device_delta_apply() applies decoded @m to @blob, the
+ * receiver's @size bytes of epoch @epoch: E_DELTA, unchanged, if that is
+ * not the delta's base.
+ */
+__u32 kvm_ft_wire_device_runs(const void *base, const void *blob, __u32 size, void *out,
+			      __u32 max);
+void kvm_ft_wire_put_device_runs(void *to, const void *runs, __u32 len);
+__u32 kvm_ft_wire_put_device_delta(void *p, __u32 size, __u64 base, __u32 len);
+int kvm_ft_wire_device_delta_apply(void *blob, __u32 size, __u64 epoch,
+				   const struct kvm_ft_wire_msg *m);
 __u32 kvm_ft_wire_put_end(void *p, __u64 nr_pages, __u32 nr_vcpus, __u32 device_len);
 __u32 kvm_ft_wire_put_verify(void *p, __u32 crc);
 

@@ -59,7 +59,7 @@ enum send_what {
 	SEND_CLOSED_MID_FRAME, SEND_BAD_CRC, SEND_BAD_SHAPE, SEND_BAD_VERIFY,
 	SEND_WRONG_KEY, SEND_NO_KEY, SEND_FLIPPED, SEND_REPLAY, SEND_REORDER,
 	SEND_OLD_CONN, SEND_SECOND, SEND_SILENT, SEND_OLD_VERSION, SEND_DELTA,
-	SEND_BAD_DELTA, SEND_VCPU_DELTA_NO_BASE,
+	SEND_BAD_DELTA, SEND_VCPU_DELTA_NO_BASE, SEND_DEVICE_DELTA_NO_BASE,
 };
 
 FIXTURE(rx) {
@@ -76,6 +76,7 @@ FIXTURE_VARIANT(rx) {
 	bool synced;		/* the sync's page written */
 	bool applied;		/* epoch 2's page written */
 	bool insecure;		/* both sides said insecure: checksums, no seal */
+	bool device;		/* a VM with device state: HELLO says so */
 };
 
 #define VARIANT(_name, _n, _what, _error, _synced, _applied, _insecure)	\
@@ -117,6 +118,11 @@ VARIANT(delta_applied, 22, SEND_DELTA, NULL, true, true, false);
 VARIANT(delta_wrong_base, 23, SEND_BAD_DELTA, "delta", true, false, false);
 /* A vCPU's state as differences from a state the backup never had: refused. */
 VARIANT(vcpu_delta_without_base, 24, SEND_VCPU_DELTA_NO_BASE, "delta", true, false, false);
+/* Device state as differences from a blob the backup never had: refused. */
+FIXTURE_VARIANT_ADD(rx, device_delta_without_base) {
+	.port = PORT + 25, .what = SEND_DEVICE_DELTA_NO_BASE, .error = "delta",
+	.synced = true, .device = true,
+};
 
 static const char *const kinds[] = {
 	"magic", "version", "type", "reserved", "length", "checksum", "shape",
@@ -206,11 +212,15 @@ static size_t build_end(uint64_t pages)
 	return build_end_of(1, pages);
 }
 
+/* HELLO's flags: the variant's VM has device state, or none. */
+static __u32 hello_flags;
+
 static size_t build_hello(uint64_t mem_pages)
 {
 	uint8_t p[sizeof(struct kvm_ft_wire_hello)];
 
-	return build(KVM_FT_WIRE_HELLO, 0, p, kvm_ft_wire_put_hello(p, mem_pages, 1, 0, "bk", 0));
+	return build(KVM_FT_WIRE_HELLO, 0, p,
+		     kvm_ft_wire_put_hello(p, mem_pages, 1, hello_flags, "bk", 0));
 }
 
 static int send_all(int fd, const void *buf, size_t len)
@@ -440,7 +450,7 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 			enum send_what what, int port)
 {
 	static uint8_t copy[sizeof(frame)];
-	uint8_t p[16];
+	uint8_t p[16], dd[32];
 	size_t n, m;
 
 	if (what == SEND_BAD_SHAPE) {
@@ -524,6 +534,13 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 		SEND(fd, build(KVM_FT_WIRE_VCPU_DELTA, 2, p,
 			       kvm_ft_wire_put_vcpu_delta(p, 0, 600, 1, 0)));
 		break;			/* refused there: the epoch is never ended */
+	case SEND_DEVICE_DELTA_NO_BASE:
+		/* Epoch 1 carried no blob: nothing for epoch 2's run to apply to. */
+		memcpy(dd + sizeof(struct kvm_ft_wire_device_delta),
+		       "\0\0\0\0\x01\0\0\0\x5a", 9);		/* 1 byte at 0 */
+		SEND(fd, build(KVM_FT_WIRE_DEVICE_DELTA, 2, dd,
+			       kvm_ft_wire_put_device_delta(dd, 64, 1, 9)));
+		break;			/* refused there: the epoch is never ended */
 	case SEND_BAD_VERIFY:
 		/* No memory has this CRC-32C... as it is. */
 		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, kvm_ft_wire_put_verify(p, 0x12345678)));
@@ -557,6 +574,7 @@ static void sender(struct __test_metadata *_metadata, const FIXTURE_VARIANT(rx) 
 	default:
 		break;
 	}
+	hello_flags = variant->device ? KVM_FT_WIRE_HELLO_F_DEVICE : 0;
 	fd = open_link(_metadata, variant->port, variant->insecure, &s);
 	ASSERT_LE(0, fd) TH_LOG("no handshake with the backup on port %d", variant->port);
 	send_stream(_metadata, fd, &s, variant->what, variant->port);
@@ -595,7 +613,7 @@ static bool wait_for(FIXTURE_DATA(rx) *self, const char *want)
 FIXTURE_SETUP(rx)
 {
 	struct kvm_ft_register r = { .name = "bk", .role = KVM_FT_ROLE_BACKUP,
-				     .flags = KVM_FT_F_NO_DEVICE_STATE };
+				     .flags = variant->device ? 0 : KVM_FT_F_NO_DEVICE_STATE };
 	char port[16];
 
 	self->role = getenv("CUJU_ROLE");

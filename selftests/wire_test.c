@@ -328,7 +328,7 @@ TEST(header_refused)
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[5] = 0;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
-	frame[5] = KVM_FT_WIRE_VCPU_DELTA + 1;
+	frame[5] = KVM_FT_WIRE_DEVICE_DELTA + 1;
 	EXPECT_EQ(KVM_FT_WIRE_E_TYPE, kvm_ft_wire_decode_hdr(frame, &m));
 	build(KVM_FT_WIRE_HEARTBEAT, 0, pl, 0);
 	frame[7] = 1;
@@ -356,6 +356,9 @@ TEST(lengths_refused)
 		{ KVM_FT_WIRE_VCPU_DELTA, sizeof(struct kvm_ft_wire_vcpu_delta) - 1 },
 		{ KVM_FT_WIRE_VCPU_DELTA, sizeof(struct kvm_ft_wire_vcpu_delta) +
 					  KVM_FT_WIRE_VCPU_DELTA_MAX + 1 },
+		{ KVM_FT_WIRE_DEVICE_DELTA, sizeof(struct kvm_ft_wire_device_delta) - 1 },
+		{ KVM_FT_WIRE_DEVICE_DELTA, sizeof(struct kvm_ft_wire_device_delta) +
+					    KVM_FT_WIRE_DEVICE_DELTA_MAX + 1 },
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -396,12 +399,13 @@ TEST(replies_from_a_backup)
 	static const __u8 types[] = {
 		KVM_FT_WIRE_HELLO, KVM_FT_WIRE_PAGES, KVM_FT_WIRE_VCPU, KVM_FT_WIRE_DEVICE,
 		KVM_FT_WIRE_EPOCH_END, KVM_FT_WIRE_VERIFY, KVM_FT_WIRE_ZERO, KVM_FT_WIRE_DELTA,
-		KVM_FT_WIRE_VCPU_DELTA,
+		KVM_FT_WIRE_VCPU_DELTA, KVM_FT_WIRE_DEVICE_DELTA,
 	};
 	static const __u32 lens[] = {
 		sizeof(struct kvm_ft_wire_hello), 8 + 8 + KVM_FT_WIRE_PAGE_SIZE, 8 + 16, 1,
 		sizeof(struct kvm_ft_wire_epoch_end), sizeof(struct kvm_ft_wire_verify), 8 + 8,
 		8 + sizeof(struct kvm_ft_wire_delta), sizeof(struct kvm_ft_wire_vcpu_delta),
+		sizeof(struct kvm_ft_wire_device_delta),
 	};
 	struct kvm_ft_wire_msg m;
 	int i;
@@ -693,6 +697,166 @@ TEST(vcpu_delta_malformed_refused)
 	build(KVM_FT_WIRE_VCPU_DELTA, 2, pl, kvm_ft_wire_put_vcpu_delta(pl, 0, 16, 1, 0));
 	EXPECT_EQ(KVM_FT_WIRE_OK, decode(&m));
 	EXPECT_EQ(0, m.vcpu_delta.len);
+}
+
+/* ---- DEVICE_DELTA ----------------------------------------------------- */
+
+#define DSIZE	(80 * 1024 + 3)	/* past what 16-bit offsets reach; an odd tail */
+#define DHDR	sizeof(struct kvm_ft_wire_device_delta)
+
+static __u8 dbase[DSIZE], dafter[DSIZE];
+
+/*
+ * A DEVICE_DELTA payload against the blob of epoch @base, dbase: bytes
+ * 8..15, 8 bytes at 70,000 (beyond 64 KiB) and the last set to @v (three
+ * runs), into dafter.
+ */
+static __u32 ddelta(__u8 *p, __u64 base, __u8 v)
+{
+	__u32 len, i;
+
+	for (i = 0; i < DSIZE; i++)
+		dbase[i] = i * 29 + (i >> 9);
+	memcpy(dafter, dbase, DSIZE);
+	memset(dafter + 8, v, 8);
+	memset(dafter + 70000, v, 8);
+	dafter[DSIZE - 1] = v;
+	len = kvm_ft_wire_device_runs(dbase, dafter, DSIZE, p + DHDR, KVM_FT_WIRE_DEVICE_DELTA_MAX);
+	return kvm_ft_wire_put_device_delta(p, DSIZE, base, len);
+}
+
+/* A blob's delta round-trips, counts as its DEVICE frame, applies to its base only. */
+TEST_F(rx, device_delta_applies_to_its_base_only)
+{
+	static __u8 blob[DSIZE];
+
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_DEVICE, 1, "devstate", 8);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_END, 1, pl, end(pl, 0, 0, 8));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 2, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+
+	build(KVM_FT_WIRE_DEVICE_DELTA, 2, pl, ddelta(pl, 1, 0xee));
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	EXPECT_EQ(DSIZE, self->m.device_delta.size);
+	EXPECT_EQ(1, self->m.device_delta.base);
+	EXPECT_EQ(3 * 8 + 8 + 8 + 1, self->m.device_delta.len) TH_LOG("8 at 8, 8 at 70000, 1");
+	memcpy(blob, dbase, DSIZE);
+	ASSERT_EQ(KVM_FT_WIRE_OK, kvm_ft_wire_device_delta_apply(blob, DSIZE, 1, &self->m));
+	EXPECT_EQ(0, memcmp(blob, dafter, DSIZE));
+	/* Another epoch's blob, another length, none: refused, left alone. */
+	memcpy(blob, dbase, DSIZE);
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_device_delta_apply(blob, DSIZE, 2, &self->m));
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_device_delta_apply(blob, DSIZE - 1, 1, &self->m));
+	EXPECT_EQ(KVM_FT_WIRE_E_DELTA, kvm_ft_wire_device_delta_apply(blob, DSIZE, 0, &self->m));
+	EXPECT_EQ(0, memcmp(blob, dbase, DSIZE));
+
+	/* One blob an epoch, whole or not. */
+	build(KVM_FT_WIRE_DEVICE, 2, "devstate", 8);
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_DEVICE_DELTA, 2, pl, ddelta(pl, 1, 0xee));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&self->rx, &self->m));
+	build(KVM_FT_WIRE_EPOCH_END, 2, pl, end(pl, 0, 0, 8));
+	EXPECT_EQ(KVM_FT_WIRE_E_TOTALS, feed(&self->rx, &self->m)) TH_LOG("counts its blob's size");
+	build(KVM_FT_WIRE_EPOCH_END, 2, pl, end(pl, 0, 0, DSIZE));
+	EXPECT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+}
+
+/* Only from a primary that said it sends them, to a VM with device state. */
+TEST_F(rx, device_delta_only_where_agreed)
+{
+	build(KVM_FT_WIRE_EPOCH_BEGIN, 1, pl, 0);
+	ASSERT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+	self->rx.features &= ~KVM_FT_WIRE_FEAT_DEVICE_DELTA;
+	build(KVM_FT_WIRE_DEVICE_DELTA, 1, pl, kvm_ft_wire_put_device_delta(pl, 16, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&self->rx, &self->m));
+	self->rx.features = KVM_FT_WIRE_FEAT_ALL;
+	self->rx.flags = 0;
+	EXPECT_EQ(KVM_FT_WIRE_E_ORDER, feed(&self->rx, &self->m));
+	self->rx.flags = KVM_FT_WIRE_HELLO_F_DEVICE;
+	EXPECT_EQ(KVM_FT_WIRE_OK, feed(&self->rx, &self->m));
+}
+
+/*
+ * Runs past the blob (one whose offset and length wrap around 2^32
+ * among them), out of order, empty; no blob, too large a blob, a reserved
+ * field set, no base: refused.
+ */
+TEST(device_delta_malformed_refused)
+{
+	static const struct { __u32 size, off, n, reserved; __u64 base; int err; } bad[] = {
+		{ 16, 10, 8, 0, 1, KVM_FT_WIRE_E_LEN },			/* past the blob */
+		{ 16, 0xfffffff8, 8, 0, 1, KVM_FT_WIRE_E_LEN },		/* wraps */
+		{ 0x10000, 0x8000, 0xfffffff0, 0, 1, KVM_FT_WIRE_E_LEN },	/* longer than sent */
+		{ 0, 0, 1, 0, 1, KVM_FT_WIRE_E_LEN },			/* no blob */
+		{ KVM_FT_WIRE_MAX_DEVICE + 1, 0, 1, 0, 1, KVM_FT_WIRE_E_LEN },
+		{ 16, 0, 0, 0, 1, KVM_FT_WIRE_E_LEN },			/* an empty run */
+		{ 16, 0, 1, 1, 1, KVM_FT_WIRE_E_RESERVED },
+		{ 16, 0, 1, 0, 0, KVM_FT_WIRE_E_DELTA },		/* epoch 0 is no base */
+	};
+	struct kvm_ft_wire_msg m;
+	__u8 *run = pl + DHDR;
+	__u32 i, n;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		n = bad[i].n < 64 ? bad[i].n : 64;	/* what is sent of it */
+		kvm_ft_wire_put_le32(run, bad[i].off);
+		kvm_ft_wire_put_le32(run + 4, bad[i].n);
+		memset(run + 8, 0x5a, n);
+		kvm_ft_wire_put_device_delta(pl, bad[i].size, bad[i].base, 0);
+		kvm_ft_wire_put_le32(pl + 4, bad[i].reserved);
+		build(KVM_FT_WIRE_DEVICE_DELTA, 2, pl, DHDR + 8 + n);
+		EXPECT_EQ(bad[i].err, decode(&m)) TH_LOG("case %u", i);
+	}
+	/* Two runs out of order. */
+	memcpy(run, "\x08\0\0\0\x01\0\0\0\xaa\x04\0\0\0\x01\0\0\0\xbb", 18);
+	build(KVM_FT_WIRE_DEVICE_DELTA, 2, pl, kvm_ft_wire_put_device_delta(pl, 16, 1, 18));
+	EXPECT_EQ(KVM_FT_WIRE_E_LEN, decode(&m));
+	/* In order, they apply; no runs at all: nothing changed. */
+	memcpy(run, "\x04\0\0\0\x01\0\0\0\xbb\x08\0\0\0\x01\0\0\0\xaa", 18);
+	build(KVM_FT_WIRE_DEVICE_DELTA, 2, pl, kvm_ft_wire_put_device_delta(pl, 16, 1, 18));
+	EXPECT_EQ(KVM_FT_WIRE_OK, decode(&m));
+	build(KVM_FT_WIRE_DEVICE_DELTA, 2, pl, kvm_ft_wire_put_device_delta(pl, 16, 1, 0));
+	EXPECT_EQ(KVM_FT_WIRE_OK, decode(&m));
+	EXPECT_EQ(0, m.device_delta.len);
+}
+
+/*
+ * What the sender does with its base: the runs put into it make the blob,
+ * whatever changed, at any offset of a blob past 64 KiB; more than the
+ * bound asked: more returned, whole.
+ */
+TEST(device_runs_make_the_blob)
+{
+	static __u8 blob[DSIZE], copy[DSIZE], runs[KVM_FT_WIRE_DEVICE_DELTA_MAX + 64];
+	unsigned int seed = 20261207, round, k, len;
+
+	for (k = 0; k < DSIZE; k++)
+		dbase[k] = k * 31 + (k >> 11);
+	for (round = 0; round < 100; round++) {
+		memcpy(blob, dbase, DSIZE);
+		for (k = 0; k < round % 50 + 1; k++)
+			blob[rand_r(&seed) % DSIZE] ^= 1 + rand_r(&seed) % 255;
+		if (round % 9 == 0) {
+			blob[0] ^= 0x80;
+			blob[DSIZE - 1] ^= 0x80;
+		}
+		len = kvm_ft_wire_device_runs(dbase, blob, DSIZE, runs, KVM_FT_WIRE_DEVICE_DELTA_MAX);
+		ASSERT_GE(KVM_FT_WIRE_DEVICE_DELTA_MAX, len) TH_LOG("round %u", round);
+		memcpy(copy, dbase, DSIZE);
+		kvm_ft_wire_put_device_runs(copy, runs, len);
+		ASSERT_EQ(0, memcmp(copy, blob, DSIZE)) TH_LOG("round %u", round);
+	}
+	EXPECT_EQ(0, kvm_ft_wire_device_runs(dbase, dbase, DSIZE, runs, 100));
+	for (k = 0; k < DSIZE; k++)
+		blob[k] = ~dbase[k];
+	EXPECT_EQ(101, kvm_ft_wire_device_runs(dbase, blob, DSIZE, runs, 100));
+	EXPECT_EQ(KVM_FT_WIRE_DEVICE_DELTA_MAX + 1,
+		  kvm_ft_wire_device_runs(dbase, blob, DSIZE, runs, KVM_FT_WIRE_DEVICE_DELTA_MAX + 99))
+		TH_LOG("the bound is the protocol's at most");
 }
 
 TEST(every_flipped_bit_refused)

@@ -232,6 +232,12 @@
  *                both speak KVM_FT_WIRE_FEAT_VCPU_DELTA; it counts as a
  *                VCPU frame in EPOCH_END
  *   DEVICE       the VMM's device-state blob, opaque to the kernel
+ *   DEVICE_DELTA struct kvm_ft_wire_device_delta, then runs (__le32 offset,
+ *                __le32 n, n bytes) that make the blob of the last DEVICE
+ *                or DEVICE_DELTA frame (of epoch base, size bytes too)
+ *                into this epoch's, only if both speak
+ *                KVM_FT_WIRE_FEAT_DEVICE_DELTA; it counts as a DEVICE
+ *                frame of size bytes in EPOCH_END
  *   EPOCH_END    struct kvm_ft_wire_epoch_end: totals to check the epoch by
  *   ACK          empty, backup to primary: epoch hdr.epoch is held
  *   VERIFY       struct kvm_ft_wire_verify, only with verify_memory on: the
@@ -525,6 +531,8 @@ enum kvm_ft_hist_attr {
 							 * a larger delta goes whole */
 #define KVM_FT_WIRE_VCPU_DELTA_MAX	4096U		/* bytes of runs per vCPU
 							 * state: more goes whole */
+#define KVM_FT_WIRE_DEVICE_DELTA_MAX	(64U << 10)	/* bytes of runs per device
+							 * blob: more goes whole */
 
 /* Why a receiver refused a stream; each kind is counted (VM_ERROR). */
 enum kvm_ft_wire_err {
@@ -574,6 +582,7 @@ enum kvm_ft_wire_type {
 	KVM_FT_WIRE_ZERO	= 0x0d,	/* pages all zero: their numbers only */
 	KVM_FT_WIRE_DELTA	= 0x0e,	/* pages as differences from the backup's */
 	KVM_FT_WIRE_VCPU_DELTA	= 0x0f,	/* a vCPU's state as its differences */
+	KVM_FT_WIRE_DEVICE_DELTA = 0x10, /* device state as its differences */
 };
 
 struct kvm_ft_wire_hdr {
@@ -591,8 +600,10 @@ struct kvm_ft_wire_hdr {
 #define KVM_FT_WIRE_FEAT_ZERO		(1U << 1)	/* ZERO frames */
 #define KVM_FT_WIRE_FEAT_DELTA		(1U << 2)	/* DELTA frames */
 #define KVM_FT_WIRE_FEAT_VCPU_DELTA	(1U << 3)	/* VCPU_DELTA frames */
+#define KVM_FT_WIRE_FEAT_DEVICE_DELTA	(1U << 4)	/* DEVICE_DELTA frames */
 #define KVM_FT_WIRE_FEAT_ALL		(KVM_FT_WIRE_FEAT_VERIFY | KVM_FT_WIRE_FEAT_ZERO | \
-					 KVM_FT_WIRE_FEAT_DELTA | KVM_FT_WIRE_FEAT_VCPU_DELTA)
+					 KVM_FT_WIRE_FEAT_DELTA | KVM_FT_WIRE_FEAT_VCPU_DELTA | \
+					 KVM_FT_WIRE_FEAT_DEVICE_DELTA)
 
 /* INIT and REPLY's flags. */
 #define KVM_FT_WIRE_HS_F_KEYED		(1U << 0)	/* this side has a key */
@@ -676,6 +687,19 @@ struct kvm_ft_wire_vcpu_delta {
 	__le64 base;		/* the epoch of the backup's state it applies to */
 } __attribute__((packed));
 
+/*
+ * The VMM's device state as runs (each __le32 offset, __le32 n, then n
+ * bytes; in increasing order, apart, within @size) to put into the blob
+ * the backup took from the stream's last DEVICE or DEVICE_DELTA frame, of
+ * epoch @base, which must be @size bytes too: else it is refused
+ * (KVM_FT_WIRE_E_DELTA).  No runs: nothing changed.
+ */
+struct kvm_ft_wire_device_delta {
+	__le32 size;		/* 1..KVM_FT_WIRE_MAX_DEVICE: of the base and the result */
+	__le32 reserved;	/* 0 */
+	__le64 base;		/* the epoch of the blob it applies to */
+} __attribute__((packed));
+
 /* Sent with verify_memory on: the checksum of all memory at the epoch's end. */
 struct kvm_ft_wire_verify {
 	__le32 crc;		/* CRC-32C of every user memslot, by slot id, page order */
@@ -685,7 +709,7 @@ struct kvm_ft_wire_verify {
 struct kvm_ft_wire_epoch_end {
 	__le64 nr_pages;	/* pages sent in this epoch's PAGES frames */
 	__le32 nr_vcpus;	/* VCPU frames sent */
-	__le32 device_len;	/* bytes of DEVICE payload sent (0: none) */
+	__le32 device_len;	/* bytes of the blob sent, as DEVICE or DEVICE_DELTA (0: none) */
 } __attribute__((packed));
 
 #endif /* _UAPI_LINUX_KVM_FT_H */

@@ -66,6 +66,8 @@
 	X(EARLY_COPIES, early_copies, "pages", COUNTER, PRIMARY, \
 	  "of the frames copied after the vCPUs resumed (copy_after_resume), those copied early because something was about to write them") \
 	X(VCPU_DELTAS, vcpu_deltas, "states", COUNTER, BOTH, \
-	  "of vCPU states, those sent as their differences from the vCPU's state before (primary), or applied so (backup)")
+	  "of vCPU states, those sent as their differences from the vCPU's state before (primary), or applied so (backup)") \
+	X(DEVICE_DELTAS, device_deltas, "epochs", COUNTER, BOTH, \
+	  "of device states, those sent as their differences from the one before (primary), or applied so (backup)")
 
 #endif
