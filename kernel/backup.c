@@ -162,7 +162,7 @@ static int stage_device(struct kvm_ft_backup *b, const struct kvm_ft_wire_rx *rx
 	b->staged_device = payload;
 	b->staged_device_len = m->len;
 	if (rx->features & KVM_FT_WIRE_FEAT_DEVICE_DELTA)
-		kvm_ft_device_base_keep(&b->dev_base, m);
+		return kvm_ft_device_base_keep(&b->dev_base, m);
 	return KVM_FT_WIRE_OK;
 }
 

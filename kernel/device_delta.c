@@ -29,8 +29,8 @@ void kvm_ft_device_base_free(struct kvm_ft_device_base *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* @blob is the base from now on; none if there is no memory for it. */
-static void keep(struct kvm_ft_device_base *d, const void *blob, u32 size, u64 epoch)
+/* @blob is the base from now on; false (and none) if there is no memory for it. */
+static bool keep(struct kvm_ft_device_base *d, const void *blob, u32 size, u64 epoch)
 {
 	if (size > d->cap) {
 		kvfree(d->blob);
@@ -38,12 +38,13 @@ static void keep(struct kvm_ft_device_base *d, const void *blob, u32 size, u64 e
 		d->epoch = 0;
 		d->blob = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!d->blob)
-			return;
+			return false;
 		d->cap = size;
 	}
 	memcpy(d->blob, blob, size);
 	d->size = size;
 	d->epoch = epoch;
+	return true;
 }
 
 u32 kvm_ft_device_delta_make(struct kvm_ft_device_base *d, const void *blob, u32 size,
@@ -66,23 +67,35 @@ u32 kvm_ft_device_delta_make(struct kvm_ft_device_base *d, const void *blob, u32
 	return kvm_ft_wire_put_device_delta(out, size, was, len);
 }
 
-void kvm_ft_device_base_keep(struct kvm_ft_device_base *d, const struct kvm_ft_wire_msg *m)
+/*
+ * The sender learns nothing of the receiver's memory: a base the receiver
+ * could not keep would have it refuse the next delta as made against
+ * another base, so the link ends here, for want of memory.
+ */
+int kvm_ft_device_base_keep(struct kvm_ft_device_base *d, const struct kvm_ft_wire_msg *m)
 {
-	keep(d, m->device.data, m->len, m->epoch);
+	return keep(d, m->device.data, m->len, m->epoch) ? KVM_FT_WIRE_OK : KVM_FT_WIRE_E_NOMEM;
 }
 
 int kvm_ft_device_delta_take(struct kvm_ft_device_base *d, const struct kvm_ft_wire_msg *m,
 			     void **blob)
 {
+	void *copy;
 	int err;
 
-	err = kvm_ft_wire_device_delta_apply(d->blob, d->size, d->epoch, m);
-	if (err)
-		return err;
-	d->epoch = m->epoch;
-	*blob = kvmalloc(d->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!*blob)
+	if (!d->epoch)
+		return KVM_FT_WIRE_E_DELTA;	/* no base: nothing to allocate for */
+	/* The copy first: a delta is applied whole or not at all. */
+	copy = kvmalloc(d->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!copy)
 		return KVM_FT_WIRE_E_NOMEM;
-	memcpy(*blob, d->blob, d->size);
+	err = kvm_ft_wire_device_delta_apply(d->blob, d->size, d->epoch, m);
+	if (err) {
+		kvfree(copy);
+		return err;
+	}
+	d->epoch = m->epoch;
+	memcpy(copy, d->blob, d->size);
+	*blob = copy;
 	return KVM_FT_WIRE_OK;
 }

@@ -34,8 +34,8 @@ static inline void kvm_ft_device_base_reset(struct kvm_ft_device_base *d)
  */
 u32 kvm_ft_device_delta_make(struct kvm_ft_device_base *d, const void *blob, u32 size,
 			     u64 epoch, void *out);
-/* Receiver: a DEVICE frame's blob, valid, is the next delta's base. */
-void kvm_ft_device_base_keep(struct kvm_ft_device_base *d, const struct kvm_ft_wire_msg *m);
+/* Receiver: a DEVICE frame's blob, valid, is the next delta's base: OK or NOMEM. */
+int kvm_ft_device_base_keep(struct kvm_ft_device_base *d, const struct kvm_ft_wire_msg *m);
 /*
  * Receiver: DEVICE_DELTA @m applied to the base; the blob it makes, a
  * copy of the new base, in *@blob (the caller's to free): OK, or why not

@@ -60,6 +60,7 @@ enum send_what {
 	SEND_WRONG_KEY, SEND_NO_KEY, SEND_FLIPPED, SEND_REPLAY, SEND_REORDER,
 	SEND_OLD_CONN, SEND_SECOND, SEND_SILENT, SEND_OLD_VERSION, SEND_DELTA,
 	SEND_BAD_DELTA, SEND_VCPU_DELTA_NO_BASE, SEND_DEVICE_DELTA_NO_BASE,
+	SEND_DEVICE_DELTA_WRONG_BASE,
 };
 
 FIXTURE(rx) {
@@ -122,6 +123,11 @@ VARIANT(vcpu_delta_without_base, 24, SEND_VCPU_DELTA_NO_BASE, "delta", true, fal
 FIXTURE_VARIANT_ADD(rx, device_delta_without_base) {
 	.port = PORT + 25, .what = SEND_DEVICE_DELTA_NO_BASE, .error = "delta",
 	.synced = true, .device = true,
+};
+/* ... or from a blob it had but no longer holds (epoch 2 came whole): refused. */
+FIXTURE_VARIANT_ADD(rx, device_delta_wrong_base) {
+	.port = PORT + 26, .what = SEND_DEVICE_DELTA_WRONG_BASE, .error = "delta",
+	.synced = true, .applied = true, .device = true,
 };
 
 static const char *const kinds[] = {
@@ -450,7 +456,7 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 			enum send_what what, int port)
 {
 	static uint8_t copy[sizeof(frame)];
-	uint8_t p[16], dd[32];
+	uint8_t p[16], dd[32], blob[64];
 	size_t n, m;
 
 	if (what == SEND_BAD_SHAPE) {
@@ -541,6 +547,19 @@ static void send_stream(struct __test_metadata *_metadata, int fd, struct useal 
 		SEND(fd, build(KVM_FT_WIRE_DEVICE_DELTA, 2, dd,
 			       kvm_ft_wire_put_device_delta(dd, 64, 1, 9)));
 		break;			/* refused there: the epoch is never ended */
+	case SEND_DEVICE_DELTA_WRONG_BASE:
+		/* Epoch 2's blob is the backup's base; epoch 3's delta names epoch 1. */
+		memset(blob, PATTERN, sizeof(blob));
+		SEND(fd, build(KVM_FT_WIRE_DEVICE, 2, blob, sizeof(blob)));
+		SEND(fd, build(KVM_FT_WIRE_EPOCH_END, 2, p,
+			       kvm_ft_wire_put_end(p, 1, 0, sizeof(blob))));
+		expect_ack(_metadata, fd, s, 2);
+		SEND(fd, build(KVM_FT_WIRE_EPOCH_BEGIN, 3, NULL, 0));
+		memcpy(dd + sizeof(struct kvm_ft_wire_device_delta),
+		       "\0\0\0\0\x01\0\0\0\x5b", 9);		/* 1 byte at 0 */
+		SEND(fd, build(KVM_FT_WIRE_DEVICE_DELTA, 3, dd,
+			       kvm_ft_wire_put_device_delta(dd, sizeof(blob), 1, 9)));
+		break;			/* refused there: epoch 3 is never ended */
 	case SEND_BAD_VERIFY:
 		/* No memory has this CRC-32C... as it is. */
 		SEND(fd, build(KVM_FT_WIRE_VERIFY, 2, p, kvm_ft_wire_put_verify(p, 0x12345678)));

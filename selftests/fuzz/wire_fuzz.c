@@ -165,14 +165,21 @@ static void vcpu_delta(const struct kvm_ft_wire_msg *m)
 /*
  * A DEVICE_DELTA applied as a backup would, to a blob of exactly its size
  * (ASan sees a run past it): refused, unwritten, against another epoch's
- * blob; applied against its own.  Sizes up to 16 MiB: only those a small
- * input can name are tried (the runs must fit in it anyway).
+ * blob; applied against its own.  The size is a header field (up to
+ * 16 MiB whatever the input's length): two such blobs per frame would
+ * slow the fuzzer, so a delta for a blob past 1 MiB is only decoded.
  */
 static void device_delta(const struct kvm_ft_wire_msg *m)
 {
 	uint32_t size = m->device_delta.size;
-	uint8_t *blob = malloc(size), *before = malloc(size);
+	uint8_t *blob, *before;
 
+	if (size > (1u << 20))
+		return;
+	blob = malloc(size);
+	before = malloc(size);
+	if (!blob || !before)
+		abort();
 	memset(blob, 0xa5, size);
 	memcpy(before, blob, size);
 	if (kvm_ft_wire_device_delta_apply(blob, size, m->device_delta.base + 1, m) !=
