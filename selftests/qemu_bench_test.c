@@ -89,10 +89,12 @@ static void report(const FIXTURE_VARIANT(qbench) *v, double off, double on,
 	       ft_pause_percentile(a, b, 0.5), ft_pause_percentile(a, b, 0.99),
 	       ft_pause_percentile(a, b, 1.0), n ? (b->pause_ns - a->pause_ns) / n / 1000 : 0);
 	printf("# qbench %4u pages/s: pages/epoch %.1f, bytes/epoch %.0f, bytes/page %.0f, "
-	       "%.2f MB/s; device state %llu bytes/epoch; stalls %llu\n", v->rate,
+	       "%.2f MB/s; device state %llu bytes, as its changes in %.0f%% of epochs; "
+	       "stalls %llu\n", v->rate,
 	       n ? (b->pages - a->pages) / n : 0, n ? (b->bytes - a->bytes) / n : 0,
 	       b->pages > a->pages ? (double)(b->bytes - a->bytes) / (b->pages - a->pages) : 0,
-	       (b->bytes - a->bytes) / dt / 1e6, b->device_len, b->stalls - a->stalls);
+	       (b->bytes - a->bytes) / dt / 1e6, b->device_len,
+	       n ? 100.0 * (b->device_deltas - a->device_deltas) / n : 0, b->stalls - a->stalls);
 }
 
 /* QEMU's own account of its captures (info cuju), so far in this pairing. */

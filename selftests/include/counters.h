@@ -14,7 +14,7 @@
 
 struct ft_sample {
 	double t;			/* CLOCK_MONOTONIC, seconds */
-	unsigned long long epochs, pages, bytes, pause_ns, stalls, device_len;
+	unsigned long long epochs, pages, bytes, pause_ns, stalls, device_len, device_deltas;
 	unsigned long long hist[KVM_FT_HIST_BUCKETS];
 	bool ok;
 };

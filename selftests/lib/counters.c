@@ -52,6 +52,7 @@ static int take_vm(struct nl_msg *msg, void *arg)
 	s->pause_ns = u64_of(st, KVM_FT_STAT_PAUSE_TOTAL_NS);
 	s->stalls = u64_of(st, KVM_FT_STAT_STALLS);
 	s->device_len = u64_of(st, KVM_FT_STAT_DEVICE_LEN);
+	s->device_deltas = u64_of(st, KVM_FT_STAT_DEVICE_DELTAS);
 	/* The buckets: one attribute each, repeated, in order. */
 	nla_for_each_nested(b, tb[KVM_FT_A_VM_PAUSE_HIST], rem)
 		if (nla_type(b) == KVM_FT_HIST_A_BUCKET && i < KVM_FT_HIST_BUCKETS)
