@@ -706,6 +706,10 @@ TEST_F(rx, stream)
 	if (variant->what == SEND_DELTA) {
 		EXPECT_NE(NULL, strstr(self->out, "\"epochs\":2,\"pages\":3,")) TH_LOG("%s", self->out);
 		EXPECT_NE(NULL, strstr(self->out, "\"delta_pages\":1,")) TH_LOG("%s", self->out);
+	} else if (variant->what == SEND_DEVICE_DELTA_WRONG_BASE) {
+		/* Epoch 2 committed; epoch 3 begun, then refused at its delta. */
+		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":3,\"last_epoch\":2,\"epochs\":2,\"pages\":2,"))
+			TH_LOG("%s", self->out);
 	} else if (applied && variant->what != SEND_BAD_VERIFY) {
 		EXPECT_NE(NULL, strstr(self->out, "\"cur_epoch\":2,\"last_epoch\":2,\"epochs\":2,\"pages\":2,"))
 			TH_LOG("%s", self->out);
