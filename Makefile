@@ -145,7 +145,7 @@ check-run:
 		--solo "$(SOLO_TESTS) | $(QEMU_SOLO_TESTS)" --pair "$(PAIR_TESTS) $(QEMU_PAIR_TESTS)" \
 		--kill "$(KILL_TESTS) $(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
 		--smp-pair "$(SMP_PAIR_TESTS)" --smp-kill "$(SMP_KILL_TESTS)" \
-		$(if $(T),--only "$(T)")
+		--smp-trio "$(SMP_TRIO_TESTS)" $(if $(T),--only "$(T)")
 
 # The kernel's own KVM selftests (tools/testing/selftests/kvm, x86_64) as
 # a regression guard: built once from $(KSRC) against Debian's
@@ -221,7 +221,7 @@ debug-kernel: deps
 check-debug: debug-kernel
 	@kdir=$$(cat $(DEBUG_CACHE)/current) && \
 	$(MAKE) --no-print-directory check-run FLAVOR=debug KDIR=$$kdir \
-		SMP_PAIR_TESTS= SMP_KILL_TESTS= QEMU_TESTS= QEMU_PAIR_TESTS= QEMU_TRIO_TESTS= \
+		SMP_PAIR_TESTS= SMP_KILL_TESTS= SMP_TRIO_TESTS= QEMU_TESTS= QEMU_PAIR_TESTS= QEMU_TRIO_TESTS= \
 		QEMU_SOLO_TESTS="$(DEBUG_QEMU_SOLO_TESTS)" \
 		SOLO_TESTS="$(filter-out $(DEBUG_SKIP),$(SOLO_TESTS))" \
 		PAIR_TESTS="$(filter-out $(DEBUG_SKIP),$(PAIR_TESTS))" \
@@ -263,7 +263,8 @@ check-qemu: deps
 		--kver $(KVER) --kdir $(KDIR) --modules $(KVM_M) --tests $(BUILD)/selftests \
 		--logs $(BUILD)/logs/qemu --solo "$(QEMU_SOLO_TESTS)" --pair "$(QEMU_PAIR_TESTS)" \
 		--kill "$(QEMU_TESTS)" --trio "$(QEMU_TRIO_TESTS)" \
-		--smp-kill "$(filter $(QEMU_TESTS),$(SMP_KILL_TESTS))"
+		--smp-kill "$(filter $(QEMU_TESTS),$(SMP_KILL_TESTS))" \
+		--smp-trio "$(filter $(QEMU_TRIO_TESTS),$(SMP_TRIO_TESTS))"
 
 # The netlink family's spec (Documentation/netlink/specs/kvm_ft.yaml)
 # writes the counter table of uapi/ and the family's documentation: make

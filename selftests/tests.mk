@@ -9,10 +9,12 @@ PAIR_TESTS := link_test backup_test peer_test replicate_test device_test consist
 # kill: like pair, in a pair of hosts of its own per binary, whose host b's
 #       QEMU the runner kills once its test prints "# cuju: kill me".
 KILL_TESTS := kill_test
-# smp: the pair and kill tests whose bugs one CPU hides (a vCPU thread and
-#      the engine thread running at once), again on hosts with 2 CPUs each.
+# smp: the pair, kill and trio tests whose bugs one CPU hides (a vCPU
+#      thread and the engine thread running at once), again on hosts with
+#      2 CPUs each (a trio's client keeps one).
 SMP_PAIR_TESTS := replicate_test device_test consistency_test output_test
 SMP_KILL_TESTS := kill_test qemu_test
+SMP_TRIO_TESTS := stream_test
 # make check-large: pair, on hosts of LARGE_MEM MiB; not part of make check
 #       (ten minutes and 18 GiB of the machine's memory).
 LARGE_TESTS := large_test
