@@ -383,8 +383,8 @@ void guest_kvm_trace_on(void)
  * exit for an NPF at some RIP, and its very next exit a SHUTDOWN at the
  * same RIP while a #PF is delivered: KVM had just mapped the frame, and
  * the emulated CPU walking the guest's page tables again found an entry
- * not present or with reserved bits, and then the handler's too.  @npf_rip: per vCPU,
- * the RIP of its last exit if that was an NPF, else 0.
+ * not present or with reserved bits, and then the handler's too.
+ * @npf_rip: per vCPU, the RIP of its last exit if that was an NPF, else 0.
  */
 #define TRACE_VCPUS	64
 #define INTR_VALID	0x80000000u
