@@ -20,7 +20,8 @@
 #      executable is), then `ninja qemu-system-x86_64` alone, and QEMU's
 #      unit test tests/unit/test-vmstate, run (0005 changes what it
 #      tests).  ccache is installed and used, so that a fresh clone on
-#      the same machine compiles little; its cache is never required.
+#      the same machine, at any path, compiles little; its cache is
+#      never required.
 #
 # Nothing of QEMU's source is in this repository: only the patches.
 set -euo pipefail
@@ -89,7 +90,14 @@ fi
 
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
-conf=(--prefix="$out/install" --cc="$cc"
+# A fresh clone elsewhere on the machine (another path) must hit the same
+# cache: paths under the checkout are hashed relative to it, and the
+# working directory not at all (only debug info names it).
+export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
+# The prefix is never installed into (QEMU finds its files relative to its
+# executable); it is a fixed path so that config-host.h, which holds it and
+# nearly every file includes, is the same in every clone (ccache).
+conf=(--prefix=/opt/cuju-qemu --cc="$cc"
       --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
       --target-list=x86_64-softmmu --disable-docs --disable-user
       --without-default-features --enable-kvm --disable-tcg --enable-slirp
