@@ -63,6 +63,8 @@ bool kvm_ft_link_attach(struct kvm_ft_link *link, struct socket *sock)
 	tcp_sock_set_nodelay(sock->sk);
 	WRITE_ONCE(link->last_rx, jiffies);
 	link->last_tx = jiffies;
+	link->last_wake = jiffies;
+	WRITE_ONCE(link->grace, jiffies);
 	link->handshake = true;
 	link->heard = false;
 	link->hs_deadline = jiffies + msecs_to_jiffies(kvm_ft_link_handshake_ms());
@@ -242,7 +244,29 @@ static bool peer_silent(struct kvm_ft_link *link)
 
 	if (READ_ONCE(link->handshake))
 		return time_after(jiffies, link->hs_deadline);
+	if (time_before(jiffies, READ_ONCE(link->grace)))
+		return false;
 	return time_after(jiffies, READ_ONCE(link->last_rx) + dead);
+}
+
+/*
+ * The reader is back from the socket.  It wakes at least once a heartbeat
+ * interval; back twice that late, it did not run (its own host stalled),
+ * and what the peer sent meanwhile may still be on its way in through
+ * this host: it listens one more interval before it calls the peer silent.
+ * A backup that took its own stall for the primary's death would resume a
+ * VM that still runs.  Once per silence: a reader always late (a host
+ * starved for good) still gives up on a dead peer.  Link thread.
+ */
+static void reader_woke(struct kvm_ft_link *link)
+{
+	unsigned long beat = msecs_to_jiffies(READ_ONCE(kvm_ft_defaults.heartbeat_ms));
+	unsigned long now = jiffies;
+
+	if (time_after(now, link->last_wake + 2 * beat) &&
+	    !time_after(READ_ONCE(link->grace), READ_ONCE(link->last_rx)))
+		WRITE_ONCE(link->grace, now + beat);
+	link->last_wake = now;
 }
 
 /*
@@ -388,6 +412,7 @@ int kvm_ft_link_recv(struct kvm_ft_link *link, void *buf, size_t len)
 
 		link_timeouts(link->sock);
 		n = kernel_recvmsg(link->sock, &msg, &iov, 1, iov.iov_len, MSG_WAITALL);
+		reader_woke(link);
 
 		if (n == -EAGAIN) {
 			n = idle(link);

@@ -37,6 +37,8 @@ struct kvm_ft_link {
 	struct kvm_ft_seal *seal;	/* under send_lock, read by the reader */
 	/* Liveness, in jiffies: the peer's last frame, our last frame. */
 	unsigned long last_rx, last_tx;
+	/* The reader's last return from the socket; no verdict before @grace. */
+	unsigned long last_wake, grace;
 };
 
 void kvm_ft_link_init(struct kvm_ft_link *link);
