@@ -5,7 +5,9 @@
   gen.py header SPEC       the counter table, uapi/linux/kvm_ft_stats.h
   gen.py rst SPEC          the family's documentation, Documentation/netlink/kvm_ft.rst
   gen.py counters SPEC     its table of counters, kvm_ft-counters.rst (ftnl.8 includes it)
-  gen.py check SPEC UAPI   the spec against uapi/linux/kvm_ft.h's enums
+  gen.py check SPEC UAPI [TABLE...]
+                           the spec against uapi/linux/kvm_ft.h's enums, and
+                           each TABLE (a C file) names every wire-err but ok
 
 make spec writes the first three; make spec-check (in make check) fails when
 they are stale or the spec and the header disagree.
@@ -132,9 +134,10 @@ def enum(uapi, name, prefix):
     return [names.get(i) for i in range(max(names) + 1)]
 
 
-def check(spec, uapi):
+def check(spec, uapi, tables):
     sets = {s["name"]: s for s in spec["attribute-sets"]}
     defs = {d["name"]: d for d in spec["definitions"]}
+    errs = defs["wire-err"]["entries"][1:]
     want = [
         ("attribute-set kvm-ft", [a["name"] for a in sets["kvm-ft"]["attributes"]],
          enum(uapi, "kvm_ft_attr", "KVM_FT_A_")),
@@ -156,6 +159,12 @@ def check(spec, uapi):
             print(f"gen.py: {what}: the spec says {spec_names}\n"
                   f"        uapi/linux/kvm_ft.h says {header_names}", file=sys.stderr)
             bad += 1
+    for path, text in tables:
+        named = re.findall(r"^\s*\[KVM_FT_WIRE_E_(\w+)\]\s*=", text, re.M)
+        if sorted(named) != sorted(e.upper().replace("-", "_") for e in errs):
+            print(f"gen.py: {path}: its table names {named}\n"
+                  f"        the spec's wire-err (but ok) is {errs}", file=sys.stderr)
+            bad += 1
     if f'KVM_FT_GENL_NAME\t\t"{spec["name"]}"' not in uapi:
         print("gen.py: the family's name differs from KVM_FT_GENL_NAME", file=sys.stderr)
         bad += 1
@@ -173,7 +182,7 @@ def main():
     elif sys.argv[1] == "counters":
         sys.stdout.write(counters(spec))
     else:
-        check(spec, open(sys.argv[3]).read())
+        check(spec, open(sys.argv[3]).read(), [(t, open(t).read()) for t in sys.argv[4:]])
 
 
 if __name__ == "__main__":
