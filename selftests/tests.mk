@@ -28,6 +28,8 @@ QEMU_PAIR_TESTS := qemu_pair_test
 QEMU_SOLO_TESTS := qemu_refusal_test
 # trio: a kill test on hosts a and b with a client host c on their guests'
 #       segment (selftests/testbed/run --trio): output commit end to end.
+#       make check runs those also in SMP_TRIO_TESTS on 2 CPUs only (CI's
+#       time); make check-qemu and make demo on 1 CPU too.
 QEMU_TRIO_TESTS := stream_test
 # make bench: pair, figures rather than verdicts; not part of make check.
 BENCH_TESTS := bench_test qemu_bench_test

@@ -9,8 +9,9 @@
 # (comma-separated binaries) cuju_kdir cuju_role (a, b, or c: a trio's client)
 # cuju_ip cuju_peer cuju_demo, cuju_soak and cuju_soak_last (a soak's hosts:
 # roles p, s and c; selftests/testbed/run --soak)
-# cuju_kvmst, cuju_kvmst_phase, cuju_kvmst_from (a directory of the
-# kernel's own KVM selftests, "ours" or "stock", the first to run:
+# cuju_kvmst, cuju_kvmst_phase, cuju_kvmst_list, cuju_kvmst_from (a
+# directory of the kernel's own KVM selftests, "ours" or "stock", the file
+# naming those to run, the first of them to run:
 # kvm-selftests.sh runs them; the kernel's kvm.ko, if loaded, stays),
 # cuju_limit (the host's time limit in seconds: each binary gets what is
 # left of it less a minute, so that it is the one stopped and named).
@@ -27,7 +28,10 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin TMPDIR=/run
 mkdir -p /sys/kernel/debug 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 kmemleak=/sys/kernel/debug/kmemleak
-[[ -w $kmemleak ]] && echo clear > $kmemleak	# only what happens from here on
+# Only what happens from here on; and no scan but the one at the end: the
+# kernel's own every 10 minutes walks all memory under KASAN on an
+# emulated CPU, which the tests on a one-CPU host wait behind.
+[[ -w $kmemleak ]] && echo clear > $kmemleak && echo scan=off > $kmemleak
 
 # A dependency of our modules comes from the booted kernel: Debian's from
 # /lib/modules (modprobe), a kernel built here from its kbuild tree.
@@ -165,7 +169,7 @@ fi
 
 if [[ -n $cuju_kvmst ]]; then
 	bash "$cuju_top/selftests/testbed/kvm-selftests.sh" "$cuju_kvmst" \
-		"$cuju_kvmst_phase" "$cuju_kvmst_from" >&3 2>&3 </dev/null ||
+		"$cuju_kvmst_phase" "$cuju_kvmst_list" "$cuju_kvmst_from" >&3 2>&3 </dev/null ||
 		die "kvm-selftests.sh could not swap the modules"
 fi
 

@@ -1,9 +1,9 @@
 #!/bin/bash
-# kvm-selftests.sh DIR PHASE FROM: inside a test host, called by host.sh
-# with our kvm.ko and kvm-amd.ko loaded: run the kernel's own KVM selftests
-# that `make kvm-selftests` built into DIR (DIR/tests names them, one a
-# line, relative to DIR/bin), from the FROMth (0 is the first) to the last,
-# on our modules (PHASE "ours") or, after unloading them, on the booted
+# kvm-selftests.sh DIR PHASE LIST FROM: inside a test host, called by
+# host.sh with our kvm.ko and kvm-amd.ko loaded: run the kernel's own KVM
+# selftests that `make kvm-selftests` built into DIR (bin/), those that the
+# file LIST names (one a line, relative to DIR/bin: the runner's part of
+# DIR/tests), from the FROMth (0 is the first) to the last, on our modules (PHASE "ours") or, after unloading them, on the booted
 # kernel's own kvm and kvm_amd (PHASE "stock", modprobe), which stay loaded
 # for host.sh to unload.  Each run is bounded by `timeout`; exit code 0 is
 # a pass, 4 (KSFT_SKIP) a skip, anything else a failure.
@@ -17,7 +17,7 @@
 # shows the tail of it, each line behind "# | ".
 # Exits non-zero only when it cannot run them or cannot swap the modules.
 set -u
-dir=$1 phase=$2 from=$3
+dir=$1 phase=$2 list=$3 from=$4
 per=90				# seconds per binary and run (timeout), unless in $limit
 work=/run/kvmst
 
@@ -58,7 +58,7 @@ if ! mountpoint -q /dev/shm; then
 fi
 
 # (No process substitution: the chroot has no /dev/fd.)
-grep -v '^[[:space:]]*\(#\|$\)' "$dir/tests" > "$work/tests"
+grep -v '^[[:space:]]*\(#\|$\)' "$list" > "$work/tests"
 mapfile -t names < "$work/tests"
 
 # tail_of FILE: the end of a binary's output, as TAP comments.
@@ -90,7 +90,7 @@ run_from() {
 	done
 }
 
-((${#names[@]})) || { echo "# kvm selftests: error: no binaries in $dir/tests"; exit 1; }
+((${#names[@]})) || { echo "# kvm selftests: error: no binaries in $list"; exit 1; }
 [[ -d /sys/kernel/kvm_ft ]] || { echo "# kvm selftests: error: the kvm.ko loaded is not ours"; exit 1; }
 [[ $from =~ ^[0-9]+$ ]] || { echo "# kvm selftests: error: bad start index '$from'"; exit 1; }
 case $phase in
