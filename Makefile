@@ -219,9 +219,10 @@ kvm-selftests: deps
 # consistency_test (6 minutes; its epochs and applies run there in
 # replicate_test and device_test, its checks on stock's 1 and 2 CPUs).
 # No kill session either (2026-12-07: 106 s here; CI's machine ran the
-# debug sessions 2.3 times slower): the backup's takeover on a silent primary runs there in
-# replicate_test; what kill_test adds is a host that dies whole, which
-# the debug kernel's checkers do not see differently.
+# debug sessions 2.3 times slower): the backup's takeover on a silent
+# primary runs there in replicate_test; what kill_test adds is a host
+# that dies whole, which the debug kernel's checkers do not see
+# differently.
 DEBUG_QEMU_SOLO_TESTS := qemu_refusal_test
 DEBUG_SKIP := ftnl_test peer_test consistency_test
 DEBUG_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cuju/debug-kernel

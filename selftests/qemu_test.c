@@ -62,8 +62,9 @@
  * the jump, which must not exceed the outage, @outage_cs (a clock that
  * went back shows as one that stood still: the guest's kernel never lets
  * its uptime go back).  A bound of the longer step alone failed once on
- * CI's slower machine (2026-12-07), where the two parts add up.  Each "tick" is a sleep
- * of one second: at most 3 s of the guest's time, or its timers fire late.
+ * CI's slower machine (2026-12-07), where the two parts add up.  Each
+ * "tick" is a sleep of one second: at most 3 s of the guest's time, or its
+ * timers fire late.
  */
 static void check_clock(struct __test_metadata *_metadata, long outage_cs)
 {

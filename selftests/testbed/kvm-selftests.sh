@@ -3,9 +3,10 @@
 # host.sh with our kvm.ko and kvm-amd.ko loaded: run the kernel's own KVM
 # selftests that `make kvm-selftests` built into DIR (bin/), those that the
 # file LIST names (one a line, relative to DIR/bin: the runner's part of
-# DIR/tests), from the FROMth (0 is the first) to the last, on our modules (PHASE "ours") or, after unloading them, on the booted
-# kernel's own kvm and kvm_amd (PHASE "stock", modprobe), which stay loaded
-# for host.sh to unload.  Each run is bounded by `timeout`; exit code 0 is
+# DIR/tests), from the FROMth (0 is the first) to the last, on our
+# modules (PHASE "ours") or, after unloading them, on the booted kernel's
+# own kvm and kvm_amd (PHASE "stock", modprobe), which stay loaded for
+# host.sh to unload.  Each run is bounded by `timeout`; exit code 0 is
 # a pass, 4 (KSFT_SKIP) a skip, anything else a failure.
 #
 # Prints, on standard output (the runner's port), "# kvm PHASE begin: NAME"
